@@ -1,0 +1,123 @@
+"""Configuration classes. Every setting can be overridden from the environment."""
+
+import os
+from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parent
+INSTANCE_DIR = Path(os.environ.get("SCHOOLMGR_INSTANCE_DIR", BASE_DIR / "instance"))
+
+
+def _env_int(name: str, default: int) -> int:
+    return int(os.environ.get(name, default))
+
+
+def _env_bool(name: str, default: bool) -> bool:
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+class Config:
+    """Development defaults: an SQLite file under instance/ and mail written to an outbox folder."""
+
+    SECRET_KEY = os.environ.get("SECRET_KEY", "dev-only-not-secret")
+    SQLALCHEMY_DATABASE_URI = os.environ.get(
+        "DATABASE_URL", f"sqlite:///{INSTANCE_DIR / 'schoolmgr.sqlite3'}"
+    )
+    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+    SQLALCHEMY_RECORD_QUERIES = False
+
+    # Public base URL used in emails, calendar feeds and certificate QR codes.
+    BASE_URL = os.environ.get("BASE_URL", "http://127.0.0.1:5000")
+    SCHOOL_NAME = os.environ.get("SCHOOL_NAME", "Regional School of Public Administration")
+    DEFAULT_TIMEZONE = os.environ.get("DEFAULT_TIMEZONE", "Europe/Belgrade")
+
+    BABEL_DEFAULT_LOCALE = "en"
+    BABEL_DEFAULT_TIMEZONE = "UTC"
+    LANGUAGES = ["en"]
+
+    WTF_CSRF_ENABLED = True
+    WTF_CSRF_TIME_LIMIT = None  # the token lives as long as the session
+    REMEMBER_COOKIE_DURATION = 60 * 60 * 24 * 30
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    REMEMBER_COOKIE_HTTPONLY = True
+    REMEMBER_COOKIE_SAMESITE = "Lax"
+
+    # Mail: "outbox" writes each message to MAIL_OUTBOX_DIR; "smtp" sends through MAIL_SERVER.
+    MAIL_BACKEND = os.environ.get("MAIL_BACKEND", "outbox")
+    MAIL_OUTBOX_DIR = os.environ.get("MAIL_OUTBOX_DIR", str(INSTANCE_DIR / "outbox"))
+    MAIL_SERVER = os.environ.get("MAIL_SERVER", "localhost")
+    MAIL_PORT = _env_int("MAIL_PORT", 25)
+    MAIL_USERNAME = os.environ.get("MAIL_USERNAME")
+    MAIL_PASSWORD = os.environ.get("MAIL_PASSWORD")
+    MAIL_USE_TLS = _env_bool("MAIL_USE_TLS", False)
+    MAIL_USE_SSL = _env_bool("MAIL_USE_SSL", False)
+    MAIL_TIMEOUT = _env_int("MAIL_TIMEOUT", 10)
+    MAIL_DEFAULT_SENDER = os.environ.get("MAIL_DEFAULT_SENDER", "school@schoolmgr.local")
+    MAIL_MAX_ATTEMPTS = _env_int("MAIL_MAX_ATTEMPTS", 8)
+
+    # Uploaded materials and issued certificates live outside static/.
+    STORAGE_DIR = os.environ.get("STORAGE_DIR", str(INSTANCE_DIR / "storage"))
+    MAX_UPLOAD_MB = _env_int("MAX_UPLOAD_MB", 25)
+    # "X-Sendfile" or "X-Accel-Redirect" to let a front web server send stored files.
+    SENDFILE_HEADER = os.environ.get("SENDFILE_HEADER") or None
+    SENDFILE_PREFIX = os.environ.get("SENDFILE_PREFIX", "/protected")
+
+    # Self check-in window around a session, in minutes, and the QR rotation period in seconds.
+    CHECKIN_OPENS_MINUTES_BEFORE = _env_int("CHECKIN_OPENS_MINUTES_BEFORE", 30)
+    CHECKIN_CLOSES_MINUTES_AFTER = _env_int("CHECKIN_CLOSES_MINUTES_AFTER", 60)
+    CHECKIN_LATE_AFTER_MINUTES = _env_int("CHECKIN_LATE_AFTER_MINUTES", 10)
+    CHECKIN_ROTATION_SECONDS = _env_int("CHECKIN_ROTATION_SECONDS", 45)
+
+    REDIS_URL = os.environ.get("REDIS_URL") or None
+    RATELIMIT_ENABLED = _env_bool("RATELIMIT_ENABLED", True)
+    RATELIMIT_HEADERS_ENABLED = True
+
+    PASSWORD_RESET_MAX_AGE = _env_int("PASSWORD_RESET_MAX_AGE", 60 * 60)
+    INVITATION_MAX_AGE = _env_int("INVITATION_MAX_AGE", 60 * 60 * 24 * 7)
+    RETENTION_YEARS = _env_int("RETENTION_YEARS", 5)
+    PER_PAGE = _env_int("PER_PAGE", 25)
+    SECURITY_HEADERS = _env_bool("SECURITY_HEADERS", True)
+
+
+class DevelopmentConfig(Config):
+    DEBUG = True
+
+
+class TestConfig(Config):
+    TESTING = True
+    SECRET_KEY = "test-secret"
+    SQLALCHEMY_DATABASE_URI = os.environ.get("TEST_DATABASE_URL", "sqlite://")
+    WTF_CSRF_ENABLED = False
+    MAIL_BACKEND = "memory"
+    RATELIMIT_ENABLED = False
+    REDIS_URL = None
+    SERVER_NAME = None
+
+
+class ProductionConfig(Config):
+    SESSION_COOKIE_SECURE = True
+    REMEMBER_COOKIE_SECURE = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    PREFERRED_URL_SCHEME = "https"
+
+    @classmethod
+    def validate(cls) -> None:
+        """Refuse to start without the secrets that must come from the environment."""
+        missing = [name for name in ("SECRET_KEY", "DATABASE_URL") if not os.environ.get(name)]
+        if missing:
+            raise RuntimeError(
+                "Production configuration needs these environment variables: "
+                + ", ".join(missing)
+                + ". Set them, e.g. SECRET_KEY=<64 random hex characters> "
+                "DATABASE_URL=postgresql+psycopg://user:pass@host/dbname, and start again."
+            )
+
+
+CONFIGS = {
+    "development": DevelopmentConfig,
+    "testing": TestConfig,
+    "production": ProductionConfig,
+}

@@ -1,0 +1,106 @@
+"""schoolmgr: seasonal schools and events of a regional school of public administration."""
+
+import ctypes.util
+import logging
+import os
+from pathlib import Path
+
+from flask import Flask
+
+from config import CONFIGS, ProductionConfig
+
+log = logging.getLogger(__name__)
+
+
+def create_app(test_config: dict | None = None) -> Flask:
+    """Build the application; `test_config` overrides the testing configuration."""
+    app = Flask(
+        __name__,
+        template_folder="../templates",
+        static_folder="../static",
+        instance_path=str(Path(__file__).resolve().parent.parent / "instance"),
+    )
+    if test_config is not None:
+        config_class = CONFIGS["testing"]
+    else:
+        config_class = CONFIGS[os.environ.get("FLASK_CONFIG", "development")]
+    if config_class is ProductionConfig:
+        ProductionConfig.validate()
+    app.config.from_object(config_class)
+    if test_config:
+        app.config.update(test_config)
+    app.config["MAX_CONTENT_LENGTH"] = (app.config["MAX_UPLOAD_MB"] + 1) * 1024 * 1024
+
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    register_extensions(app)
+    register_blueprints(app)
+    register_template_helpers(app)
+    register_errorhandlers(app)
+    register_commands(app)
+    warn_if_slow_pdf_subsetting(app)
+    return app
+
+
+def register_extensions(app: Flask) -> None:
+    from schoolmgr import auth  # noqa: F401  (registers the user loader)
+    from schoolmgr.extensions import babel, csrf, db, limiter, login_manager, migrate
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(Path(__file__).resolve().parent.parent / "migrations"))
+    login_manager.init_app(app)
+    csrf.init_app(app)
+    babel.init_app(app, locale_selector=_select_locale)
+    app.config.setdefault("RATELIMIT_STORAGE_URI", app.config["REDIS_URL"] or "memory://")
+    limiter.init_app(app)
+
+
+def _select_locale() -> str:
+    from flask import current_app, has_request_context, request
+    from flask_login import current_user
+
+    languages = current_app.config["LANGUAGES"]
+    if not has_request_context():
+        return current_app.config["BABEL_DEFAULT_LOCALE"]
+    if (
+        current_user
+        and current_user.is_authenticated
+        and current_user.preferred_language in languages
+    ):
+        return current_user.preferred_language
+    return request.accept_languages.best_match(languages) or "en"
+
+
+def register_blueprints(app: Flask) -> None:
+    from schoolmgr.auth.routes import bp as auth_bp
+    from schoolmgr.public.routes import bp as public_bp
+
+    app.register_blueprint(public_bp)
+    app.register_blueprint(auth_bp)
+
+
+def register_template_helpers(app: Flask) -> None:
+    from schoolmgr import mail, templating
+
+    templating.init_app(app)
+    mail.init_app(app)
+
+
+def register_errorhandlers(app: Flask) -> None:
+    from schoolmgr import errors
+
+    errors.init_app(app)
+
+
+def register_commands(app: Flask) -> None:
+    from schoolmgr import cli
+
+    cli.init_app(app)
+
+
+def warn_if_slow_pdf_subsetting(app: Flask) -> None:
+    """WeasyPrint falls back to fontTools subsetting, 5-6x slower, without libharfbuzz-subset."""
+    if not ctypes.util.find_library("harfbuzz-subset") and not app.testing:
+        log.warning(
+            "libharfbuzz-subset is not installed: PDF rendering will be several times slower. "
+            "Install it (Debian/Ubuntu: apt-get install libharfbuzz-subset0)."
+        )

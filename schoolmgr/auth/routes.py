@@ -1,0 +1,78 @@
+"""Sign-up, sign-in and sign-out pages."""
+
+from urllib.parse import urlsplit
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required, login_user, logout_user
+
+from schoolmgr.auth import services
+from schoolmgr.auth.forms import LoginForm, SignupForm
+from schoolmgr.extensions import limiter
+
+bp = Blueprint("auth", __name__)
+
+
+def _safe_next(default: str) -> str:
+    """Only follow `next` to a path on this site."""
+    target = request.args.get("next", "")
+    parts = urlsplit(target)
+    if target.startswith("/") and not target.startswith("//") and not parts.netloc:
+        return target
+    return default
+
+
+@bp.route("/signup", methods=["GET", "POST"])
+@limiter.limit("10 per hour", methods=["POST"])
+def signup():
+    """Create a participant account and sign in."""
+    if current_user.is_authenticated:
+        return redirect(url_for("public.home"))
+    form = SignupForm()
+    if form.validate_on_submit():
+        try:
+            user = services.create_user(
+                email=form.email.data,
+                full_name=form.full_name.data,
+                password=form.password.data,
+                country=form.country.data,
+                institution=form.institution.data,
+                position=form.position.data or "",
+            )
+        except services.AuthError as err:
+            form.email.errors.append(err.message)
+            return render_template("auth/signup.html", form=form), err.status_code
+        login_user(user)
+        flash(_("Welcome, %(name)s. Your account is ready.", name=user.full_name), "success")
+        return redirect(_safe_next(url_for("public.home")))
+    status = 400 if form.is_submitted() else 200
+    return render_template("auth/signup.html", form=form), status
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@limiter.limit("10 per minute; 50 per hour", methods=["POST"])
+def login():
+    """Sign in with email and password."""
+    if current_user.is_authenticated:
+        return redirect(_safe_next(url_for("public.home")))
+    form = LoginForm()
+    if form.validate_on_submit():
+        try:
+            user = services.authenticate(form.email.data, form.password.data)
+        except services.AuthError as err:
+            flash(err.message, "danger")
+            return render_template("auth/login.html", form=form), err.status_code
+        login_user(user, remember=form.remember.data)
+        flash(_("Signed in as %(name)s.", name=user.full_name), "success")
+        return redirect(_safe_next(url_for("public.home")))
+    status = 400 if form.is_submitted() else 200
+    return render_template("auth/login.html", form=form), status
+
+
+@bp.route("/logout", methods=["POST"])
+@login_required
+def logout():
+    """Sign out."""
+    logout_user()
+    flash(_("You have been signed out."), "info")
+    return redirect(url_for("public.home"))

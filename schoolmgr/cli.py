@@ -1,0 +1,79 @@
+"""Command-line tools for operators: `flask seed-demo`, `flask create-user`, `flask mail send`."""
+
+import click
+import sqlalchemy as sa
+from flask import Flask
+from flask.cli import AppGroup
+
+from schoolmgr.extensions import db
+from schoolmgr.models import Country, Role, User
+
+mail_cli = AppGroup("mail", help="Outgoing email.")
+
+
+@click.command("seed-demo")
+@click.option("--if-empty", is_flag=True, help="Only load demo data into a database with no users.")
+def seed_demo_command(if_empty: bool) -> None:
+    """Load the demo school (idempotent)."""
+    from schoolmgr.demo import seed_demo
+
+    if if_empty and db.session.scalar(sa.select(sa.func.count(User.id))):
+        click.echo("Database already has users; demo data not loaded.")
+        return
+    counts = seed_demo()
+    click.echo("Demo data ready: " + ", ".join(f"{k}={v}" for k, v in counts.items()))
+
+
+@click.command("demo-logins")
+def demo_logins_command() -> None:
+    """Print the demo accounts and their password."""
+    from schoolmgr.demo import DEMO_PASSWORD
+
+    click.echo(f"Demo sign-ins (password for all: {DEMO_PASSWORD}):")
+    for email, role in [
+        ("admin@example.org", "admin"),
+        ("staff@example.org", "programme staff"),
+        ("trainer@example.org", "trainer"),
+        ("participant@example.org", "participant"),
+    ]:
+        click.echo(f"  {role:16} {email}")
+
+
+@click.command("create-user")
+@click.option("--email", prompt=True)
+@click.option("--name", "full_name", prompt="Full name")
+@click.option("--role", type=click.Choice([r.value for r in Role]), default=Role.PARTICIPANT.value)
+@click.option("--country", type=click.Choice([c.value for c in Country]), default=None)
+@click.option("--institution", default="")
+@click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True)
+def create_user_command(email, full_name, role, country, institution, password) -> None:
+    """Create a user with a role, e.g. `flask create-user --role staff`."""
+    from schoolmgr.auth.services import AuthError, create_user
+
+    try:
+        user = create_user(
+            email=email,
+            full_name=full_name,
+            password=password,
+            role=Role(role),
+            country=country,
+            institution=institution,
+        )
+    except AuthError as err:
+        raise click.ClickException(err.message) from err
+    click.echo(f"Created {user.role.value} {user.email} (id {user.id}).")
+
+
+@mail_cli.command("send")
+def mail_send_command() -> None:
+    """Send queued email that is due, retrying earlier failures."""
+    from schoolmgr.mail import deliver_pending
+
+    sent, failed = deliver_pending(limit=1000)
+    click.echo(f"sent={sent} failed={failed}")
+
+
+def init_app(app: Flask) -> None:
+    for command in (seed_demo_command, demo_logins_command, create_user_command):
+        app.cli.add_command(command)
+    app.cli.add_command(mail_cli)

@@ -1,0 +1,120 @@
+"""Email: queued in the database with the change that causes it, delivered after the request.
+
+A message is first an OutboundEmail row, committed together with the registration (or other
+change) it reports, so a failing mail server never loses either. Delivery happens after the
+request, and `flask mail send` retries what is still pending, with growing delays.
+"""
+
+import logging
+import smtplib
+from datetime import timedelta
+from email.message import EmailMessage
+from pathlib import Path
+
+import sqlalchemy as sa
+from flask import Flask, current_app, g, render_template
+
+from schoolmgr.extensions import db
+from schoolmgr.models import EmailStatus, OutboundEmail, utcnow
+
+log = logging.getLogger(__name__)
+
+
+def queue_email(recipient: str, template: str, subject: str, **context) -> OutboundEmail:
+    """Render templates/email/<template>.txt and .html and queue the message (caller commits)."""
+    context.setdefault("school_name", current_app.config["SCHOOL_NAME"])
+    context.setdefault("base_url", current_app.config["BASE_URL"].rstrip("/"))
+    email = OutboundEmail(
+        recipient=recipient,
+        subject=subject,
+        template=template,
+        body_text=render_template(f"email/{template}.txt", subject=subject, **context),
+        body_html=render_template(f"email/{template}.html", subject=subject, **context),
+    )
+    db.session.add(email)
+    g.mail_queued = True
+    return email
+
+
+def deliver_pending(limit: int = 100) -> tuple[int, int]:
+    """Send queued messages that are due; return (sent, failed this round)."""
+    now = utcnow()
+    due = db.session.scalars(
+        sa.select(OutboundEmail)
+        .where(OutboundEmail.status == EmailStatus.PENDING, OutboundEmail.next_attempt_at <= now)
+        .order_by(OutboundEmail.id)
+        .limit(limit)
+    ).all()
+    sent = failed = 0
+    for email in due:
+        try:
+            _send(email)
+        except Exception as exc:  # any transport failure: keep the message and retry later
+            failed += 1
+            email.attempts += 1
+            email.last_error = f"{type(exc).__name__}: {exc}"[:2000]
+            if email.attempts >= current_app.config["MAIL_MAX_ATTEMPTS"]:
+                email.status = EmailStatus.FAILED
+            else:
+                email.next_attempt_at = now + timedelta(minutes=2**email.attempts)
+            log.warning("Email %s to %s failed: %s", email.id, email.recipient, email.last_error)
+        else:
+            sent += 1
+            email.attempts += 1
+            email.status = EmailStatus.SENT
+            email.sent_at = now
+        db.session.commit()
+    return sent, failed
+
+
+def _build_message(email: OutboundEmail) -> EmailMessage:
+    message = EmailMessage()
+    message["From"] = current_app.config["MAIL_DEFAULT_SENDER"]
+    message["To"] = email.recipient
+    message["Subject"] = email.subject
+    message.set_content(email.body_text)
+    if email.body_html:
+        message.add_alternative(email.body_html, subtype="html")
+    return message
+
+
+def _send(email: OutboundEmail) -> None:
+    backend = current_app.config["MAIL_BACKEND"]
+    message = _build_message(email)
+    if backend == "memory":
+        current_app.extensions.setdefault("outbox", []).append(message)
+    elif backend == "outbox":
+        folder = Path(current_app.config["MAIL_OUTBOX_DIR"])
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / f"{email.id:06d}-{email.template or 'message'}.eml").write_bytes(bytes(message))
+        log.info("Email to %s written to %s: %s", email.recipient, folder, email.subject)
+    elif backend == "smtp":
+        config = current_app.config
+        smtp_class = smtplib.SMTP_SSL if config["MAIL_USE_SSL"] else smtplib.SMTP
+        with smtp_class(
+            config["MAIL_SERVER"], config["MAIL_PORT"], timeout=config["MAIL_TIMEOUT"]
+        ) as smtp:
+            if config["MAIL_USE_TLS"]:
+                smtp.starttls()
+            if config["MAIL_USERNAME"]:
+                smtp.login(config["MAIL_USERNAME"], config["MAIL_PASSWORD"] or "")
+            smtp.send_message(message)
+    else:
+        raise RuntimeError(f"Unknown MAIL_BACKEND {backend!r}")
+
+
+def outbox(app: Flask | None = None) -> list[EmailMessage]:
+    """Messages delivered by the in-memory backend (tests)."""
+    return (app or current_app).extensions.setdefault("outbox", [])
+
+
+def init_app(app: Flask) -> None:
+    @app.after_request
+    def _deliver_after_request(response):
+        if g.pop("mail_queued", False):
+            try:
+                deliver_pending()
+            except Exception:  # delivery must never break the response
+                log.exception("Delivering queued email failed")
+                db.session.rollback()
+        return response

@@ -1,0 +1,66 @@
+"""Certificates of attendance: immutable once issued, verifiable by anyone."""
+
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from schoolmgr.extensions import db
+from schoolmgr.models.registration import Registration
+from schoolmgr.models.types import UTCDateTime, utcnow
+from schoolmgr.models.user import User
+
+
+class Certificate(db.Model):
+    __tablename__ = "certificates"
+    __table_args__ = (
+        # One current (not superseded) certificate per registration.
+        sa.Index(
+            "uq_certificates_current_registration",
+            "registration_id",
+            unique=True,
+            sqlite_where=sa.text("superseded_at IS NULL"),
+            postgresql_where=sa.text("superseded_at IS NULL"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    registration_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("registrations.id", ondelete="RESTRICT"), index=True
+    )
+    serial: Mapped[str] = mapped_column(sa.String(40), unique=True)
+    verification_code: Mapped[str] = mapped_column(sa.String(40), unique=True)
+    issued_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    issued_by_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("users.id", ondelete="SET NULL"), index=True
+    )
+    # Plain values the certificate states (name as printed, modules, hours, dates, signatories).
+    snapshot: Mapped[dict] = mapped_column(sa.JSON)
+    pdf_name: Mapped[str] = mapped_column(sa.String(100))
+    sha256: Mapped[str] = mapped_column(sa.String(64), index=True)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    revoked_by_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("users.id", ondelete="SET NULL"), index=True
+    )
+    revoke_category: Mapped[str] = mapped_column(sa.String(40), default="")
+    revoke_reason: Mapped[str] = mapped_column(sa.Text, default="")
+    superseded_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    superseded_by_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("certificates.id", ondelete="SET NULL"), index=True
+    )
+
+    registration: Mapped[Registration] = relationship()
+    issued_by: Mapped[User | None] = relationship(foreign_keys=[issued_by_id])
+    revoked_by: Mapped[User | None] = relationship(foreign_keys=[revoked_by_id])
+    superseded_by: Mapped["Certificate | None"] = relationship(remote_side=[id])
+
+    def __repr__(self) -> str:
+        return f"<Certificate {self.serial}>"
+
+    @property
+    def status(self) -> str:
+        if self.revoked_at:
+            return "revoked"
+        if self.superseded_at:
+            return "superseded"
+        return "valid"

@@ -1,0 +1,261 @@
+"""Editions (seasonal schools and other events), catalogue modules, and scheduled sessions."""
+
+import enum
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from schoolmgr.extensions import db
+from schoolmgr.models.types import UTCDateTime, enum_type, random_token, utcnow
+
+
+class EditionKind(enum.StrEnum):
+    SEASONAL_SCHOOL = "seasonal_school"
+    WEBINAR = "webinar"
+    HACKATHON = "hackathon"
+    WORKSHOP = "workshop"
+    NETWORKING = "networking"
+    COACHING = "coaching"
+
+    @property
+    def label(self) -> str:
+        return str(EDITION_KIND_LABELS[self])
+
+
+EDITION_KIND_LABELS = {
+    EditionKind.SEASONAL_SCHOOL: _l("Seasonal school"),
+    EditionKind.WEBINAR: _l("Webinar"),
+    EditionKind.HACKATHON: _l("Hackathon"),
+    EditionKind.WORKSHOP: _l("Workshop"),
+    EditionKind.NETWORKING: _l("Networking event"),
+    EditionKind.COACHING: _l("Coaching and mentoring"),
+}
+
+
+class EditionFormat(enum.StrEnum):
+    IN_PERSON = "in_person"
+    ONLINE = "online"
+    HYBRID = "hybrid"
+
+    @property
+    def label(self) -> str:
+        return str(EDITION_FORMAT_LABELS[self])
+
+
+EDITION_FORMAT_LABELS = {
+    EditionFormat.IN_PERSON: _l("In person"),
+    EditionFormat.ONLINE: _l("Online"),
+    EditionFormat.HYBRID: _l("Hybrid"),
+}
+
+
+class RegistrationMode(enum.StrEnum):
+    OPEN = "open"  # accepted in order until full, then waiting list
+    MODERATED = "moderated"  # pending until staff decide
+
+    @property
+    def label(self) -> str:
+        return str(
+            _l("Open: first come, first served")
+            if self is RegistrationMode.OPEN
+            else _l("Moderated: staff review")
+        )
+
+
+class EditionStatus(enum.StrEnum):
+    DRAFT = "draft"
+    PUBLISHED = "published"
+    ARCHIVED = "archived"
+
+    @property
+    def label(self) -> str:
+        return str(EDITION_STATUS_LABELS[self])
+
+
+EDITION_STATUS_LABELS = {
+    EditionStatus.DRAFT: _l("Draft"),
+    EditionStatus.PUBLISHED: _l("Published"),
+    EditionStatus.ARCHIVED: _l("Archived"),
+}
+
+
+edition_module_trainers = sa.Table(
+    "edition_module_trainers",
+    db.metadata,
+    sa.Column(
+        "edition_module_id",
+        sa.ForeignKey("edition_modules.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    sa.Column("user_id", sa.ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    sa.Index("ix_edition_module_trainers_user_id", "user_id"),
+)
+
+
+class Edition(db.Model):
+    __tablename__ = "editions"
+    __table_args__ = (
+        sa.CheckConstraint("end_date >= start_date", name="dates_in_order"),
+        sa.CheckConstraint("capacity >= 0", name="capacity_not_negative"),
+        sa.CheckConstraint(
+            "certificate_threshold >= 0 AND certificate_threshold <= 100",
+            name="threshold_is_percent",
+        ),
+        sa.CheckConstraint(
+            "registration_opens_at IS NULL OR registration_closes_at IS NULL "
+            "OR registration_closes_at > registration_opens_at",
+            name="registration_window_in_order",
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    title: Mapped[str] = mapped_column(sa.String(200))
+    slug: Mapped[str] = mapped_column(sa.String(120), unique=True)
+    # Editions of one recurring school share a series slug, e.g. "digital-transformation".
+    series: Mapped[str | None] = mapped_column(sa.String(120), index=True)
+    kind: Mapped[EditionKind] = mapped_column(
+        enum_type(EditionKind), default=EditionKind.SEASONAL_SCHOOL
+    )
+    format: Mapped[EditionFormat] = mapped_column(
+        enum_type(EditionFormat), default=EditionFormat.IN_PERSON
+    )
+    venue: Mapped[str] = mapped_column(sa.String(300), default="")
+    online_url: Mapped[str] = mapped_column(sa.String(500), default="")
+    timezone: Mapped[str] = mapped_column(sa.String(64), default="Europe/Belgrade")
+    start_date: Mapped[date] = mapped_column(index=True)
+    end_date: Mapped[date]
+    registration_opens_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    registration_closes_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    capacity: Mapped[int] = mapped_column(default=30)
+    registration_mode: Mapped[RegistrationMode] = mapped_column(
+        enum_type(RegistrationMode), default=RegistrationMode.OPEN
+    )
+    # When true, participants pick the edition modules they attend; otherwise they attend all.
+    module_choice: Mapped[bool] = mapped_column(default=False)
+    status: Mapped[EditionStatus] = mapped_column(
+        enum_type(EditionStatus), default=EditionStatus.DRAFT, index=True
+    )
+    description: Mapped[str] = mapped_column(sa.Text, default="")
+    certificate_threshold: Mapped[int] = mapped_column(default=80)
+    # Whether excused absences count as attended when computing attendance percentages.
+    excused_counts_as_attended: Mapped[bool] = mapped_column(default=True)
+    show_attendance_on_certificate: Mapped[bool] = mapped_column(default=False)
+    # [{"name": ..., "title": ..., "signature": "static path or empty"}]
+    signatories: Mapped[list] = mapped_column(sa.JSON, default=list)
+    published_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+
+    edition_modules: Mapped[list["EditionModule"]] = relationship(
+        back_populates="edition", order_by="EditionModule.position", cascade="all, delete-orphan"
+    )
+
+    def __repr__(self) -> str:
+        return f"<Edition {self.slug}>"
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    @property
+    def is_published(self) -> bool:
+        return self.status == EditionStatus.PUBLISHED
+
+    def registration_is_open(self, now: datetime) -> bool:
+        """True while a published edition is inside its registration window."""
+        if self.status != EditionStatus.PUBLISHED:
+            return False
+        if self.registration_opens_at and now < self.registration_opens_at:
+            return False
+        return not (self.registration_closes_at and now >= self.registration_closes_at)
+
+
+class Module(db.Model):
+    """A catalogue entry reused across editions."""
+
+    __tablename__ = "modules"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(200))
+    slug: Mapped[str] = mapped_column(sa.String(120), unique=True)
+    summary: Mapped[str] = mapped_column(sa.String(500), default="")
+    description: Mapped[str] = mapped_column(sa.Text, default="")
+    retired_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+
+    edition_modules: Mapped[list["EditionModule"]] = relationship(back_populates="module")
+
+    def __repr__(self) -> str:
+        return f"<Module {self.slug}>"
+
+    @property
+    def is_retired(self) -> bool:
+        return self.retired_at is not None
+
+
+class EditionModule(db.Model):
+    """A catalogue module as offered in one edition, with its trainers."""
+
+    __tablename__ = "edition_modules"
+    __table_args__ = (sa.UniqueConstraint("edition_id", "module_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    edition_id: Mapped[int] = mapped_column(sa.ForeignKey("editions.id", ondelete="CASCADE"))
+    module_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("modules.id", ondelete="RESTRICT"), index=True
+    )
+    position: Mapped[int] = mapped_column(default=0)
+    # Required for the certificate when the edition has mandatory modules.
+    mandatory: Mapped[bool] = mapped_column(default=False)
+
+    edition: Mapped[Edition] = relationship(back_populates="edition_modules")
+    module: Mapped[Module] = relationship(back_populates="edition_modules")
+    trainers: Mapped[list["User"]] = relationship(  # noqa: F821
+        secondary=edition_module_trainers, order_by="User.full_name"
+    )
+    sessions: Mapped[list["Session"]] = relationship(
+        back_populates="edition_module",
+        order_by=lambda: (Session.starts_at, Session.position),
+        cascade="all, delete-orphan",
+        passive_deletes=True,
+    )
+
+    def __repr__(self) -> str:
+        return f"<EditionModule {self.edition_id}/{self.module_id}>"
+
+
+class Session(db.Model):
+    """One scheduled slot of an edition module."""
+
+    __tablename__ = "sessions"
+    __table_args__ = (sa.CheckConstraint("ends_at > starts_at", name="ends_after_start"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    edition_module_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("edition_modules.id", ondelete="CASCADE"), index=True
+    )
+    title: Mapped[str] = mapped_column(sa.String(200), default="")
+    starts_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    ends_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    room: Mapped[str] = mapped_column(sa.String(200), default="")
+    online_url: Mapped[str] = mapped_column(sa.String(500), default="")
+    position: Mapped[int] = mapped_column(default=0)
+    # Typed self check-in code, valid for the whole check-in window.
+    checkin_code: Mapped[str | None] = mapped_column(sa.String(12))
+    # Secret from which the rotating QR tokens are derived.
+    checkin_secret: Mapped[str] = mapped_column(sa.String(64), default=random_token)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    edition_module: Mapped[EditionModule] = relationship(back_populates="sessions")
+
+    def __repr__(self) -> str:
+        return f"<Session {self.id} {self.starts_at:%Y-%m-%d %H:%M}>"
+
+    @property
+    def duration_hours(self) -> float:
+        return (self.ends_at - self.starts_at).total_seconds() / 3600

@@ -1,0 +1,108 @@
+"""A person's registration for an edition."""
+
+import enum
+from datetime import datetime
+
+import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from schoolmgr.extensions import db
+from schoolmgr.models.edition import Edition, EditionModule
+from schoolmgr.models.types import UTCDateTime, enum_type, utcnow
+from schoolmgr.models.user import User
+
+
+class RegistrationStatus(enum.StrEnum):
+    PENDING = "pending"
+    ACCEPTED = "accepted"
+    WAITLISTED = "waitlisted"
+    REJECTED = "rejected"
+    CANCELLED = "cancelled"
+
+    @property
+    def label(self) -> str:
+        return str(REGISTRATION_STATUS_LABELS[self])
+
+
+REGISTRATION_STATUS_LABELS = {
+    RegistrationStatus.PENDING: _l("Pending review"),
+    RegistrationStatus.ACCEPTED: _l("Accepted"),
+    RegistrationStatus.WAITLISTED: _l("Waiting list"),
+    RegistrationStatus.REJECTED: _l("Not accepted"),
+    RegistrationStatus.CANCELLED: _l("Cancelled"),
+}
+
+
+class CertificateOverride(enum.StrEnum):
+    """Staff decision that overrides the computed certificate eligibility."""
+
+    GRANTED = "granted"
+    EXCLUDED = "excluded"
+
+
+registration_modules = sa.Table(
+    "registration_modules",
+    db.metadata,
+    sa.Column(
+        "registration_id", sa.ForeignKey("registrations.id", ondelete="CASCADE"), primary_key=True
+    ),
+    sa.Column(
+        "edition_module_id",
+        sa.ForeignKey("edition_modules.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    sa.Index("ix_registration_modules_edition_module_id", "edition_module_id"),
+)
+
+
+class Registration(db.Model):
+    __tablename__ = "registrations"
+    __table_args__ = (
+        sa.UniqueConstraint("user_id", "edition_id"),
+        sa.Index("ix_registrations_edition_id_status", "edition_id", "status"),
+        sa.CheckConstraint(
+            "(status = 'waitlisted') = (waitlist_position IS NOT NULL)",
+            name="waitlist_position_iff_waitlisted",
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"))
+    edition_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("editions.id", ondelete="CASCADE"), index=True
+    )
+    status: Mapped[RegistrationStatus] = mapped_column(
+        enum_type(RegistrationStatus), default=RegistrationStatus.PENDING
+    )
+    waitlist_position: Mapped[int | None]
+    motivation: Mapped[str] = mapped_column(sa.Text, default="")
+    needs: Mapped[str] = mapped_column(sa.Text, default="")  # accessibility or other needs
+    consent_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    decided_by_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("users.id", ondelete="SET NULL"), index=True
+    )
+    cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    certificate_override: Mapped[CertificateOverride | None] = mapped_column(
+        enum_type(CertificateOverride)
+    )
+    certificate_override_reason: Mapped[str] = mapped_column(sa.Text, default="")
+    certificate_override_by_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("users.id", ondelete="SET NULL"), index=True
+    )
+    certificate_override_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+
+    user: Mapped[User] = relationship(foreign_keys=[user_id])
+    edition: Mapped[Edition] = relationship()
+    decided_by: Mapped[User | None] = relationship(foreign_keys=[decided_by_id])
+    modules: Mapped[list[EditionModule]] = relationship(
+        secondary=registration_modules, order_by=EditionModule.position
+    )
+
+    def __repr__(self) -> str:
+        return (
+            f"<Registration {self.id} user={self.user_id} edition={self.edition_id} {self.status}>"
+        )

@@ -1,0 +1,50 @@
+"""Public pages: home, edition page, module catalogue."""
+
+from flask import Blueprint, abort, render_template
+from flask_login import current_user
+
+from schoolmgr.models import utcnow
+from schoolmgr.public import services
+
+bp = Blueprint("public", __name__)
+
+
+@bp.route("/")
+def home():
+    """Upcoming and open editions first, past editions after."""
+    now = utcnow()
+    upcoming, past = services.catalogue(now, now.date())
+    return render_template("public/home.html", upcoming=upcoming, past=past)
+
+
+@bp.route("/editions/<slug>")
+def edition(slug: str):
+    """An edition: programme, trainers, schedule by day, seats and the visitor's next step."""
+    edition = services.edition_for_page(slug)
+    if edition is None or not services.is_visible_to(edition, current_user):
+        abort(404)
+    accepted = services.accepted_counts([edition.id]).get(edition.id, 0)
+    return render_template(
+        "public/edition.html",
+        edition=edition,
+        seats_left=services.seats_left(edition, accepted),
+        registration_open=edition.registration_is_open(utcnow()),
+        registration=services.registration_of(current_user, edition),
+        schedule=services.schedule_by_day(edition),
+    )
+
+
+@bp.route("/modules")
+def modules():
+    """The module catalogue."""
+    return render_template("public/modules.html", modules=services.active_modules())
+
+
+@bp.route("/modules/<slug>")
+def module(slug: str):
+    """A module and the editions that offered it."""
+    found = services.module_with_editions(slug)
+    if found is None:
+        abort(404)
+    module, editions = found
+    return render_template("public/module.html", module=module, editions=editions)

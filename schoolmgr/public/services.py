@@ -1,0 +1,126 @@
+"""Read-side rules of the public catalogue: what visitors see and in which order."""
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import date, datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import selectinload
+
+from schoolmgr.extensions import db
+from schoolmgr.models import (
+    Edition,
+    EditionModule,
+    EditionStatus,
+    Module,
+    Registration,
+    RegistrationStatus,
+    Session,
+    User,
+)
+
+
+def accepted_counts(edition_ids: list[int]) -> dict[int, int]:
+    """Accepted registrations per edition, in one query."""
+    if not edition_ids:
+        return {}
+    rows = db.session.execute(
+        sa.select(Registration.edition_id, sa.func.count())
+        .where(
+            Registration.edition_id.in_(edition_ids),
+            Registration.status == RegistrationStatus.ACCEPTED,
+        )
+        .group_by(Registration.edition_id)
+    )
+    return dict(rows.all())
+
+
+def seats_left(edition: Edition, accepted: int) -> int:
+    return max(edition.capacity - accepted, 0)
+
+
+@dataclass(frozen=True)
+class EditionCard:
+    edition: Edition
+    seats_left: int
+    registration_open: bool
+
+
+def catalogue(now: datetime, today: date) -> tuple[list[EditionCard], list[EditionCard]]:
+    """Published editions: upcoming (open for registration first), then past, newest first."""
+    editions = db.session.scalars(
+        sa.select(Edition)
+        .where(Edition.status.in_([EditionStatus.PUBLISHED, EditionStatus.ARCHIVED]))
+        .order_by(Edition.start_date)
+    ).all()
+    counts = accepted_counts([e.id for e in editions])
+    cards = [
+        EditionCard(e, seats_left(e, counts.get(e.id, 0)), e.registration_is_open(now))
+        for e in editions
+    ]
+    upcoming = [c for c in cards if c.edition.end_date >= today and c.edition.is_published]
+    upcoming.sort(key=lambda c: (not c.registration_open, c.edition.start_date))
+    past = [c for c in cards if c not in upcoming]
+    past.sort(key=lambda c: c.edition.start_date, reverse=True)
+    return upcoming, past
+
+
+def edition_for_page(slug: str) -> Edition | None:
+    """An edition with its modules, trainers and sessions loaded in a fixed number of queries."""
+    return db.session.scalar(
+        sa.select(Edition)
+        .where(Edition.slug == slug)
+        .options(
+            selectinload(Edition.edition_modules).selectinload(EditionModule.module),
+            selectinload(Edition.edition_modules).selectinload(EditionModule.trainers),
+            selectinload(Edition.edition_modules).selectinload(EditionModule.sessions),
+        )
+    )
+
+
+def is_visible_to(edition: Edition, user: User | None) -> bool:
+    """Drafts are seen only by staff (as a preview)."""
+    if edition.status != EditionStatus.DRAFT:
+        return True
+    return bool(user and user.is_authenticated and user.is_staff)
+
+
+def schedule_by_day(edition: Edition) -> list[tuple[date, list[Session]]]:
+    """The edition's sessions grouped by their local day, in time order."""
+    days: dict[date, list[Session]] = defaultdict(list)
+    sessions = [s for em in edition.edition_modules for s in em.sessions]
+    for session in sorted(sessions, key=lambda s: (s.starts_at, s.position)):
+        days[session.starts_at.astimezone(edition.tz).date()].append(session)
+    return sorted(days.items())
+
+
+def registration_of(user: User | None, edition: Edition) -> Registration | None:
+    if not (user and user.is_authenticated):
+        return None
+    return db.session.scalar(
+        sa.select(Registration).where(
+            Registration.user_id == user.id, Registration.edition_id == edition.id
+        )
+    )
+
+
+def active_modules() -> list[Module]:
+    return list(
+        db.session.scalars(
+            sa.select(Module).where(Module.retired_at.is_(None)).order_by(Module.name)
+        )
+    )
+
+
+def module_with_editions(slug: str) -> tuple[Module, list[Edition]] | None:
+    """A catalogue module and the non-draft editions that offered it, newest first."""
+    module = db.session.scalar(sa.select(Module).where(Module.slug == slug))
+    if module is None:
+        return None
+    editions = db.session.scalars(
+        sa.select(Edition)
+        .join(EditionModule, EditionModule.edition_id == Edition.id)
+        .where(EditionModule.module_id == module.id, Edition.status != EditionStatus.DRAFT)
+        .order_by(Edition.start_date.desc())
+    ).all()
+    return module, list(editions)

@@ -1,0 +1,42 @@
+"""Jinja filters and globals shared by all templates."""
+
+from flask import Flask, current_app
+from flask_login import current_user
+
+from schoolmgr import timeutils
+from schoolmgr.models import KOSOVO_FOOTNOTE, Country, utcnow
+from schoolmgr.navigation import nav_items
+
+
+def has_endpoint(endpoint: str) -> bool:
+    return endpoint in current_app.view_functions
+
+
+def mentions_kosovo(*countries) -> bool:
+    return any(c == Country.KOSOVO for c in countries)
+
+
+def init_app(app: Flask) -> None:
+    app.jinja_env.filters.update(
+        local_datetime=timeutils.fmt_datetime,
+        local_time=timeutils.fmt_time,
+        local_date=timeutils.fmt_date,
+        date_range=timeutils.fmt_date_range,
+    )
+    app.jinja_env.globals.update(
+        has_endpoint=has_endpoint,
+        kosovo_footnote=KOSOVO_FOOTNOTE,
+        Country=Country,
+    )
+    app.jinja_env.trim_blocks = True
+    app.jinja_env.lstrip_blocks = True
+
+    @app.context_processor
+    def inject_layout():
+        now = utcnow()
+        return {
+            "nav": nav_items(current_user),
+            "now": now,
+            "today": timeutils.local(now).date(),
+            "school_name": current_app.config["SCHOOL_NAME"],
+        }

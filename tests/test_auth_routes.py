@@ -1,0 +1,168 @@
+"""Sign-up, sign-in and sign-out as a visitor experiences them."""
+
+import pytest
+import sqlalchemy as sa
+
+from schoolmgr.models import Role, User
+from tests.factories import PASSWORD
+
+
+def signup_form(**overrides):
+    data = {
+        "full_name": "Đorđe Čolić",
+        "email": "Djordje.Colic@Example.org",
+        "password": "a long enough password",
+        "confirm": "a long enough password",
+        "country": "RS",
+        "institution": "Office for IT and eGovernment",
+        "position": "Head of Unit",
+    }
+    data.update(overrides)
+    return data
+
+
+def test_signup_creates_a_participant_and_signs_in(client, db):
+    response = client.post("/signup", data=signup_form(), follow_redirects=True)
+
+    assert response.status_code == 200
+    assert "Welcome, Đorđe Čolić" in response.text
+    user = db.session.scalar(sa.select(User))
+    assert user.email == "djordje.colic@example.org"
+    assert user.role == Role.PARTICIPANT
+    assert user.password_hash.startswith("scrypt:")
+    assert "Sign out" in response.text
+
+
+def test_signup_with_an_email_taken_in_another_case_is_refused(client, db, make_user):
+    make_user(email="djordje.colic@example.org")
+
+    response = client.post("/signup", data=signup_form(email="DJORDJE.COLIC@EXAMPLE.ORG"))
+
+    assert response.status_code == 409
+    assert "already exists" in response.text
+    assert db.session.scalar(sa.select(sa.func.count(User.id))) == 1
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("password", "short", "at least 10"),
+        ("confirm", "something else entirely", "Passwords do not match"),
+        ("email", "not-an-email", "Invalid email"),
+        ("full_name", "", "This field is required"),
+        ("full_name", "Bad\x00Name", "not allowed"),
+        ("country", "ZZ", "Not a valid choice"),
+    ],
+)
+def test_signup_with_bad_input_shows_the_problem_and_stores_nothing(
+    client, db, field, value, message
+):
+    response = client.post("/signup", data=signup_form(**{field: value}))
+
+    assert response.status_code == 400
+    assert message in response.text
+    assert db.session.scalar(sa.select(sa.func.count(User.id))) == 0
+
+
+def test_login_is_case_insensitive_on_email(client, make_user):
+    make_user(email="maja@example.org", full_name="Maja Kovačević")
+
+    response = client.post(
+        "/login", data={"email": "MAJA@Example.org", "password": PASSWORD}, follow_redirects=True
+    )
+
+    assert "Signed in as Maja Kovačević" in response.text
+
+
+def test_wrong_password_is_refused_without_saying_which_part_was_wrong(client, make_user):
+    make_user(email="maja@example.org")
+
+    response = client.post("/login", data={"email": "maja@example.org", "password": "wrong pass!"})
+
+    assert response.status_code == 401
+    assert "Wrong email or password" in response.text
+    assert "Sign out" not in response.text
+
+
+def test_unknown_email_gets_the_same_message(client):
+    response = client.post("/login", data={"email": "nobody@example.org", "password": "whatever1"})
+
+    assert response.status_code == 401
+    assert "Wrong email or password" in response.text
+
+
+def test_deactivated_user_cannot_sign_in(client, make_user):
+    make_user(email="gone@example.org", active=False)
+
+    response = client.post("/login", data={"email": "gone@example.org", "password": PASSWORD})
+
+    assert response.status_code == 403
+    assert "deactivated" in response.text
+
+
+def test_deactivated_user_is_signed_out_of_an_existing_session(client, login, db):
+    user = login()
+    user.active = False
+    db.session.commit()
+
+    response = client.get("/")
+
+    assert "Sign out" not in response.text
+
+
+def test_password_change_ends_existing_sessions(client, login, db):
+    user = login()
+    assert "Sign out" in client.get("/").text
+
+    user.set_password("a brand new password")
+    user.session_version += 1
+    db.session.commit()
+
+    assert "Sign out" not in client.get("/").text
+
+
+def test_logout_needs_post_and_signs_out(client, login):
+    login()
+
+    assert client.get("/logout").status_code == 405
+    response = client.post("/logout", follow_redirects=True)
+
+    assert "You have been signed out" in response.text
+    assert "Sign in" in response.text
+
+
+def test_login_follows_only_local_next_urls(client, make_user):
+    make_user(email="maja@example.org")
+    form = {"email": "maja@example.org", "password": PASSWORD}
+
+    local = client.post("/login?next=/modules", data=form)
+    assert local.headers["Location"] == "/modules"
+
+    client.post("/logout")
+    offsite = client.post("/login?next=https://evil.example.com/", data=form)
+    assert offsite.headers["Location"] == "/"
+
+
+def test_create_user_command_creates_staff(runner, db):
+    result = runner.invoke(
+        args=[
+            "create-user", "--email", "Staff@Example.org", "--name", "Jelena Marković",
+            "--role", "staff", "--password", "staff password 1",
+        ]
+    )  # fmt: skip
+
+    assert result.exit_code == 0, result.output
+    user = db.session.scalar(sa.select(User))
+    assert (user.email, user.role) == ("staff@example.org", Role.STAFF)
+    assert user.check_password("staff password 1")
+
+
+def test_create_user_command_refuses_a_duplicate(runner, make_user):
+    make_user(email="staff@example.org")
+
+    result = runner.invoke(
+        args=["create-user", "--email", "STAFF@example.org", "--name", "X", "--password", "x" * 12]
+    )
+
+    assert result.exit_code != 0
+    assert "already exists" in result.output
