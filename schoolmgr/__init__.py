@@ -27,6 +27,11 @@ def create_app(test_config: dict | None = None) -> Flask:
     if config_class is ProductionConfig:
         ProductionConfig.validate()
     app.config.from_object(config_class)
+    if test_config is None:
+        # Read at creation time, so that the process environment always wins.
+        for key, env in (("SECRET_KEY", "SECRET_KEY"), ("SQLALCHEMY_DATABASE_URI", "DATABASE_URL")):
+            if os.environ.get(env):
+                app.config[key] = os.environ[env]
     if test_config:
         app.config.update(test_config)
     app.config["MAX_CONTENT_LENGTH"] = (app.config["MAX_UPLOAD_MB"] + 1) * 1024 * 1024
@@ -36,6 +41,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     register_blueprints(app)
     register_template_helpers(app)
     register_errorhandlers(app)
+    register_security(app)
     register_commands(app)
     warn_if_slow_pdf_subsetting(app)
     return app
@@ -89,6 +95,12 @@ def register_errorhandlers(app: Flask) -> None:
     from schoolmgr import errors
 
     errors.init_app(app)
+
+
+def register_security(app: Flask) -> None:
+    from schoolmgr import security
+
+    security.init_app(app)
 
 
 def register_commands(app: Flask) -> None:

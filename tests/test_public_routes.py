@@ -1,0 +1,149 @@
+"""The public pages: what a visitor sees of the school's editions and modules."""
+
+from datetime import timedelta
+
+import pytest
+
+from schoolmgr.models import EditionFormat, EditionStatus, RegistrationStatus, Role, utcnow
+
+
+def test_home_lists_open_editions_before_past_ones_with_seats_left(
+    client, make_edition, make_registration
+):
+    past = make_edition(title="Seasonal School on Digital Transformation", past=True)
+    make_edition(
+        title="Networking Evening",
+        start_date=utcnow().date() + timedelta(days=90),
+        end_date=utcnow().date() + timedelta(days=90),
+        registration_opens_at=utcnow() + timedelta(days=30),
+    )
+    open_now = make_edition(title="Rapid Innovation Lab", capacity=12, format=EditionFormat.ONLINE)
+    for _ in range(3):
+        make_registration(edition=open_now, status=RegistrationStatus.ACCEPTED)
+    make_registration(edition=open_now, status=RegistrationStatus.PENDING)
+
+    page = client.get("/").text
+
+    upcoming, past_section = page.split("Past editions")
+    assert upcoming.index("Rapid Innovation Lab") < upcoming.index("Networking Evening")
+    assert "9 seats left" in upcoming
+    assert "Registration open" in upcoming
+    assert "Online" in upcoming
+    assert past.title in past_section
+    assert "16–20 September 2019" in past_section
+
+
+def test_home_hides_drafts_and_says_when_nothing_is_announced(client, make_edition):
+    make_edition(title="Secret Hackathon", draft=True)
+
+    page = client.get("/").text
+
+    assert "Secret Hackathon" not in page
+    assert "No upcoming editions are announced yet" in page
+
+
+def test_full_edition_says_the_waiting_list_is_next(client, make_edition, make_registration):
+    edition = make_edition(capacity=1)
+    make_registration(edition=edition, status=RegistrationStatus.ACCEPTED)
+
+    assert "Fully booked" in client.get("/").text
+    assert "Fully booked" in client.get(f"/editions/{edition.slug}").text
+
+
+def test_edition_page_shows_programme_trainers_and_schedule_by_day(
+    client, make_edition, make_edition_module, make_session, make_user
+):
+    edition = make_edition(
+        title="Seasonal School on Rapid Innovation Lab 2020", timezone="Europe/Belgrade"
+    )
+    trainer = make_user(role=Role.TRAINER, full_name="Maja Kovačević")
+    agile = make_edition_module(edition=edition, module__name="Agile", trainers=[trainer])
+    make_session(edition_module=agile)
+
+    page = client.get(f"/editions/{edition.slug}").text
+
+    assert "Seasonal School on Rapid Innovation Lab 2020" in page
+    assert "Agile" in page and "Maja Kovačević" in page
+    assert "09:30–12:30" in page  # shown in the edition's own time zone
+    assert "Sign in to register" in page
+
+
+def test_signed_in_participant_sees_own_registration_status(client, login, make_registration):
+    registration = make_registration(status=RegistrationStatus.WAITLISTED, waitlist_position=2)
+    login(registration.user)
+
+    page = client.get(f"/editions/{registration.edition.slug}").text
+
+    assert "Waiting list" in page
+    assert "Position 2 on the waiting list" in page
+
+
+def test_closed_registration_is_explained(client, make_edition):
+    edition = make_edition(registration_closes_at=utcnow() - timedelta(hours=1))
+
+    assert "Registration is closed" in client.get(f"/editions/{edition.slug}").text
+
+
+def test_registration_not_yet_open_shows_when_it_opens(client, make_edition):
+    edition = make_edition(registration_opens_at=utcnow() + timedelta(days=3))
+
+    assert "Registration opens on" in client.get(f"/editions/{edition.slug}").text
+
+
+@pytest.mark.parametrize(
+    ("role", "expected"),
+    [(None, 404), (Role.PARTICIPANT, 404), (Role.TRAINER, 404), (Role.STAFF, 200)],
+)
+def test_draft_edition_is_a_preview_for_staff_only(client, login, make_edition, role, expected):
+    edition = make_edition(status=EditionStatus.DRAFT)
+    if role:
+        login(role=role)
+
+    response = client.get(f"/editions/{edition.slug}")
+
+    assert response.status_code == expected
+    if expected == 200:
+        assert "Preview" in response.text
+
+
+def test_unknown_edition_gets_the_404_page(client):
+    response = client.get("/editions/no-such-edition")
+
+    assert response.status_code == 404
+    assert "Page not found" in response.text
+    assert "Back to the home page" in response.text
+
+
+def test_module_catalogue_lists_active_modules_only(client, make_module):
+    make_module(name="Crisis Communication", slug="crisis-communication")
+    make_module(name="Old Module", retired_at=utcnow())
+
+    page = client.get("/modules").text
+
+    assert "Crisis Communication" in page
+    assert "Old Module" not in page
+
+
+def test_module_page_lists_the_editions_that_offered_it(
+    client, make_module, make_edition_module, make_edition
+):
+    agile = make_module(name="Agile", slug="agile")
+    make_edition_module(
+        module=agile, edition=make_edition(title="Rapid Innovation Lab 2020", past=True)
+    )
+    make_edition_module(module=agile, edition=make_edition(title="Hidden draft", draft=True))
+
+    page = client.get("/modules/agile").text
+
+    assert "Rapid Innovation Lab 2020" in page
+    assert "Hidden draft" not in page
+    assert client.get("/modules/unknown").status_code == 404
+
+
+def test_navigation_depends_on_role(client, login):
+    anonymous = client.get("/").text
+    assert "Sign in" in anonymous and "Create account" in anonymous
+
+    login(role=Role.STAFF)
+    staff = client.get("/").text
+    assert "Sign out" in staff and "Programme staff" in staff
