@@ -7,7 +7,7 @@ from schoolmgr.models.attendance import (
     AttendanceStatus,
 )
 from schoolmgr.models.audit import AuditEvent
-from schoolmgr.models.certificate import Certificate
+from schoolmgr.models.certificate import Certificate, CertificateBatch, CertificateBatchStatus
 from schoolmgr.models.edition import (
     Edition,
     EditionFormat,
@@ -48,6 +48,8 @@ __all__ = [
     "AttendanceStatus",
     "AuditEvent",
     "Certificate",
+    "CertificateBatch",
+    "CertificateBatchStatus",
     "CertificateOverride",
     "Country",
     "Edition",

@@ -1,13 +1,15 @@
 """Certificates of attendance: immutable once issued, verifiable by anyone."""
 
+import enum
 from datetime import datetime
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from schoolmgr.extensions import db
+from schoolmgr.models.edition import Edition
 from schoolmgr.models.registration import Registration
-from schoolmgr.models.types import UTCDateTime, utcnow
+from schoolmgr.models.types import UTCDateTime, enum_type, utcnow
 from schoolmgr.models.user import User
 
 
@@ -64,3 +66,51 @@ class Certificate(db.Model):
         if self.superseded_at:
             return "superseded"
         return "valid"
+
+
+class CertificateBatchStatus(enum.StrEnum):
+    QUEUED = "queued"
+    RUNNING = "running"
+    FINISHED = "finished"
+    FAILED = "failed"
+
+
+class CertificateBatch(db.Model):
+    """Progress of one bulk issuing run of an edition (shown to staff while it runs)."""
+
+    __tablename__ = "certificate_batches"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    edition_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("editions.id", ondelete="CASCADE"), index=True
+    )
+    started_by_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("users.id", ondelete="SET NULL"), index=True
+    )
+    status: Mapped[CertificateBatchStatus] = mapped_column(
+        enum_type(CertificateBatchStatus), default=CertificateBatchStatus.QUEUED
+    )
+    total: Mapped[int] = mapped_column(default=0)
+    done: Mapped[int] = mapped_column(default=0)
+    failed: Mapped[int] = mapped_column(default=0)
+    # [{"registration_id": ..., "name": ..., "reason": ...}]
+    failures: Mapped[list] = mapped_column(sa.JSON, default=list)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    edition: Mapped[Edition] = relationship()
+    started_by: Mapped[User | None] = relationship()
+
+    def __repr__(self) -> str:
+        return f"<CertificateBatch {self.id} {self.done}/{self.total} {self.status}>"
+
+    @property
+    def is_running(self) -> bool:
+        return self.status in (CertificateBatchStatus.QUEUED, CertificateBatchStatus.RUNNING)
+
+    @property
+    def percent(self) -> int:
+        if not self.total:
+            return 100
+        return round(100 * (self.done + self.failed) / self.total)

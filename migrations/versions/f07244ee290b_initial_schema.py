@@ -1,16 +1,17 @@
 """initial schema
 
-Revision ID: 333339fe98ef
+Revision ID: f07244ee290b
 Revises:
-Create Date: 2026-11-27 10:12:47.057309
+Create Date: 2026-11-27 10:16:07.496819
 
 """
 
-import sqlalchemy as sa
 from alembic import op
+import sqlalchemy as sa
+
 
 # revision identifiers, used by Alembic.
-revision = "333339fe98ef"
+revision = "f07244ee290b"
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -253,6 +254,54 @@ def upgrade():
         )
         batch_op.create_index(
             batch_op.f("ix_audit_events_edition_id"), ["edition_id"], unique=False
+        )
+
+    op.create_table(
+        "certificate_batches",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("edition_id", sa.Integer(), nullable=False),
+        sa.Column("started_by_id", sa.Integer(), nullable=True),
+        sa.Column(
+            "status",
+            sa.Enum(
+                "queued",
+                "running",
+                "finished",
+                "failed",
+                name="certificatebatchstatus",
+                native_enum=False,
+                create_constraint=True,
+                length=20,
+            ),
+            nullable=False,
+        ),
+        sa.Column("total", sa.Integer(), nullable=False),
+        sa.Column("done", sa.Integer(), nullable=False),
+        sa.Column("failed", sa.Integer(), nullable=False),
+        sa.Column("failures", sa.JSON(), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("started_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("finished_at", sa.DateTime(timezone=True), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["edition_id"],
+            ["editions.id"],
+            name=op.f("fk_certificate_batches_edition_id_editions"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["started_by_id"],
+            ["users.id"],
+            name=op.f("fk_certificate_batches_started_by_id_users"),
+            ondelete="SET NULL",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_certificate_batches")),
+    )
+    with op.batch_alter_table("certificate_batches", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_certificate_batches_edition_id"), ["edition_id"], unique=False
+        )
+        batch_op.create_index(
+            batch_op.f("ix_certificate_batches_started_by_id"), ["started_by_id"], unique=False
         )
 
     op.create_table(
@@ -724,6 +773,11 @@ def downgrade():
         batch_op.drop_index(batch_op.f("ix_edition_modules_module_id"))
 
     op.drop_table("edition_modules")
+    with op.batch_alter_table("certificate_batches", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_certificate_batches_started_by_id"))
+        batch_op.drop_index(batch_op.f("ix_certificate_batches_edition_id"))
+
+    op.drop_table("certificate_batches")
     with op.batch_alter_table("audit_events", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_audit_events_edition_id"))
         batch_op.drop_index(batch_op.f("ix_audit_events_created_at"))
