@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 export FLASK_APP := wsgi.py
 
-.PHONY: run test lint format system-deps browser-deps worker clean schema
+.PHONY: run test lint format system-deps browser-deps worker clean schema translations
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -51,3 +51,7 @@ clean:
 # Rewrite the single initial migration from the models (only before the first deployment).
 schema: $(VENV)/.dev
 	bash scripts/regenerate-initial-migration.sh
+
+# Extract user-facing strings into schoolmgr/translations/messages.pot for translators.
+translations: $(VENV)/.dev
+	$(BIN)/pybabel extract -F babel.cfg -k _l -o schoolmgr/translations/messages.pot .
