@@ -1,9 +1,13 @@
 """Error pages in the app's own style, and the domain error every service raises."""
 
 import logging
+import math
+import time
 
 from flask import Flask, render_template, request
 from flask_babel import gettext as _
+
+from schoolmgr.security import current_request_id
 
 log = logging.getLogger(__name__)
 
@@ -46,9 +50,7 @@ def _render_error(error):
     if code >= 500:
         log.exception("Unhandled error on %s %s", request.method, request.path)
     description = getattr(error, "description", "") if code < 500 else ""
-    retry_after = None
-    if code == 429:
-        retry_after = getattr(error, "retry_after", None)
+    retry_after = _seconds_until_retry(error) if code == 429 else None
     return (
         render_template(
             "errors/error.html",
@@ -56,6 +58,18 @@ def _render_error(error):
             title=ERROR_TITLES.get(code, ERROR_TITLES[500])(),
             description=description,
             retry_after=retry_after,
+            request_id=current_request_id(),
         ),
         code,
     )
+
+
+def _seconds_until_retry(error) -> int | None:
+    """Seconds until the breached rate limit lets the visitor in again (at least 1)."""
+    from schoolmgr.extensions import limiter
+
+    current = limiter.current_limit
+    if current is not None and current.breached:
+        return max(1, math.ceil(current.reset_at - time.time()))
+    retry_after = getattr(error, "retry_after", None)
+    return int(retry_after) if retry_after else None

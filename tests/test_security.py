@@ -1,0 +1,267 @@
+"""Headers, cookies, request ids, error pages, /healthz and rate limits as a visitor meets them."""
+
+import logging
+import re
+
+import pytest
+from flask import abort
+
+import config
+from schoolmgr import create_app
+from schoolmgr.extensions import limiter
+from schoolmgr.models import User
+from tests.factories import PASSWORD
+
+
+def test_every_response_carries_the_security_headers(client):
+    for path in ("/", "/login", "/no-such-page", "/healthz"):
+        headers = client.get(path).headers
+
+        csp = headers["Content-Security-Policy"]
+        assert "script-src 'self'" in csp
+        assert "unsafe-inline" not in csp.split("script-src")[1].split(";")[0]
+        assert "frame-ancestors 'none'" in csp
+        assert headers["X-Content-Type-Options"] == "nosniff"
+        assert headers["Referrer-Policy"] == "same-origin"
+        assert headers["X-Frame-Options"] == "DENY"
+        # Plain HTTP outside production: browsers would ignore HSTS, and it must not leak there.
+        assert "Strict-Transport-Security" not in headers
+
+
+def test_templates_have_no_inline_scripts_or_event_handlers():
+    """The CSP blocks them, so any that creep in would silently stop working."""
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1] / "templates"
+    offenders = []
+    for path in root.rglob("*.html"):
+        if "email" in path.parts:
+            continue
+        text = path.read_text()
+        for match in re.finditer(r"<script\b[^>]*>", text):
+            if "src=" not in match.group(0):
+                offenders.append(f"{path.relative_to(root)}: inline <script>")
+        if re.search(r"\son[a-z]+\s*=\s*[\"']", text):
+            offenders.append(f"{path.relative_to(root)}: on*= handler attribute")
+        if "javascript:" in text:
+            offenders.append(f"{path.relative_to(root)}: javascript: URL")
+    assert offenders == []
+
+
+@pytest.fixture
+def production_app(monkeypatch, database_url, tmp_path):
+    """The app exactly as production builds it: FLASK_CONFIG=production and secrets from env."""
+    monkeypatch.setenv("FLASK_CONFIG", "production")
+    monkeypatch.setenv("SECRET_KEY", "a" * 64)
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    monkeypatch.setattr(config.ProductionConfig, "SQLALCHEMY_DATABASE_URI", database_url)
+    monkeypatch.setattr(config.ProductionConfig, "STORAGE_DIR", str(tmp_path / "storage"))
+    monkeypatch.setattr(config.ProductionConfig, "MAIL_BACKEND", "memory")
+    monkeypatch.setattr(config.ProductionConfig, "RATELIMIT_ENABLED", False)
+    return create_app()
+
+
+def test_production_sends_hsts_and_secure_httponly_samesite_cookies(production_app, app, make_user):
+    make_user(email="maja@example.org")
+    client = production_app.test_client()
+
+    page = client.get("/login", base_url="https://school.example.org")
+    assert page.headers["Strict-Transport-Security"].startswith("max-age=31536000")
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page.text)
+    token = token or re.search(r'name="csrf_token" value="([^"]+)"', page.text)
+    response = client.post(
+        "/login",
+        base_url="https://school.example.org",
+        headers={"Referer": "https://school.example.org/login"},  # CSRF checks it over HTTPS
+        data={
+            "email": "maja@example.org",
+            "password": PASSWORD,
+            "remember": "y",
+            "csrf_token": token.group(1),
+        },
+    )
+
+    assert response.status_code == 302
+    cookies = {c.split("=", 1)[0]: c for c in response.headers.getlist("Set-Cookie")}
+    assert set(cookies) >= {"session", "remember_token"}
+    for name in ("session", "remember_token"):
+        attributes = [part.strip().lower() for part in cookies[name].split(";")]
+        assert "secure" in attributes, name
+        assert "httponly" in attributes, name
+        assert "samesite=lax" in attributes, name
+
+
+def test_production_refuses_to_start_without_its_secrets(monkeypatch):
+    monkeypatch.setenv("FLASK_CONFIG", "production")
+    monkeypatch.delenv("SECRET_KEY", raising=False)
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+
+    with pytest.raises(RuntimeError, match="SECRET_KEY"):
+        create_app()
+
+
+def test_request_id_is_echoed_or_made_up_and_carried_in_log_records(client, caplog):
+    given = client.get("/", headers={"X-Request-ID": "lb-1234.abc"})
+    assert given.headers["X-Request-ID"] == "lb-1234.abc"
+
+    made_up = client.get("/").headers["X-Request-ID"]
+    assert re.fullmatch(r"[0-9a-f]{32}", made_up)
+
+    hostile = client.get("/", headers={"X-Request-ID": "<script>alert(1)</script>" + "z" * 100})
+    assert re.fullmatch(r"[0-9a-f]{32}", hostile.headers["X-Request-ID"])
+
+    with caplog.at_level(logging.WARNING, logger="schoolmgr"):
+        client.post(
+            "/login",
+            data={"email": "nobody@example.org", "password": "wrong password"},
+            headers={"X-Request-ID": "req-failed-signin"},
+        )
+    records = [r for r in caplog.records if "Failed sign-in" in r.getMessage()]
+    assert [r.request_id for r in records] == ["req-failed-signin"]
+
+
+def test_failed_sign_ins_are_logged_without_the_password(client, make_user, caplog):
+    make_user(email="maja@example.org")
+
+    with caplog.at_level(logging.WARNING, logger="schoolmgr"):
+        client.post("/login", data={"email": "Maja@Example.org", "password": "guess number 1"})
+
+    messages = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+    assert any("Failed sign-in" in m and "maja@example.org" in m for m in messages)
+    assert not any("guess number 1" in m for m in messages)
+
+
+@pytest.fixture
+def crashing_app(app):
+    """The test app with a route that fails, as a bug would, and production-like propagation."""
+
+    def explode():
+        raise RuntimeError("secret detail: password=hunter2 at /srv/app/models.py line 42")
+
+    app.add_url_rule("/_test/explode", "test_explode", explode)
+    app.config["PROPAGATE_EXCEPTIONS"] = False
+    return app
+
+
+def test_a_crash_shows_a_plain_500_page_with_a_reference_and_logs_the_traceback(
+    crashing_app, caplog
+):
+    client = crashing_app.test_client()
+    with caplog.at_level(logging.ERROR):
+        response = client.get("/_test/explode", headers={"X-Request-ID": "ref-500"})
+
+    assert response.status_code == 500
+    assert "Something went wrong" in response.text
+    assert "ref-500" in response.text
+    for leak in ("Traceback", "hunter2", "RuntimeError", "models.py"):
+        assert leak not in response.text
+    logged = [r for r in caplog.records if r.exc_info]
+    assert logged and logged[0].request_id == "ref-500"
+    assert "hunter2" in str(logged[0].exc_info[1])  # the detail goes to the log, not the page
+
+
+def test_abort_404_and_403_use_the_styled_pages(app, client):
+    app.add_url_rule("/_test/forbidden", "test_forbidden", lambda: abort(403))
+
+    assert "Page not found" in client.get("/nowhere").text
+    forbidden = client.get("/_test/forbidden")
+    assert forbidden.status_code == 403
+    assert "You do not have access" in forbidden.text
+
+
+# /healthz
+
+
+def test_healthz_reports_the_database(client):
+    response = client.get("/healthz")
+
+    assert response.status_code == 200
+    assert response.json == {"status": "ok", "checks": {"database": "ok"}}
+    assert response.headers["Cache-Control"] == "no-store"
+    assert "Set-Cookie" not in response.headers
+
+
+def test_healthz_answers_503_when_the_database_is_unreachable(tmp_path):
+    unreachable = create_app(
+        {"SQLALCHEMY_DATABASE_URI": "postgresql+psycopg://nobody@127.0.0.1:9/none"}
+    )
+
+    response = unreachable.test_client().get("/healthz")
+
+    assert response.status_code == 503
+    assert response.json == {"status": "unavailable", "checks": {"database": "unreachable"}}
+
+
+def test_healthz_checks_redis_when_configured(database_url):
+    def app_with_redis(url):
+        return create_app(
+            {
+                "SQLALCHEMY_DATABASE_URI": database_url,
+                "REDIS_URL": url,
+                "RATELIMIT_STORAGE_URI": "memory://",
+            }
+        )
+
+    down = app_with_redis("redis://127.0.0.1:9/0").test_client().get("/healthz")
+    assert down.status_code == 503
+    assert down.json["checks"] == {"database": "ok", "redis": "unreachable"}
+
+    import redis
+
+    try:
+        redis.Redis.from_url("redis://127.0.0.1:6379/0", socket_connect_timeout=1).ping()
+    except redis.RedisError:
+        pytest.skip("no local Redis to check the healthy case against")
+    up = app_with_redis("redis://127.0.0.1:6379/0").test_client().get("/healthz")
+    assert up.status_code == 200
+    assert up.json["checks"] == {"database": "ok", "redis": "ok"}
+
+
+# Rate limits
+
+
+@pytest.fixture
+def limited_client(app, database_url, tmp_path):
+    """A client of an app with rate limiting on (fresh in-memory counters), on the test database."""
+    limited = create_app(
+        {
+            "SQLALCHEMY_DATABASE_URI": database_url,
+            "STORAGE_DIR": str(tmp_path / "storage"),
+            "RATELIMIT_ENABLED": True,
+            "RATELIMIT_STORAGE_URI": "memory://",
+        }
+    )
+    yield limited.test_client()
+    limiter.enabled = False  # the limiter is one object shared by every app in the process
+
+
+def test_sign_in_is_limited_and_the_429_page_says_when_to_try_again(limited_client, db):
+    for _ in range(10):
+        response = limited_client.post(
+            "/login", data={"email": "nobody@example.org", "password": "wrong password"}
+        )
+        assert response.status_code == 401
+
+    refused = limited_client.post(
+        "/login", data={"email": "nobody@example.org", "password": "wrong password"}
+    )
+
+    assert refused.status_code == 429
+    assert "Too many requests" in refused.text
+    seconds = int(refused.headers["Retry-After"])
+    assert 0 < seconds <= 60
+    match = re.search(r"Please try again in (\d+) seconds", refused.text)
+    assert match and abs(int(match.group(1)) - seconds) <= 1
+    # Reading the page is never limited.
+    assert limited_client.get("/login").status_code == 200
+
+
+def test_sign_up_is_limited_per_hour_and_the_page_says_so_in_minutes(limited_client, db):
+    for n in range(10):
+        limited_client.post("/signup", data={"email": f"not-an-email-{n}"})
+
+    refused = limited_client.post("/signup", data={"email": "x"})
+
+    assert refused.status_code == 429
+    assert re.search(r"Please try again in (\d+) minutes", refused.text)
+    assert db.session.query(User).count() == 0
