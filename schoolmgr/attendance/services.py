@@ -5,22 +5,35 @@ Every rule that can say no raises AttendanceError with a stable `code`.
 
 from __future__ import annotations
 
+import base64
+import csv
+import hmac
+import io
+import secrets
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import sqlalchemy as sa
+from flask import current_app
+from flask_babel import gettext as _
+from sqlalchemy.orm import contains_eager, joinedload
 
+from schoolmgr import audit
 from schoolmgr.errors import DomainError
 from schoolmgr.extensions import db
 from schoolmgr.models import (
+    KOSOVO_FOOTNOTE,
     Attendance,
+    AttendanceMethod,
     AttendanceStatus,
+    Country,
     Edition,
     EditionModule,
     Registration,
     RegistrationStatus,
     Session,
+    User,
     registration_modules,
     utcnow,
 )
@@ -187,3 +200,534 @@ def tally_registration(registration: Registration, now: datetime | None = None) 
         registration.edition.excused_counts_as_attended,
         now,
     )
+
+
+# --------------------------------------------------------------------------------------------
+# Who is on a session's roster
+
+
+def roster_registrations(session: Session) -> list[Registration]:
+    """Accepted registrations expected at `session`, by name (user loaded with them)."""
+    return module_registrations(session.edition_module)
+
+
+def module_registrations(edition_module: EditionModule) -> list[Registration]:
+    """Accepted participants of the module (of the edition without module choice), by name."""
+    query = (
+        sa.select(Registration)
+        .join(User, User.id == Registration.user_id)
+        .where(
+            Registration.edition_id == edition_module.edition_id,
+            Registration.status == RegistrationStatus.ACCEPTED,
+        )
+        .options(contains_eager(Registration.user))
+        .order_by(User.full_name, User.id)
+    )
+    if edition_module.edition.module_choice:
+        query = query.join(
+            registration_modules, registration_modules.c.registration_id == Registration.id
+        ).where(registration_modules.c.edition_module_id == edition_module.id)
+    return list(db.session.scalars(query))
+
+
+def marks_of(session: Session) -> dict[int, Attendance]:
+    """The session's marks keyed by registration id."""
+    rows = db.session.scalars(sa.select(Attendance).where(Attendance.session_id == session.id))
+    return {a.registration_id: a for a in rows}
+
+
+@dataclass(frozen=True)
+class RosterRow:
+    registration: Registration
+    attendance: Attendance | None
+
+    @property
+    def status(self) -> AttendanceStatus | None:
+        return self.attendance.status if self.attendance else None
+
+
+def roster(session: Session) -> list[RosterRow]:
+    """Each expected participant with their current mark (two queries)."""
+    marks = marks_of(session)
+    return [RosterRow(r, marks.get(r.id)) for r in roster_registrations(session)]
+
+
+def registration_for_session(user: User, session: Session) -> Registration | None:
+    """The user's accepted registration that covers `session`, if any."""
+    edition_module = session.edition_module
+    query = sa.select(Registration).where(
+        Registration.user_id == user.id,
+        Registration.edition_id == edition_module.edition_id,
+        Registration.status == RegistrationStatus.ACCEPTED,
+    )
+    if edition_module.edition.module_choice:
+        query = query.join(
+            registration_modules, registration_modules.c.registration_id == Registration.id
+        ).where(registration_modules.c.edition_module_id == edition_module.id)
+    return db.session.scalar(query)
+
+
+# --------------------------------------------------------------------------------------------
+# Marking by the trainer (live, or afterwards from the paper sheet)
+
+TRAINER_METHODS = (AttendanceMethod.TRAINER, AttendanceMethod.IMPORT)
+
+
+def _set_mark(
+    session: Session,
+    registration_id: int,
+    status: AttendanceStatus,
+    method: AttendanceMethod,
+    by: User | None,
+    now: datetime,
+    existing: Attendance | None,
+    comment: str | None = None,
+) -> Attendance:
+    if existing is None:
+        existing = Attendance(session_id=session.id, registration_id=registration_id)
+        db.session.add(existing)
+    elif existing.status == status and comment is None:
+        return existing  # unchanged: keep how and when it was first recorded
+    existing.status = status
+    existing.method = method
+    existing.recorded_by = by
+    existing.recorded_at = now
+    if comment is not None:
+        existing.comment = comment
+    return existing
+
+
+def save_marks(
+    session: Session,
+    marks: dict[int, AttendanceStatus | None],
+    *,
+    by: User,
+    method: AttendanceMethod = AttendanceMethod.TRAINER,
+    now: datetime | None = None,
+) -> int:
+    """Save the roster in one transaction; returns how many marks changed.
+
+    `marks` maps registration ids to a status; None leaves that participant as they are.
+    Every id must be on the session's roster, or nothing is saved.
+    """
+    now = now or utcnow()
+    if method not in TRAINER_METHODS:
+        raise AttendanceError(_("Unknown way of recording marks."), "bad_method")
+    expected = {r.id for r in roster_registrations(session)}
+    strangers = set(marks) - expected
+    if strangers:
+        raise AttendanceError(
+            _("Some participants are not on this session's roster; nothing was saved."),
+            "not_on_roster",
+        )
+    existing = marks_of(session)
+    changed = 0
+    for registration_id, status in marks.items():
+        if status is None:
+            continue
+        before = existing.get(registration_id)
+        if before is not None and before.status == status:
+            continue
+        _set_mark(session, registration_id, status, method, by, now, before)
+        changed += 1
+    if changed:
+        audit.record(
+            "attendance.mark",
+            target=session,
+            actor=by,
+            edition_id=session.edition_module.edition_id,
+            summary=f"{changed} mark(s) by {method.value}",
+        )
+    db.session.commit()
+    return changed
+
+
+def mark_all_present(session: Session, *, by: User, now: datetime | None = None) -> int:
+    """Mark everyone without a mark present (existing marks, e.g. apologies, stay)."""
+    existing = marks_of(session)
+    unmarked = {
+        r.id: AttendanceStatus.PRESENT
+        for r in roster_registrations(session)
+        if r.id not in existing
+    }
+    return save_marks(session, unmarked, by=by, now=now)
+
+
+def close_session(session: Session, *, by: User, now: datetime | None = None) -> int:
+    """Close the session: everyone still without a mark becomes absent; returns how many."""
+    now = now or utcnow()
+    if now < session.starts_at:
+        raise AttendanceError(_("A session can be closed only once it has started."), "not_started")
+    existing = marks_of(session)
+    count = 0
+    for registration in roster_registrations(session):
+        if registration.id not in existing:
+            _set_mark(
+                session,
+                registration.id,
+                AttendanceStatus.ABSENT,
+                AttendanceMethod.TRAINER,
+                by,
+                now,
+                None,
+            )
+            count += 1
+    session.closed_at = session.closed_at or now
+    audit.record(
+        "attendance.close",
+        target=session,
+        actor=by,
+        edition_id=session.edition_module.edition_id,
+        summary=f"closed; {count} marked absent",
+    )
+    db.session.commit()
+    return count
+
+
+def reopen_session(session: Session, *, by: User) -> None:
+    """Reopen a closed session for self check-in (marks stay as they are)."""
+    session.closed_at = None
+    audit.record(
+        "attendance.reopen",
+        target=session,
+        actor=by,
+        edition_id=session.edition_module.edition_id,
+    )
+    db.session.commit()
+
+
+# --------------------------------------------------------------------------------------------
+# Self check-in
+
+CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I
+CODE_LENGTH = 6
+
+
+def normalise_code(code: str) -> str:
+    return "".join(c for c in (code or "").upper() if c.isalnum())
+
+
+def ensure_checkin_code(session: Session) -> str:
+    """Give the session a typed check-in code if it has none yet (unique among sessions)."""
+    if not session.checkin_code:
+        while True:
+            code = "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
+            taken = db.session.scalar(sa.select(Session.id).where(Session.checkin_code == code))
+            if taken is None:
+                break
+        session.checkin_code = code
+        db.session.commit()
+    return session.checkin_code
+
+
+@dataclass(frozen=True)
+class CheckinWindow:
+    opens_at: datetime
+    late_after: datetime
+    closes_at: datetime
+
+
+def checkin_window(session: Session) -> CheckinWindow:
+    """From CHECKIN_OPENS_MINUTES_BEFORE before the start to CHECKIN_CLOSES_MINUTES_AFTER after
+    the start; check-ins after CHECKIN_LATE_AFTER_MINUTES past the start count as late."""
+    config = current_app.config
+    return CheckinWindow(
+        opens_at=session.starts_at - timedelta(minutes=config["CHECKIN_OPENS_MINUTES_BEFORE"]),
+        late_after=session.starts_at + timedelta(minutes=config["CHECKIN_LATE_AFTER_MINUTES"]),
+        closes_at=session.starts_at + timedelta(minutes=config["CHECKIN_CLOSES_MINUTES_AFTER"]),
+    )
+
+
+def _rotation_step(now: datetime) -> int:
+    return int(now.timestamp()) // current_app.config["CHECKIN_ROTATION_SECONDS"]
+
+
+def _token_for_step(session: Session, step: int) -> str:
+    mac = hmac.new(session.checkin_secret.encode(), f"{session.id}:{step}".encode(), "sha256")
+    return base64.b32encode(mac.digest()[:10]).decode().rstrip("=")
+
+
+def rotating_token(session: Session, now: datetime | None = None) -> str:
+    """The token shown in the QR code right now; it changes every CHECKIN_ROTATION_SECONDS."""
+    return _token_for_step(session, _rotation_step(now or utcnow()))
+
+
+def token_is_fresh(session: Session, token: str, now: datetime) -> bool:
+    """The current or the previous token (a scan just before the change still works)."""
+    step = _rotation_step(now)
+    return any(
+        hmac.compare_digest(token or "", _token_for_step(session, s)) for s in (step, step - 1)
+    )
+
+
+@dataclass(frozen=True)
+class CheckinResult:
+    attendance: Attendance
+    already: bool  # the participant had checked in before: nothing changed
+
+
+def _check_in(user: User, session: Session, now: datetime) -> CheckinResult:
+    registration = registration_for_session(user, session)
+    if registration is None:
+        raise AttendanceError(
+            _("You are not registered for this module, so you cannot check in to its session."),
+            "not_registered",
+            status_code=403,
+        )
+    if session.closed_at is not None:
+        raise AttendanceError(
+            _("This session is closed; ask the trainer to record your attendance."),
+            "session_closed",
+            status_code=409,
+        )
+    window = checkin_window(session)
+    if now < window.opens_at:
+        raise AttendanceError(
+            _(
+                "Check-in has not opened yet: it opens %(minutes)d minutes before the session.",
+                minutes=current_app.config["CHECKIN_OPENS_MINUTES_BEFORE"],
+            ),
+            "too_early",
+            status_code=409,
+        )
+    if now > window.closes_at:
+        raise AttendanceError(
+            _("Check-in for this session has closed; ask the trainer to record your attendance."),
+            "too_late",
+            status_code=409,
+        )
+    existing = db.session.scalar(
+        sa.select(Attendance).where(
+            Attendance.session_id == session.id, Attendance.registration_id == registration.id
+        )
+    )
+    if existing is not None and existing.status in (
+        AttendanceStatus.PRESENT,
+        AttendanceStatus.LATE,
+    ):
+        return CheckinResult(existing, already=True)
+    status = AttendanceStatus.LATE if now > window.late_after else AttendanceStatus.PRESENT
+    attendance = _set_mark(
+        session, registration.id, status, AttendanceMethod.SELF_CHECKIN, user, now, existing, ""
+    )
+    db.session.commit()
+    return CheckinResult(attendance, already=False)
+
+
+def check_in_with_code(user: User, code: str, now: datetime | None = None) -> CheckinResult:
+    """Check in with the typed code shown by the trainer (valid for the whole window)."""
+    now = now or utcnow()
+    code = normalise_code(code)
+    if not code:
+        raise AttendanceError(_("Type the code shown by the trainer."), "no_code")
+    sessions = list(
+        db.session.scalars(
+            sa.select(Session)
+            .where(Session.checkin_code == code)
+            .options(joinedload(Session.edition_module).joinedload(EditionModule.edition))
+        )
+    )
+    if not sessions:
+        raise AttendanceError(
+            _("This code is not right. Check it against the screen and try again."),
+            "wrong_code",
+        )
+    mine = [s for s in sessions if registration_for_session(user, s) is not None]
+    return _check_in(user, mine[0] if mine else sessions[0], now)
+
+
+def check_in_with_token(
+    user: User, session: Session, token: str, now: datetime | None = None
+) -> CheckinResult:
+    """Check in through the QR code, whose token is valid for about one rotation period."""
+    now = now or utcnow()
+    if not token_is_fresh(session, token, now):
+        raise AttendanceError(
+            _(
+                "This QR code has expired. Scan the code on the screen again, or type the "
+                "short code instead."
+            ),
+            "expired_code",
+        )
+    return _check_in(user, session, now)
+
+
+# --------------------------------------------------------------------------------------------
+# Apologies
+
+
+def send_apology(
+    user: User, session: Session, comment: str, now: datetime | None = None
+) -> Attendance:
+    """Excuse oneself from a session before it starts, with a comment for the trainer."""
+    now = now or utcnow()
+    comment = (comment or "").strip()
+    registration = registration_for_session(user, session)
+    if registration is None:
+        raise AttendanceError(
+            _("You are not registered for this module."), "not_registered", status_code=403
+        )
+    if now >= session.starts_at:
+        raise AttendanceError(
+            _("Apologies can be sent only before the session starts."), "apology_too_late"
+        )
+    if not comment:
+        raise AttendanceError(
+            _("Tell the trainer briefly why you cannot attend."), "apology_needs_comment"
+        )
+    existing = db.session.scalar(
+        sa.select(Attendance).where(
+            Attendance.session_id == session.id, Attendance.registration_id == registration.id
+        )
+    )
+    if existing is not None and existing.status in (
+        AttendanceStatus.PRESENT,
+        AttendanceStatus.LATE,
+    ):
+        raise AttendanceError(
+            _("You have already checked in to this session."), "already_checked_in"
+        )
+    attendance = _set_mark(
+        session,
+        registration.id,
+        AttendanceStatus.EXCUSED,
+        AttendanceMethod.APOLOGY,
+        user,
+        now,
+        existing,
+        comment[:1000],
+    )
+    db.session.commit()
+    return attendance
+
+
+# --------------------------------------------------------------------------------------------
+# Summaries
+
+
+@dataclass(frozen=True)
+class SummaryRow:
+    registration: Registration
+    tally: AttendanceTally
+
+
+@dataclass(frozen=True)
+class ModuleRate:
+    edition_module: EditionModule
+    sessions: int
+    planned: int  # participant-sessions
+    credited: int
+
+    @property
+    def percent(self) -> float:
+        return 100 * self.credited / self.planned if self.planned else 0.0
+
+
+def _registrations_with_users(ids) -> list[Registration]:
+    if not ids:
+        return []
+    return list(
+        db.session.scalars(
+            sa.select(Registration)
+            .join(User, User.id == Registration.user_id)
+            .where(Registration.id.in_(list(ids)))
+            .options(contains_eager(Registration.user))
+            .order_by(User.full_name, User.id)
+        )
+    )
+
+
+def edition_summary(
+    edition: Edition, now: datetime | None = None
+) -> tuple[list[SummaryRow], list[ModuleRate]]:
+    """Per participant tallies over the whole edition and attendance rates per module.
+
+    A module's rate is the credited participant-sessions over the planned ones, counted the
+    same way as the participants' percentages.
+    """
+    now = now or utcnow()
+    tallies = tally_edition(edition, now)
+    rows = [SummaryRow(r, tallies[r.id]) for r in _registrations_with_users(tallies)]
+    rates = [module_rate(em, now) for em in edition.edition_modules]
+    return rows, rates
+
+
+def module_summary(
+    edition_module: EditionModule, now: datetime | None = None
+) -> tuple[list[SummaryRow], ModuleRate]:
+    """Per participant tallies over this module's sessions only, and the module's rate."""
+    now = now or utcnow()
+    edition = edition_module.edition
+    sessions = [(s.id, s.ends_at) for s in edition_module.sessions]
+    session_ids = [s for s, _ in sessions]
+    registrations = module_registrations(edition_module)
+    marks: dict[int, dict[int, AttendanceStatus]] = defaultdict(dict)
+    if session_ids and registrations:
+        for reg_id, session_id, status in db.session.execute(
+            sa.select(Attendance.registration_id, Attendance.session_id, Attendance.status).where(
+                Attendance.session_id.in_(session_ids)
+            )
+        ):
+            marks[reg_id][session_id] = status
+    rows = [
+        SummaryRow(r, _tally(r.id, sessions, marks[r.id], edition.excused_counts_as_attended, now))
+        for r in registrations
+    ]
+    rate = ModuleRate(
+        edition_module,
+        sessions=len(sessions),
+        planned=sum(row.tally.planned for row in rows),
+        credited=sum(row.tally.credited for row in rows),
+    )
+    return rows, rate
+
+
+def module_rate(edition_module: EditionModule, now: datetime | None = None) -> ModuleRate:
+    return module_summary(edition_module, now)[1]
+
+
+def summary_csv(rows: list[SummaryRow]) -> str:
+    """The summary as CSV, with the Kosovo* footnote when a participant is from Kosovo."""
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(
+        [
+            "Name",
+            "Email",
+            "Country",
+            "Institution",
+            "Planned",
+            "Attended",
+            "Excused",
+            "Absent",
+            "Unmarked",
+            "Percent",
+        ]
+    )
+    kosovo = False
+    for row in rows:
+        user, tally = row.registration.user, row.tally
+        kosovo = kosovo or user.country == Country.KOSOVO
+        writer.writerow(
+            [
+                _csv_safe(user.full_name),
+                _csv_safe(user.email),
+                str(user.country.label) if user.country else "",
+                _csv_safe(user.institution or ""),
+                tally.planned,
+                tally.attended,
+                tally.excused,
+                tally.absent,
+                tally.unmarked,
+                f"{tally.percent:.1f}",
+            ]
+        )
+    if kosovo:
+        writer.writerow([])
+        writer.writerow([KOSOVO_FOOTNOTE])
+    return out.getvalue()
+
+
+def _csv_safe(value: str) -> str:
+    """Keep spreadsheets from running cell contents as formulas."""
+    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value

@@ -1,0 +1,591 @@
+"""Material rules: what may be uploaded, where it is stored, who may see it, versions, deletion.
+
+Every rule that can say no raises MaterialError with a stable `code`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import unicodedata
+import uuid
+import zipfile
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+from typing import IO
+from urllib.parse import urlsplit
+
+import filetype
+import sqlalchemy as sa
+from flask import current_app
+from flask_babel import gettext as _
+
+from schoolmgr import audit
+from schoolmgr.errors import DomainError
+from schoolmgr.extensions import db
+from schoolmgr.models import (
+    EditionModule,
+    EditionStatus,
+    Material,
+    MaterialKind,
+    MaterialVisibility,
+    Registration,
+    RegistrationStatus,
+    User,
+    registration_modules,
+    utcnow,
+)
+from schoolmgr.trainer.access import may_manage
+
+CHUNK = 1024 * 1024
+
+
+class MaterialError(DomainError):
+    """A material rule said no; `code` is stable."""
+
+
+@dataclass(frozen=True)
+class FileType:
+    media_type: str
+    extensions: tuple[str, ...]
+    label: str
+
+
+# Keyed by what the content says the file is.
+ACCEPTED_TYPES = {
+    "pdf": FileType("application/pdf", (".pdf",), "PDF"),
+    "docx": FileType(
+        "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+        (".docx",),
+        "Word (DOCX)",
+    ),
+    "xlsx": FileType(
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        (".xlsx",),
+        "Excel (XLSX)",
+    ),
+    "pptx": FileType(
+        "application/vnd.openxmlformats-officedocument.presentationml.presentation",
+        (".pptx",),
+        "PowerPoint (PPTX)",
+    ),
+    "odt": FileType("application/vnd.oasis.opendocument.text", (".odt",), "OpenDocument text"),
+    "ods": FileType(
+        "application/vnd.oasis.opendocument.spreadsheet", (".ods",), "OpenDocument spreadsheet"
+    ),
+    "odp": FileType(
+        "application/vnd.oasis.opendocument.presentation",
+        (".odp",),
+        "OpenDocument presentation",
+    ),
+    "png": FileType("image/png", (".png",), "PNG image"),
+    "jpg": FileType("image/jpeg", (".jpg", ".jpeg"), "JPEG image"),
+    "zip": FileType("application/zip", (".zip",), "ZIP archive"),
+    "mp4": FileType("video/mp4", (".mp4", ".m4v"), "MP4 video"),
+    "txt": FileType("text/plain; charset=utf-8", (".txt", ".md", ".csv"), "text"),
+}
+ODF_KINDS = {ACCEPTED_TYPES[k].media_type: k for k in ("odt", "ods", "odp")}
+OOXML_PREFIXES = {"word/": "docx", "xl/": "xlsx", "ppt/": "pptx"}
+ZIP_LIKE = {"zip", "docx", "xlsx", "pptx", "odt", "ods", "odp", "epub"}
+
+
+def accepted_extensions() -> str:
+    return ", ".join(sorted({e for t in ACCEPTED_TYPES.values() for e in t.extensions}))
+
+
+def storage_dir() -> Path:
+    path = Path(current_app.config["STORAGE_DIR"]) / "materials"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def stored_path(material: Material) -> Path:
+    return storage_dir() / material.stored_name
+
+
+def max_upload_bytes() -> int:
+    return current_app.config["MAX_UPLOAD_MB"] * 1024 * 1024
+
+
+# --------------------------------------------------------------------------------------------
+# Checking an upload
+
+
+def clean_filename(name: str | None) -> str:
+    """The uploaded file's name, normalised; odd or path-like names are refused."""
+    name = unicodedata.normalize("NFC", (name or "").strip())
+    if not name:
+        raise MaterialError(_("Choose a file to upload."), "no_file")
+    if (
+        "/" in name
+        or "\\" in name
+        or name.startswith(".")
+        or ".." in name
+        or any(unicodedata.category(c).startswith("C") for c in name)
+        or len(name) > 200
+    ):
+        raise MaterialError(
+            _(
+                "The file name “%(name)s” is not accepted: use a plain name such as "
+                "“slides.pdf”, without folders, leading dots or special characters.",
+                name=name[:80],
+            ),
+            "bad_name",
+        )
+    if not PurePosixPath(name).suffix:
+        raise MaterialError(_("The file name needs an extension, for example “.pdf”."), "bad_name")
+    return name
+
+
+def _looks_like_text(path: Path) -> bool:
+    with path.open("rb") as fh:
+        data = fh.read(64 * 1024)
+    if b"\x00" in data:
+        return False
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        # A multi-byte character cut at the end of the sample is fine.
+        return exc.start >= len(data) - 3 and len(data) == 64 * 1024
+    return True
+
+
+def detect_kind(path: Path) -> str | None:
+    """What the content says the file is (a key of ACCEPTED_TYPES), or None if not accepted."""
+    guess = filetype.guess(str(path))
+    kind = guess.extension if guess else None
+    if kind in ZIP_LIKE:
+        try:
+            with zipfile.ZipFile(path) as archive:
+                names = archive.namelist()
+                if "mimetype" in names:
+                    declared = archive.read("mimetype")[:100].decode("ascii", "replace").strip()
+                    return ODF_KINDS.get(declared, "zip" if declared else None)
+                if "[Content_Types].xml" in names:
+                    for prefix, office_kind in OOXML_PREFIXES.items():
+                        if any(n.startswith(prefix) for n in names):
+                            return office_kind
+                return "zip"
+        except (zipfile.BadZipFile, OSError, ValueError):
+            raise MaterialError(
+                _("The file looks like a ZIP-based document but is damaged."), "damaged_file"
+            ) from None
+    if kind == "m4v":
+        kind = "mp4"
+    if kind in ACCEPTED_TYPES:
+        return kind
+    if kind is None and _looks_like_text(path):
+        return "txt"
+    return None
+
+
+def _receive(stream: IO[bytes], target: Path) -> tuple[int, str]:
+    """Copy the upload to `target`, enforcing the size limit; returns (size, sha256)."""
+    limit = max_upload_bytes()
+    digest = hashlib.sha256()
+    size = 0
+    with target.open("xb") as out:
+        while chunk := stream.read(CHUNK):
+            size += len(chunk)
+            if size > limit:
+                raise MaterialError(
+                    _(
+                        "The file is larger than the limit of %(mb)d MB.",
+                        mb=current_app.config["MAX_UPLOAD_MB"],
+                    ),
+                    "too_large",
+                    status_code=413,
+                )
+            digest.update(chunk)
+            out.write(chunk)
+    if size == 0:
+        raise MaterialError(_("The file is empty."), "empty_file")
+    return size, digest.hexdigest()
+
+
+@dataclass
+class ReceivedFile:
+    temp_path: Path
+    original_name: str
+    media_type: str
+    size: int
+    sha256: str
+
+
+def _receive_checked(stream: IO[bytes], filename: str | None) -> ReceivedFile:
+    name = clean_filename(filename)
+    temp = storage_dir() / f".upload-{uuid.uuid4().hex}"
+    try:
+        size, sha = _receive(stream, temp)
+        kind = detect_kind(temp)
+        if kind is None:
+            raise MaterialError(
+                _(
+                    "This type of file is not accepted. Accepted: %(types)s.",
+                    types=accepted_extensions(),
+                ),
+                "type_not_accepted",
+            )
+        file_type = ACCEPTED_TYPES[kind]
+        if PurePosixPath(name).suffix.lower() not in file_type.extensions:
+            raise MaterialError(
+                _(
+                    "The name “%(name)s” does not match the content, which is a %(label)s file. "
+                    "Rename the file or upload the right one.",
+                    name=name,
+                    label=file_type.label,
+                ),
+                "type_mismatch",
+            )
+    except BaseException:
+        temp.unlink(missing_ok=True)
+        raise
+    return ReceivedFile(temp, name, file_type.media_type, size, sha)
+
+
+def _check_unique_name(edition_module: EditionModule, name: str, ignore_id: int | None) -> None:
+    query = sa.select(Material.id).where(
+        Material.edition_module_id == edition_module.id,
+        Material.kind == MaterialKind.FILE,
+        Material.deleted_at.is_(None),
+        Material.replaced_by_id.is_(None),
+        sa.func.lower(Material.original_name) == name.lower(),
+    )
+    if ignore_id is not None:
+        query = query.where(Material.id != ignore_id)
+    if db.session.scalar(query.limit(1)) is not None:
+        raise MaterialError(
+            _(
+                "A file named “%(name)s” is already among this module's materials. Replace that "
+                "material to upload a new version, or rename the file.",
+                name=name,
+            ),
+            "duplicate_name",
+        )
+
+
+def _store(material: Material, received: ReceivedFile) -> None:
+    """Add the row and move the file into place atomically with the commit."""
+    material.stored_name = uuid.uuid4().hex
+    final = storage_dir() / material.stored_name
+    try:
+        db.session.flush()
+        os.replace(received.temp_path, final)
+        db.session.commit()
+    except BaseException:
+        db.session.rollback()
+        received.temp_path.unlink(missing_ok=True)
+        final.unlink(missing_ok=True)
+        raise
+
+
+def _require_title(title: str) -> str:
+    title = (title or "").strip()
+    if not title:
+        raise MaterialError(_("Give the material a title."), "no_title")
+    return title
+
+
+def upload_file(
+    edition_module: EditionModule,
+    stream: IO[bytes],
+    filename: str | None,
+    *,
+    title: str,
+    description: str = "",
+    position: int = 0,
+    visibility: MaterialVisibility = MaterialVisibility.PARTICIPANTS,
+    by: User,
+) -> Material:
+    """Check and store an uploaded file as a new material of the module."""
+    title = _require_title(title)
+    received = _receive_checked(stream, filename)
+    try:
+        _check_unique_name(edition_module, received.original_name, None)
+    except MaterialError:
+        received.temp_path.unlink(missing_ok=True)
+        raise
+    material = Material(
+        edition_module=edition_module,
+        title=title,
+        description=description,
+        kind=MaterialKind.FILE,
+        original_name=received.original_name,
+        media_type=received.media_type,
+        size=received.size,
+        sha256=received.sha256,
+        visibility=visibility,
+        position=position,
+        uploaded_by=by,
+    )
+    db.session.add(material)
+    audit.record(
+        "material.upload",
+        target=material,
+        actor=by,
+        edition_id=edition_module.edition_id,
+        summary=f"{title} ({received.original_name})",
+    )
+    _store(material, received)
+    return material
+
+
+def check_url(url: str) -> str:
+    url = (url or "").strip()
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc or len(url) > 1000:
+        raise MaterialError(
+            _("Enter a full web address starting with https:// (or http://)."), "bad_url"
+        )
+    return url
+
+
+def add_link(
+    edition_module: EditionModule,
+    url: str,
+    *,
+    title: str,
+    description: str = "",
+    position: int = 0,
+    visibility: MaterialVisibility = MaterialVisibility.PARTICIPANTS,
+    by: User,
+) -> Material:
+    """Add a link as a material of the module."""
+    material = Material(
+        edition_module=edition_module,
+        title=_require_title(title),
+        description=description,
+        kind=MaterialKind.LINK,
+        url=check_url(url),
+        visibility=visibility,
+        position=position,
+        uploaded_by=by,
+    )
+    db.session.add(material)
+    db.session.flush()
+    audit.record(
+        "material.link",
+        target=material,
+        actor=by,
+        edition_id=edition_module.edition_id,
+        summary=f"{material.title} ({material.url})",
+    )
+    db.session.commit()
+    return material
+
+
+def _require_current(material: Material) -> None:
+    if material.deleted_at is not None:
+        raise MaterialError(_("This material has been deleted."), "deleted", status_code=404)
+    if material.replaced_by_id is not None:
+        raise MaterialError(
+            _("This is an earlier version; change the current version instead."),
+            "not_current",
+            status_code=409,
+        )
+
+
+def replace_material(
+    material: Material,
+    *,
+    by: User,
+    stream: IO[bytes] | None = None,
+    filename: str | None = None,
+    url: str | None = None,
+    title: str | None = None,
+    description: str | None = None,
+) -> Material:
+    """Add a new version of a material; the earlier version stays, pointing at the new one."""
+    _require_current(material)
+    newer = Material(
+        edition_module_id=material.edition_module_id,
+        title=_require_title(title if title is not None else material.title),
+        description=material.description if description is None else description,
+        kind=material.kind,
+        visibility=material.visibility,
+        position=material.position,
+        version=material.version + 1,
+        uploaded_by=by,
+    )
+    received = None
+    if material.kind == MaterialKind.LINK:
+        newer.url = check_url(url if url is not None else material.url)
+    else:
+        received = _receive_checked(stream, filename)
+        try:
+            _check_unique_name(material.edition_module, received.original_name, material.id)
+        except MaterialError:
+            received.temp_path.unlink(missing_ok=True)
+            raise
+        newer.original_name = received.original_name
+        newer.media_type = received.media_type
+        newer.size = received.size
+        newer.sha256 = received.sha256
+    db.session.add(newer)
+    db.session.flush()
+    material.replaced_by_id = newer.id
+    audit.record(
+        "material.replace",
+        target=newer,
+        actor=by,
+        edition_id=material.edition_module.edition_id,
+        summary=f"{newer.title} v{newer.version}",
+        before={"id": material.id, "version": material.version},
+        after={"id": newer.id, "version": newer.version},
+    )
+    if received is None:
+        db.session.commit()
+    else:
+        _store(newer, received)
+    return newer
+
+
+def update_details(
+    material: Material,
+    *,
+    title: str,
+    description: str,
+    position: int,
+    visibility: MaterialVisibility,
+    by: User,
+) -> Material:
+    """Change a material's title, description, order or visibility (no new version)."""
+    _require_current(material)
+    before = {"title": material.title, "visibility": material.visibility.value}
+    material.title = _require_title(title)
+    material.description = description
+    material.position = position
+    material.visibility = visibility
+    audit.record(
+        "material.update",
+        target=material,
+        actor=by,
+        edition_id=material.edition_module.edition_id,
+        summary=material.title,
+        before=before,
+        after={"title": material.title, "visibility": visibility.value},
+    )
+    db.session.commit()
+    return material
+
+
+def versions(material: Material) -> list[Material]:
+    """All versions of a material, newest first (one query)."""
+    rows = db.session.scalars(
+        sa.select(Material).where(Material.edition_module_id == material.edition_module_id)
+    ).all()
+    by_successor = {m.replaced_by_id: m for m in rows if m.replaced_by_id is not None}
+    by_id = {m.id: m for m in rows}
+    current = by_id.get(material.id, material)
+    while current.replaced_by_id is not None and current.replaced_by_id in by_id:
+        current = by_id[current.replaced_by_id]
+    chain = [current]
+    while chain[-1].id in by_successor:
+        chain.append(by_successor[chain[-1].id])
+    return chain
+
+
+def delete_material(material: Material, *, by: User, reason: str = "") -> None:
+    """Delete a material and its earlier versions (kept on disk for the audit trail)."""
+    _require_current(material)
+    now = utcnow()
+    for version in versions(material):
+        version.deleted_at = now
+    audit.record(
+        "material.delete",
+        target=material,
+        actor=by,
+        edition_id=material.edition_module.edition_id,
+        summary=material.title,
+        reason=reason,
+    )
+    db.session.commit()
+
+
+# --------------------------------------------------------------------------------------------
+# Who sees what
+
+
+def participates_in(user: User, edition_module: EditionModule) -> bool:
+    """An accepted participant of the edition and, with module choice, of this module."""
+    if not user.is_authenticated:
+        return False
+    query = sa.select(Registration.id).where(
+        Registration.user_id == user.id,
+        Registration.edition_id == edition_module.edition_id,
+        Registration.status == RegistrationStatus.ACCEPTED,
+    )
+    if edition_module.edition.module_choice:
+        query = query.join(
+            registration_modules, registration_modules.c.registration_id == Registration.id
+        ).where(registration_modules.c.edition_module_id == edition_module.id)
+    return db.session.scalar(query.limit(1)) is not None
+
+
+def may_view(user: User, material: Material) -> bool:
+    """Whether `user` may see and download `material`."""
+    if material.deleted_at is not None:
+        return False
+    edition_module = material.edition_module
+    if may_manage(user, edition_module):
+        return True
+    if material.replaced_by_id is not None:
+        return False  # earlier versions are for trainers and staff
+    if edition_module.edition.status == EditionStatus.DRAFT:
+        return False
+    if material.visibility == MaterialVisibility.PUBLIC:
+        return True
+    return participates_in(user, edition_module)
+
+
+def current_materials(edition_module: EditionModule) -> list[Material]:
+    """The current, not deleted versions of the module's materials, in their order."""
+    return list(
+        db.session.scalars(
+            sa.select(Material)
+            .where(
+                Material.edition_module_id == edition_module.id,
+                Material.deleted_at.is_(None),
+                Material.replaced_by_id.is_(None),
+            )
+            .order_by(Material.position, Material.title, Material.id)
+        )
+    )
+
+
+def visible_materials(user: User, edition_module: EditionModule) -> list[Material]:
+    """The module's current materials that `user` may see."""
+    materials = current_materials(edition_module)
+    if may_manage(user, edition_module):
+        return materials
+    if edition_module.edition.status == EditionStatus.DRAFT:
+        return []
+    member = participates_in(user, edition_module)
+    return [m for m in materials if member or m.visibility == MaterialVisibility.PUBLIC]
+
+
+def _unique_names(materials: Iterable[Material]) -> list[tuple[Material, str]]:
+    seen: set[str] = set()
+    named = []
+    for material in materials:
+        stem, suffix = os.path.splitext(material.original_name)
+        name, n = material.original_name, 1
+        while name.lower() in seen:
+            n += 1
+            name = f"{stem} ({n}){suffix}"
+        seen.add(name.lower())
+        named.append((material, name))
+    return named
+
+
+def write_zip(materials: list[Material], out: IO[bytes]) -> None:
+    """Write the given materials' files (and a list of the links) into a ZIP archive."""
+    files = [m for m in materials if m.kind == MaterialKind.FILE]
+    links = [m for m in materials if m.kind == MaterialKind.LINK]
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
+        for material, name in _unique_names(files):
+            archive.write(stored_path(material), arcname=name)
+        if links:
+            lines = [f"{m.title}\n{m.url}\n" for m in links]
+            archive.writestr("links.txt", "\n".join(lines))
