@@ -79,12 +79,14 @@ def _select_locale() -> str:
 def register_blueprints(app: Flask) -> None:
     from schoolmgr.auth.routes import bp as auth_bp
     from schoolmgr.health import bp as health_bp
+    from schoolmgr.privacy.routes import bp as privacy_bp
     from schoolmgr.public.routes import bp as public_bp
     from schoolmgr.registration.routes import bp as registration_bp
 
     app.register_blueprint(public_bp)
     app.register_blueprint(auth_bp)
     app.register_blueprint(health_bp)
+    app.register_blueprint(privacy_bp)
     app.register_blueprint(registration_bp)
 
 

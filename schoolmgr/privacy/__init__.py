@@ -1,0 +1,1 @@
+"""Privacy: a person's own data, downloadable, and deletion by anonymisation."""

@@ -1,0 +1,344 @@
+"""Personal data: export everything held about a person, anonymise on request or after retention.
+
+What holds personal data, and what anonymising does to it:
+- users: name, email, institution, position, country, language, password, tokens -> replaced
+  by neutral values; the account is deactivated and every session ends.
+- registrations: motivation and needs -> emptied (status and dates stay, for the statistics).
+- attendances: free-text comments -> emptied (statuses stay, for the certificates' records).
+- outbound_emails to the person: recipient and bodies replaced; unsent ones are not sent.
+- audit_events about the person: their name and email are blanked in the text; the events stay.
+- certificates: unchanged on purpose. The snapshot holds the name as printed, so anyone holding
+  the document can still verify it; the name is not linked to any account any more.
+"""
+
+import json
+import logging
+from datetime import UTC, date, datetime
+
+import sqlalchemy as sa
+from flask_babel import gettext as _
+from sqlalchemy.orm import selectinload
+
+from schoolmgr import audit
+from schoolmgr.errors import DomainError
+from schoolmgr.extensions import db
+from schoolmgr.models import (
+    Attendance,
+    AuditEvent,
+    Certificate,
+    Edition,
+    EditionModule,
+    EmailStatus,
+    OutboundEmail,
+    Registration,
+    RegistrationStatus,
+    Role,
+    Session,
+    User,
+    utcnow,
+)
+from schoolmgr.models.types import random_token
+
+log = logging.getLogger(__name__)
+
+ANONYMISED_NAME = "Anonymised participant"
+REDACTED = "[anonymised]"
+ACTIVE_STATUSES = (
+    RegistrationStatus.PENDING,
+    RegistrationStatus.ACCEPTED,
+    RegistrationStatus.WAITLISTED,
+)
+
+
+class PrivacyError(DomainError):
+    """Codes: not_a_participant, wrong_password, active_registrations, already_anonymised."""
+
+
+def _iso(value) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    return str(value)
+
+
+def export_personal_data(user: User) -> dict:
+    """Everything the app holds about `user`, as plain JSON-ready values (fixed query count)."""
+    registrations = db.session.scalars(
+        sa.select(Registration)
+        .where(Registration.user_id == user.id)
+        .options(
+            selectinload(Registration.edition),
+            selectinload(Registration.modules).selectinload(EditionModule.module),
+        )
+        .order_by(Registration.created_at)
+    ).all()
+    registration_ids = [r.id for r in registrations]
+    attendances = db.session.scalars(
+        sa.select(Attendance)
+        .where(Attendance.registration_id.in_(registration_ids))
+        .options(
+            selectinload(Attendance.session)
+            .selectinload(Session.edition_module)
+            .selectinload(EditionModule.module)
+        )
+        .order_by(Attendance.registration_id, Attendance.id)
+    ).all()
+    certificates = db.session.scalars(
+        sa.select(Certificate)
+        .where(Certificate.registration_id.in_(registration_ids))
+        .order_by(Certificate.issued_at)
+    ).all()
+    emails = db.session.scalars(
+        sa.select(OutboundEmail)
+        .where(OutboundEmail.recipient == user.email)
+        .order_by(OutboundEmail.created_at)
+    ).all()
+    attendance_by_registration: dict[int, list[dict]] = {}
+    for mark in attendances:
+        attendance_by_registration.setdefault(mark.registration_id, []).append(
+            {
+                "session": mark.session.title or mark.session.edition_module.module.name,
+                "module": mark.session.edition_module.module.name,
+                "starts_at": _iso(mark.session.starts_at),
+                "status": mark.status.value,
+                "method": mark.method.value,
+                "comment": mark.comment,
+                "recorded_at": _iso(mark.recorded_at),
+            }
+        )
+    return {
+        "exported_at": _iso(utcnow()),
+        "account": {
+            "email": user.email,
+            "full_name": user.full_name,
+            "role": user.role.value,
+            "country": user.country.value if user.country else None,
+            "institution": user.institution,
+            "position": user.position,
+            "preferred_language": user.preferred_language,
+            "active": user.active,
+            "created_at": _iso(user.created_at),
+            "last_login_at": _iso(user.last_login_at),
+        },
+        "registrations": [
+            {
+                "edition": r.edition.title,
+                "edition_slug": r.edition.slug,
+                "edition_dates": [_iso(r.edition.start_date), _iso(r.edition.end_date)],
+                "status": r.status.value,
+                "waitlist_position": r.waitlist_position,
+                "motivation": r.motivation,
+                "needs": r.needs,
+                "modules": [m.module.name for m in r.modules],
+                "consent_at": _iso(r.consent_at),
+                "registered_at": _iso(r.created_at),
+                "decided_at": _iso(r.decided_at),
+                "cancelled_at": _iso(r.cancelled_at),
+                "certificate_override": (
+                    r.certificate_override.value if r.certificate_override else None
+                ),
+                "certificate_override_reason": r.certificate_override_reason,
+                "attendance": attendance_by_registration.get(r.id, []),
+            }
+            for r in registrations
+        ],
+        "certificates": [
+            {
+                "serial": c.serial,
+                "verification_code": c.verification_code,
+                "issued_at": _iso(c.issued_at),
+                "status": c.status,
+                "as_printed": c.snapshot,
+            }
+            for c in certificates
+        ],
+        "emails": [
+            {
+                "subject": e.subject,
+                "template": e.template,
+                "status": e.status.value,
+                "created_at": _iso(e.created_at),
+                "sent_at": _iso(e.sent_at),
+            }
+            for e in emails
+        ],
+    }
+
+
+def blocking_registrations(user: User, today: date) -> list[Registration]:
+    """Active registrations for editions that have not ended: cancel them before deleting."""
+    return list(
+        db.session.scalars(
+            sa.select(Registration)
+            .join(Edition, Edition.id == Registration.edition_id)
+            .where(
+                Registration.user_id == user.id,
+                Registration.status.in_(ACTIVE_STATUSES),
+                Edition.end_date >= today,
+            )
+            .options(selectinload(Registration.edition))
+        )
+    )
+
+
+def delete_own_account(user: User, password: str, today: date) -> None:
+    """A participant's request to delete their account: check, then anonymise and commit."""
+    if user.role != Role.PARTICIPANT:
+        raise PrivacyError(
+            _("Staff and trainer accounts are closed by an administrator. Please contact them."),
+            "not_a_participant",
+            403,
+        )
+    if not user.check_password(password or ""):
+        raise PrivacyError(_("The password is not correct."), "wrong_password", 400)
+    if blocking_registrations(user, today):
+        raise PrivacyError(
+            _(
+                "You are registered for an edition that has not ended yet. Cancel that "
+                "registration first, then delete your account."
+            ),
+            "active_registrations",
+            409,
+        )
+    audit.record(
+        "user.anonymised",
+        target=user,
+        actor=user,
+        summary="Account deleted at the participant's request; personal data anonymised.",
+    )
+    anonymise_user(user)
+    db.session.commit()
+    log.info("User %s anonymised at their own request", user.id)
+
+
+def anonymise_user(user: User) -> None:
+    """Replace `user`'s personal data everywhere; the caller records the audit and commits."""
+    if user.anonymised_at is not None:
+        raise PrivacyError(_("This account is already anonymised."), "already_anonymised", 409)
+    old_texts = [t for t in (user.full_name, user.email) if t and len(t) >= 3]
+    old_email = user.email
+    now = utcnow()
+
+    registration_ids = list(
+        db.session.scalars(sa.select(Registration.id).where(Registration.user_id == user.id))
+    )
+    if registration_ids:
+        db.session.execute(
+            sa.update(Registration)
+            .where(Registration.id.in_(registration_ids))
+            .values(motivation="", needs="")
+        )
+        db.session.execute(
+            sa.update(Attendance)
+            .where(Attendance.registration_id.in_(registration_ids))
+            .values(comment="")
+        )
+    anonymous_email = f"anonymised-{user.id}@invalid"
+    db.session.execute(
+        sa.update(OutboundEmail)
+        .where(OutboundEmail.recipient == old_email)
+        .values(recipient=anonymous_email, subject=REDACTED, body_text="", body_html="")
+    )
+    db.session.execute(
+        sa.update(OutboundEmail)
+        .where(
+            OutboundEmail.recipient == anonymous_email,
+            OutboundEmail.status == EmailStatus.PENDING,
+        )
+        .values(status=EmailStatus.FAILED, last_error="recipient anonymised")
+    )
+    _redact_audit_events(user.id, registration_ids, old_texts)
+
+    user.full_name = ANONYMISED_NAME
+    user.email = anonymous_email
+    user.institution = ""
+    user.position = ""
+    user.country = None
+    user.preferred_language = "en"
+    user.password_hash = None
+    user.active = False
+    user.session_version = (user.session_version or 0) + 1
+    user.calendar_token = random_token()
+    user.last_login_at = None
+    user.anonymised_at = now
+
+
+def _redact(value, texts: list[str]):
+    if value is None or not texts:
+        return value
+    if isinstance(value, str):
+        for text in texts:
+            value = value.replace(text, REDACTED)
+        return value
+    dumped = json.dumps(value, ensure_ascii=False)
+    redacted = _redact(dumped, [json.dumps(t, ensure_ascii=False)[1:-1] for t in texts])
+    return value if redacted == dumped else json.loads(redacted)
+
+
+def _redact_audit_events(user_id: int, registration_ids: list[int], texts: list[str]) -> None:
+    """Blank the person's name and email in audit events about them; the events themselves stay."""
+    about = sa.or_(
+        sa.and_(AuditEvent.target_type == "user", AuditEvent.target_id == user_id),
+        sa.and_(
+            AuditEvent.target_type == "registration",
+            AuditEvent.target_id.in_(registration_ids or [-1]),
+        ),
+    )
+    for event in db.session.scalars(sa.select(AuditEvent).where(about)):
+        event.summary = _redact(event.summary, texts)
+        event.reason = _redact(event.reason, texts)
+        event.before = _redact(event.before, texts)
+        event.after = _redact(event.after, texts)
+
+
+def retention_cutoff(today: date, years: int) -> date:
+    """The day `years` years before `today` (29 February falls back to the 28th)."""
+    try:
+        return today.replace(year=today.year - years)
+    except ValueError:
+        return today.replace(year=today.year - years, day=28)
+
+
+def expired_participants(today: date, years: int) -> list[User]:
+    """Participants whose every edition ended before the retention cutoff, idle since then."""
+    cutoff = retention_cutoff(today, years)
+    latest_end = (
+        sa.select(sa.func.max(Edition.end_date))
+        .join(Registration, Registration.edition_id == Edition.id)
+        .where(Registration.user_id == User.id)
+        .scalar_subquery()
+    )
+    cutoff_start = datetime(cutoff.year, cutoff.month, cutoff.day, tzinfo=UTC)
+    return list(
+        db.session.scalars(
+            sa.select(User)
+            .where(
+                User.role == Role.PARTICIPANT,
+                User.anonymised_at.is_(None),
+                latest_end < cutoff,
+                sa.or_(User.last_login_at.is_(None), User.last_login_at < cutoff_start),
+            )
+            .order_by(User.id)
+        )
+    )
+
+
+def anonymise_expired(today: date, years: int, *, dry_run: bool = False) -> list[int]:
+    """Anonymise participants past the retention period; returns their ids. Commits per user."""
+    users = expired_participants(today, years)
+    ids = [u.id for u in users]
+    if dry_run:
+        return ids
+    for user in users:
+        audit.record(
+            "user.anonymised",
+            target=user,
+            summary=f"Personal data anonymised after the retention period of {years} years.",
+            reason="retention",
+        )
+        anonymise_user(user)
+        db.session.commit()
+    if ids:
+        log.info("Anonymised %d participants past the retention period", len(ids))
+    return ids
