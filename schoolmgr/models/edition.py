@@ -126,7 +126,7 @@ class Edition(db.Model):
     online_url: Mapped[str] = mapped_column(sa.String(500), default="")
     timezone: Mapped[str] = mapped_column(sa.String(64), default="Europe/Belgrade")
     start_date: Mapped[date] = mapped_column(index=True)
-    end_date: Mapped[date]
+    end_date: Mapped[date] = mapped_column(index=True)
     registration_opens_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     registration_closes_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     capacity: Mapped[int] = mapped_column(default=30)

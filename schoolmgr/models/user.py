@@ -84,7 +84,7 @@ class User(UserMixin, db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     # Stored lower-cased, so the unique constraint is case-insensitive.
     email: Mapped[str] = mapped_column(sa.String(254), unique=True)
-    full_name: Mapped[str] = mapped_column(sa.String(200))
+    full_name: Mapped[str] = mapped_column(sa.String(200), index=True)
     # Accent- and script-folded name, email and institution for search ("colic" finds "Čolić").
     search_key: Mapped[str] = mapped_column(sa.String(700), default="", index=True)
     password_hash: Mapped[str | None] = mapped_column(sa.String(255))

@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: f07244ee290b
+Revision ID: 01f5a6deb4af
 Revises:
-Create Date: 2026-11-27 10:16:07.496819
+Create Date: 2026-11-27 10:18:44.227669
 
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = "f07244ee290b"
+revision = "01f5a6deb4af"
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -110,6 +110,7 @@ def upgrade():
         sa.UniqueConstraint("slug", name=op.f("uq_editions_slug")),
     )
     with op.batch_alter_table("editions", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_editions_end_date"), ["end_date"], unique=False)
         batch_op.create_index(batch_op.f("ix_editions_series"), ["series"], unique=False)
         batch_op.create_index(batch_op.f("ix_editions_start_date"), ["start_date"], unique=False)
         batch_op.create_index(batch_op.f("ix_editions_status"), ["status"], unique=False)
@@ -156,6 +157,9 @@ def upgrade():
         sa.PrimaryKeyConstraint("id", name=op.f("pk_outbound_emails")),
     )
     with op.batch_alter_table("outbound_emails", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_outbound_emails_recipient"), ["recipient"], unique=False
+        )
         batch_op.create_index(
             "ix_outbound_emails_status_next", ["status", "next_attempt_at"], unique=False
         )
@@ -216,6 +220,7 @@ def upgrade():
     with op.batch_alter_table("users", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_users_active"), ["active"], unique=False)
         batch_op.create_index(batch_op.f("ix_users_country"), ["country"], unique=False)
+        batch_op.create_index(batch_op.f("ix_users_full_name"), ["full_name"], unique=False)
         batch_op.create_index(batch_op.f("ix_users_role"), ["role"], unique=False)
         batch_op.create_index(batch_op.f("ix_users_search_key"), ["search_key"], unique=False)
 
@@ -255,6 +260,7 @@ def upgrade():
         batch_op.create_index(
             batch_op.f("ix_audit_events_edition_id"), ["edition_id"], unique=False
         )
+        batch_op.create_index("ix_audit_events_target", ["target_type", "target_id"], unique=False)
 
     op.create_table(
         "certificate_batches",
@@ -779,6 +785,7 @@ def downgrade():
 
     op.drop_table("certificate_batches")
     with op.batch_alter_table("audit_events", schema=None) as batch_op:
+        batch_op.drop_index("ix_audit_events_target")
         batch_op.drop_index(batch_op.f("ix_audit_events_edition_id"))
         batch_op.drop_index(batch_op.f("ix_audit_events_created_at"))
         batch_op.drop_index(batch_op.f("ix_audit_events_actor_id"))
@@ -788,6 +795,7 @@ def downgrade():
     with op.batch_alter_table("users", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_users_search_key"))
         batch_op.drop_index(batch_op.f("ix_users_role"))
+        batch_op.drop_index(batch_op.f("ix_users_full_name"))
         batch_op.drop_index(batch_op.f("ix_users_country"))
         batch_op.drop_index(batch_op.f("ix_users_active"))
 
@@ -795,6 +803,7 @@ def downgrade():
     with op.batch_alter_table("outbound_emails", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_outbound_emails_template"))
         batch_op.drop_index("ix_outbound_emails_status_next")
+        batch_op.drop_index(batch_op.f("ix_outbound_emails_recipient"))
 
     op.drop_table("outbound_emails")
     op.drop_table("modules")
@@ -802,6 +811,7 @@ def downgrade():
         batch_op.drop_index(batch_op.f("ix_editions_status"))
         batch_op.drop_index(batch_op.f("ix_editions_start_date"))
         batch_op.drop_index(batch_op.f("ix_editions_series"))
+        batch_op.drop_index(batch_op.f("ix_editions_end_date"))
 
     op.drop_table("editions")
     # ### end Alembic commands ###
