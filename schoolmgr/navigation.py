@@ -2,7 +2,7 @@
 
 from dataclasses import dataclass
 
-from flask import current_app, request, url_for
+from flask import current_app, has_request_context, request, url_for
 from flask_babel import lazy_gettext as _l
 
 from schoolmgr.models import Role
@@ -29,6 +29,8 @@ NAV_ITEMS = [
 
 
 def nav_items(user) -> list[dict]:
+    if not has_request_context():  # emails rendered by services, CLI commands and workers
+        return []
     items = []
     for item in NAV_ITEMS:
         if item.endpoint not in current_app.view_functions:

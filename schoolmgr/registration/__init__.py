@@ -1,0 +1,1 @@
+"""Registration: applying to editions, capacity and waiting list, staff review."""

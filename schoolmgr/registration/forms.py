@@ -1,0 +1,143 @@
+"""Registration forms: the shape of the input only; the rules are in services.py."""
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from markupsafe import Markup, escape
+from wtforms import (
+    BooleanField,
+    HiddenField,
+    IntegerField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
+
+from schoolmgr.forms import CountryField, NoControlCharacters, country_choices
+from schoolmgr.models.registration import REGISTRATION_STATUS_LABELS
+
+
+class CheckboxGroupWidget:
+    """A group of Bootstrap check boxes, one per choice, labelled by the field's label."""
+
+    def __call__(self, field, **kwargs):
+        kwargs.pop("aria_invalid", None)
+        css = kwargs.pop("class_", "")
+        described = kwargs.pop("aria_describedby", None)
+        parts = [
+            f'<div id="{escape(field.id)}" class="{escape(css)} checkbox-group" role="group"'
+            f' aria-labelledby="{escape(field.id)}-legend"'
+            + (f' aria-describedby="{escape(described)}"' if described else "")
+            + ">"
+        ]
+        parts.append(
+            f'<span id="{escape(field.id)}-legend" class="visually-hidden">'
+            f"{escape(field.label.text)}</span>"
+        )
+        for i, (value, label, checked, _render_kw) in enumerate(field.iter_choices()):
+            box_id = f"{field.id}-{i}"
+            parts.append(
+                '<div class="form-check">'
+                f'<input class="form-check-input" type="checkbox" name="{escape(field.name)}"'
+                f' id="{escape(box_id)}" value="{escape(value)}"{" checked" if checked else ""}>'
+                f'<label class="form-check-label" for="{escape(box_id)}">{escape(label)}</label>'
+                "</div>"
+            )
+        parts.append("</div>")
+        return Markup("".join(parts))
+
+
+class MultiCheckboxField(SelectMultipleField):
+    widget = CheckboxGroupWidget()
+
+
+class RegistrationForm(FlaskForm):
+    country = CountryField(validators=[DataRequired()])
+    institution = StringField(
+        _l("Institution"),
+        validators=[DataRequired(), Length(max=200), NoControlCharacters()],
+        description=_l("Ministry, agency, municipality or organisation."),
+    )
+    position = StringField(
+        _l("Position"), validators=[DataRequired(), Length(max=200), NoControlCharacters()]
+    )
+    modules = MultiCheckboxField(
+        _l("Modules you want to attend"),
+        coerce=int,
+        choices=[],
+        validate_choice=False,  # the service checks the modules belong to the edition
+        description=_l("Mandatory modules are included in any case."),
+    )
+    motivation = TextAreaField(
+        _l("Motivation"),
+        validators=[Length(max=3000), NoControlCharacters()],
+        description=_l("What you hope to bring back to your institution."),
+        render_kw={"rows": 4},
+    )
+    needs = TextAreaField(
+        _l("Accessibility or other needs"),
+        validators=[Length(max=2000), NoControlCharacters()],
+        description=_l("Diet, mobility, interpretation, anything that helps you take part."),
+        render_kw={"rows": 2},
+    )
+    consent = BooleanField(
+        _l(
+            "I agree that the school processes my personal data to organise this edition, "
+            "issue certificates and keep attendance records."
+        ),
+    )
+
+
+class CancelForm(FlaskForm):
+    """Only the CSRF token: cancelling asks for confirmation on the page."""
+
+
+class BulkActionForm(FlaskForm):
+    action = SelectField(
+        _l("Action"),
+        choices=[
+            ("accept", _l("Accept")),
+            ("waitlist", _l("Move to waiting list")),
+            ("reject", _l("Reject")),
+            ("cancel", _l("Cancel")),
+        ],
+        validators=[DataRequired()],
+    )
+    reason = StringField(
+        _l("Reason (optional, kept in the audit log)"),
+        validators=[Optional(), Length(max=500), NoControlCharacters()],
+    )
+    ids = SelectMultipleField(coerce=int, choices=[], validate_choice=False)
+    next = HiddenField()
+
+
+class CapacityForm(FlaskForm):
+    capacity = IntegerField(
+        _l("Capacity"),
+        validators=[InputRequired(), NumberRange(min=0, max=100_000)],
+        description=_l("Raising the capacity accepts people from the waiting list in order."),
+    )
+
+
+class FilterForm(FlaskForm):
+    """The staff list filters (GET, no CSRF)."""
+
+    class Meta:
+        csrf = False
+
+    q = StringField(_l("Search"), validators=[Optional(), Length(max=200)])
+    status = SelectField(
+        _l("Status"),
+        choices=[("", _l("All statuses"))]
+        + [(s.value, label) for s, label in REGISTRATION_STATUS_LABELS.items()],
+        validators=[Optional()],
+        validate_choice=False,
+    )
+    country = SelectField(
+        _l("Country"),
+        choices=[("", _l("All countries"))] + country_choices(blank=False),
+        validators=[Optional()],
+        validate_choice=False,
+    )
+    module = SelectField(_l("Module"), choices=[], validators=[Optional()], validate_choice=False)

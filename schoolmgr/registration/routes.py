@@ -1,0 +1,338 @@
+"""Registration pages: applying, the participant dashboard and schedule, and the staff side."""
+
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_babel import gettext as _
+from flask_babel import ngettext
+from flask_login import current_user, login_required
+
+from schoolmgr.auth.access import role_required
+from schoolmgr.models import Role, utcnow
+from schoolmgr.pagination import paginate
+from schoolmgr.public import services as public_services
+from schoolmgr.registration import services
+from schoolmgr.registration.forms import (
+    BulkActionForm,
+    CancelForm,
+    CapacityForm,
+    FilterForm,
+    RegistrationForm,
+)
+from schoolmgr.registration.services import RegistrationError
+
+bp = Blueprint("registration", __name__)
+
+STAFF_PREFIX = "/staff/editions/<slug>/registrations"
+
+
+# --- participant side -----------------------------------------------------------------------
+
+
+def _edition_or_404(slug: str):
+    edition = public_services.edition_for_page(slug)
+    if edition is None or not public_services.is_visible_to(edition, current_user):
+        abort(404)
+    return edition
+
+
+@bp.route("/editions/<slug>/register", methods=["GET", "POST"])
+@login_required
+def register(slug: str):
+    """Register for an edition; someone already registered sees their registration."""
+    edition = _edition_or_404(slug)
+    existing = services.registration_of(current_user, edition)
+    if existing is not None and request.method == "GET":
+        return render_template("registration/existing.html", edition=edition, registration=existing)
+    try:
+        services.check_can_register(edition, utcnow())
+    except RegistrationError as err:
+        return render_template(
+            "registration/unavailable.html", edition=edition, message=err.message
+        ), err.status_code
+
+    form = RegistrationForm(obj=current_user if request.method == "GET" else None)
+    if request.method == "GET":
+        form.country.data = current_user.country.value if current_user.country else ""
+    form.modules.choices = [
+        (em.id, em.module.name + (f" ({_('mandatory')})" if em.mandatory else ""))
+        for em in edition.edition_modules
+    ]
+    if form.validate_on_submit():
+        try:
+            registration = services.register(
+                current_user,
+                edition,
+                consent=form.consent.data,
+                country=form.country.data,
+                institution=form.institution.data,
+                position=form.position.data,
+                module_ids=form.modules.data or [],
+                motivation=form.motivation.data or "",
+                needs=form.needs.data or "",
+            )
+        except RegistrationError as err:
+            if err.code == "already_registered":
+                flash(err.message, "info")
+                return render_template(
+                    "registration/existing.html",
+                    edition=edition,
+                    registration=services.registration_of(current_user, edition),
+                ), err.status_code
+            target = {"consent_required": form.consent, "module_required": form.modules}.get(
+                err.code, form.modules if err.code == "unknown_module" else None
+            )
+            if target is not None:
+                target.errors = [*target.errors, err.message]
+            else:
+                flash(err.message, "danger")
+            return render_template(
+                "registration/register.html", edition=edition, form=form
+            ), err.status_code
+        flash(_status_message(registration), "success")
+        return redirect(url_for("registration.dashboard"))
+    status = 400 if form.is_submitted() else 200
+    return render_template("registration/register.html", edition=edition, form=form), status
+
+
+def _status_message(registration) -> str:
+    title = registration.edition.title
+    if registration.status.value == "accepted":
+        return _("You are registered for %(t)s: your seat is confirmed.", t=title)
+    if registration.status.value == "waitlisted":
+        return _(
+            "%(t)s is full: you are number %(n)d on the waiting list. "
+            "We will email you when a seat frees up.",
+            t=title,
+            n=registration.waitlist_position,
+        )
+    return _("Your registration for %(t)s was received; the programme staff will decide.", t=title)
+
+
+@bp.route("/me/registrations")
+@login_required
+def dashboard():
+    """My registrations: status, waiting-list position, chosen modules."""
+    return render_template(
+        "registration/dashboard.html",
+        registrations=services.my_registrations(current_user),
+        cancel_form=CancelForm(),
+        now=utcnow(),
+    )
+
+
+@bp.route("/me/registrations/<int:registration_id>/cancel", methods=["POST"])
+@login_required
+def cancel(registration_id: int):
+    """Cancel one of my registrations."""
+    form = CancelForm()
+    if not form.validate_on_submit():
+        abort(400)
+    try:
+        registration = services.own_registration(current_user, registration_id)
+        services.cancel(registration, current_user)
+    except RegistrationError as err:
+        if err.status_code == 404:
+            abort(404)
+        flash(err.message, "danger")
+        return redirect(url_for("registration.dashboard")), 303
+    flash(_("Your registration is cancelled."), "success")
+    return redirect(url_for("registration.dashboard")), 303
+
+
+@bp.route("/me/schedule")
+@login_required
+def schedule():
+    """My schedule: the sessions of my accepted registrations, in time order."""
+    entries = services.my_schedule(current_user)
+    feed_url = url_for(
+        "registration.calendar_feed", token=current_user.calendar_token, _external=True
+    )
+    return render_template("registration/schedule.html", entries=entries, feed_url=feed_url)
+
+
+def _ics_response(body: bytes, filename: str | None) -> Response:
+    response = Response(body, mimetype="text/calendar")
+    response.headers["Content-Type"] = "text/calendar; charset=utf-8"
+    if filename:
+        response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
+@bp.route("/me/schedule.ics")
+@login_required
+def schedule_ics():
+    """Download my schedule as an iCalendar file."""
+    return _ics_response(services.schedule_ics(current_user), "my-schedule.ics")
+
+
+@bp.route("/calendar/<token>.ics")
+def calendar_feed(token: str):
+    """The per-user calendar feed, for calendar apps that subscribe by URL (no sign-in)."""
+    user = services.user_for_calendar_token(token)
+    if user is None:
+        abort(404)
+    return _ics_response(services.schedule_ics(user), None)
+
+
+# --- staff side -----------------------------------------------------------------------------
+
+
+def _staff_edition(slug: str):
+    try:
+        return services.staff_edition(slug)
+    except RegistrationError:
+        abort(404)
+
+
+def _filters_from(form: FilterForm) -> services.RegistrationFilters:
+    module = form.module.data or ""
+    return services.RegistrationFilters(
+        status=form.status.data or "",
+        country=form.country.data or "",
+        module_id=int(module) if str(module).isdigit() else None,
+        q=(form.q.data or "")[:200],
+    )
+
+
+@bp.route(STAFF_PREFIX)
+@role_required(Role.STAFF)
+def staff_list(slug: str):
+    """Registrations of an edition: counts per status, filters, search, bulk actions."""
+    edition = _staff_edition(slug)
+    filters_form = FilterForm(request.args)
+    filters_form.module.choices = [("", _("All modules"))] + [
+        (str(em.id), em.module.name) for em in edition.edition_modules
+    ]
+    filters = _filters_from(filters_form)
+    pager = paginate(services.registrations_query(edition, filters))
+    args = {k: v for k, v in request.args.items() if k != "page" and v}
+    bulk_form = BulkActionForm(next=request.full_path)
+    return render_template(
+        "registration/staff_list.html",
+        edition=edition,
+        pager=pager,
+        counts=services.status_counts(edition),
+        filters_form=filters_form,
+        bulk_form=bulk_form,
+        filter_args=args,
+        show_kosovo_note=any(r.user.country and r.user.country.value == "XK" for r in pager.items),
+    )
+
+
+@bp.route(STAFF_PREFIX + "/bulk", methods=["POST"])
+@role_required(Role.STAFF)
+def staff_bulk(slug: str):
+    """Accept, reject, waitlist or cancel the selected registrations."""
+    edition = _staff_edition(slug)
+    form = BulkActionForm()
+    back = form.next.data or ""
+    list_url = url_for("registration.staff_list", slug=edition.slug)
+    if not back.startswith(list_url) or back.startswith("//"):
+        back = list_url
+    if not form.validate_on_submit():
+        flash(_("Choose an action and at least one registration."), "danger")
+        return redirect(back), 303
+    try:
+        result = services.bulk_decide(
+            edition, form.ids.data or [], form.action.data, current_user, form.reason.data or ""
+        )
+    except RegistrationError as err:
+        flash(err.message, "danger")
+        return redirect(back), 303
+    message = ngettext(
+        "%(num)d registration updated.", "%(num)d registrations updated.", result["changed"]
+    )
+    if result["promoted"]:
+        message += " " + ngettext(
+            "%(num)d person promoted from the waiting list.",
+            "%(num)d people promoted from the waiting list.",
+            result["promoted"],
+        )
+    flash(message, "success")
+    return redirect(back), 303
+
+
+@bp.route(STAFF_PREFIX + "/capacity", methods=["GET", "POST"])
+@role_required(Role.STAFF)
+def staff_capacity(slug: str):
+    """Edit the capacity of an edition; raising it promotes from the waiting list."""
+    edition = _staff_edition(slug)
+    form = CapacityForm(capacity=edition.capacity)
+    status = 200
+    if form.validate_on_submit():
+        try:
+            promoted = services.set_capacity(edition, form.capacity.data, current_user)
+        except RegistrationError as err:
+            form.capacity.errors = [*form.capacity.errors, err.message]
+            status = err.status_code
+        else:
+            flash(
+                _("Capacity set to %(n)d.", n=form.capacity.data)
+                + (
+                    " "
+                    + ngettext(
+                        "%(num)d person promoted from the waiting list.",
+                        "%(num)d people promoted from the waiting list.",
+                        len(promoted),
+                    )
+                    if promoted
+                    else ""
+                ),
+                "success",
+            )
+            return redirect(url_for("registration.staff_list", slug=edition.slug)), 303
+    elif form.is_submitted():
+        status = 400
+    return render_template(
+        "registration/staff_capacity.html",
+        edition=edition,
+        form=form,
+        counts=services.status_counts(edition),
+    ), status
+
+
+@bp.route(STAFF_PREFIX + "/export.csv")
+@role_required(Role.STAFF)
+def staff_export_csv(slug: str):
+    """Registrants as CSV (UTF-8)."""
+    edition = _staff_edition(slug)
+    response = Response(services.export_csv(edition), mimetype="text/csv")
+    response.headers["Content-Type"] = "text/csv; charset=utf-8"
+    response.headers["Content-Disposition"] = (
+        f'attachment; filename="{services.export_filename(edition, "csv")}"'
+    )
+    return response
+
+
+@bp.route(STAFF_PREFIX + "/export.xlsx")
+@role_required(Role.STAFF)
+def staff_export_xlsx(slug: str):
+    """Registrants as an Excel workbook."""
+    edition = _staff_edition(slug)
+    response = Response(
+        services.export_xlsx(edition),
+        mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    )
+    response.headers["Content-Disposition"] = (
+        f'attachment; filename="{services.export_filename(edition, "xlsx")}"'
+    )
+    return response
+
+
+@bp.route(STAFF_PREFIX + "/overview")
+@role_required(Role.STAFF)
+def staff_overview(slug: str):
+    """Numbers by status, country, institution and module, as tables and bars."""
+    edition = _staff_edition(slug)
+    return render_template(
+        "registration/staff_overview.html", edition=edition, data=services.overview(edition)
+    )

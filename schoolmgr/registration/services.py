@@ -1,0 +1,834 @@
+"""Registration rules: applying, capacity and waiting list, staff decisions, exports, calendars.
+
+Every decision that depends on how many seats are taken runs while the edition row is locked
+(`SELECT ... FOR UPDATE` on PostgreSQL; SQLite serialises writers anyway), so capacity is never
+exceeded and waiting-list positions stay 1..N without gaps or duplicates, also under concurrency.
+"""
+
+import csv
+import io
+import logging
+from collections import Counter
+from dataclasses import dataclass
+from datetime import datetime
+from functools import wraps
+
+import sqlalchemy as sa
+from flask import current_app
+from flask_babel import gettext as _
+from sqlalchemy.orm import selectinload
+
+from schoolmgr import audit
+from schoolmgr.errors import DomainError
+from schoolmgr.extensions import db
+from schoolmgr.mail import queue_email
+from schoolmgr.models import (
+    KOSOVO_FOOTNOTE,
+    Country,
+    Edition,
+    EditionModule,
+    EditionStatus,
+    Registration,
+    RegistrationMode,
+    RegistrationStatus,
+    Session,
+    User,
+    registration_modules,
+    utcnow,
+)
+from schoolmgr.text import search_terms
+
+log = logging.getLogger(__name__)
+
+ACTIVE_STATUSES = (
+    RegistrationStatus.PENDING,
+    RegistrationStatus.ACCEPTED,
+    RegistrationStatus.WAITLISTED,
+)
+BULK_ACTIONS = ("accept", "reject", "waitlist", "cancel")
+
+
+class RegistrationError(DomainError):
+    """Codes: edition_not_found, edition_draft, edition_archived, registration_not_open,
+    registration_closed, already_registered, consent_required, module_required, unknown_module,
+    not_found, not_yours, already_cancelled, not_cancellable, over_capacity, unknown_action,
+    nothing_selected, capacity_invalid, capacity_below_accepted."""
+
+
+# --- locking and counting -------------------------------------------------------------------
+
+
+def _rolls_back(service):
+    """Roll back (and so release the edition lock) when a committing service says no."""
+
+    @wraps(service)
+    def wrapped(*args, **kwargs):
+        try:
+            return service(*args, **kwargs)
+        except RegistrationError:
+            db.session.rollback()
+            raise
+
+    return wrapped
+
+
+def lock_edition(edition_id: int) -> Edition:
+    """Lock the edition row for the rest of the transaction and return it freshly loaded."""
+    edition = db.session.scalar(
+        sa.select(Edition)
+        .where(Edition.id == edition_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    if edition is None:
+        raise RegistrationError(_("This edition does not exist."), "edition_not_found", 404)
+    return edition
+
+
+def accepted_count(edition_id: int) -> int:
+    return db.session.scalar(
+        sa.select(sa.func.count(Registration.id)).where(
+            Registration.edition_id == edition_id,
+            Registration.status == RegistrationStatus.ACCEPTED,
+        )
+    )
+
+
+def _waitlist(edition_id: int) -> list[Registration]:
+    return list(
+        db.session.scalars(
+            sa.select(Registration)
+            .where(
+                Registration.edition_id == edition_id,
+                Registration.status == RegistrationStatus.WAITLISTED,
+            )
+            .order_by(Registration.waitlist_position, Registration.created_at, Registration.id)
+            .options(selectinload(Registration.user))
+            .execution_options(populate_existing=True)
+        )
+    )
+
+
+def _renumber_waitlist(edition_id: int) -> list[Registration]:
+    """Give the waiting list positions 1..N in its current order; return it."""
+    db.session.flush()
+    waiting = _waitlist(edition_id)
+    for position, registration in enumerate(waiting, start=1):
+        registration.waitlist_position = position
+    return waiting
+
+
+def _reload(registration: Registration) -> Registration:
+    """Re-read a registration after taking the lock: another request may have changed it."""
+    return db.session.scalar(
+        sa.select(Registration)
+        .where(Registration.id == registration.id)
+        .execution_options(populate_existing=True)
+    )
+
+
+# --- emails ---------------------------------------------------------------------------------
+
+EMAIL_SUBJECTS = {
+    "registration_received": lambda e: _("Registration received: %(t)s", t=e.title),
+    "registration_accepted": lambda e: _("You have a seat at %(t)s", t=e.title),
+    "registration_waitlisted": lambda e: _("You are on the waiting list for %(t)s", t=e.title),
+    "registration_promoted": lambda e: _("A seat is free: you are accepted at %(t)s", t=e.title),
+    "registration_rejected": lambda e: _("Your registration for %(t)s", t=e.title),
+    "registration_cancelled": lambda e: _("Registration cancelled: %(t)s", t=e.title),
+}
+
+
+def _notify(template: str, registration: Registration, edition: Edition) -> None:
+    queue_email(
+        registration.user.email,
+        template,
+        EMAIL_SUBJECTS[template](edition),
+        user=registration.user,
+        edition=edition,
+        registration=registration,
+    )
+
+
+def _snapshot(registration: Registration) -> dict:
+    return {
+        "status": registration.status.value,
+        "waitlist_position": registration.waitlist_position,
+    }
+
+
+# --- the shared contract --------------------------------------------------------------------
+
+
+def fill_free_seats(edition: Edition, actor: User | None = None) -> list[Registration]:
+    """Promote waitlisted registrations into free seats, in waiting-list order.
+
+    Renumbers the rest of the waiting list 1..N and queues the "promoted" emails. Does not
+    commit: the caller owns the transaction (and the edition row stays locked until it commits).
+    """
+    locked = lock_edition(edition.id)
+    free = locked.capacity - accepted_count(locked.id)
+    waiting = _waitlist(locked.id)
+    promoted = waiting[: max(free, 0)]
+    now = utcnow()
+    for registration in promoted:
+        before = _snapshot(registration)
+        registration.status = RegistrationStatus.ACCEPTED
+        registration.waitlist_position = None
+        registration.decided_at = now
+        registration.decided_by_id = actor.id if actor else None
+        audit.record(
+            "registration.promoted",
+            target=registration,
+            actor=actor,
+            edition_id=locked.id,
+            summary=f"{registration.user.full_name} promoted from the waiting list",
+            before=before,
+            after=_snapshot(registration),
+        )
+        _notify("registration_promoted", registration, locked)
+    if promoted:
+        _renumber_waitlist(locked.id)
+    return promoted
+
+
+# --- participant side -----------------------------------------------------------------------
+
+
+def check_can_register(edition: Edition, now: datetime) -> None:
+    """Raise unless the edition takes registrations at `now`."""
+    if edition.status == EditionStatus.DRAFT:
+        raise RegistrationError(_("This edition is not published."), "edition_draft", 404)
+    if edition.status == EditionStatus.ARCHIVED:
+        raise RegistrationError(
+            _("This edition is archived and no longer takes registrations."),
+            "edition_archived",
+            400,
+        )
+    if edition.registration_opens_at and now < edition.registration_opens_at:
+        raise RegistrationError(
+            _("Registration for this edition has not opened yet."), "registration_not_open", 400
+        )
+    if edition.registration_closes_at and now >= edition.registration_closes_at:
+        raise RegistrationError(
+            _("Registration for this edition is closed."), "registration_closed", 400
+        )
+
+
+def registration_of(user: User, edition: Edition) -> Registration | None:
+    return db.session.scalar(
+        sa.select(Registration).where(
+            Registration.user_id == user.id, Registration.edition_id == edition.id
+        )
+    )
+
+
+def _already_registered() -> RegistrationError:
+    return RegistrationError(
+        _("You are already registered for this edition."), "already_registered", 409
+    )
+
+
+@_rolls_back
+def register(
+    user: User,
+    edition: Edition,
+    *,
+    consent: bool,
+    country: Country | str | None = None,
+    institution: str | None = None,
+    position: str | None = None,
+    module_ids: list[int] | None = None,
+    motivation: str = "",
+    needs: str = "",
+    now: datetime | None = None,
+) -> Registration:
+    """Register `user` for `edition`: accepted, waitlisted or pending, and tell them by email.
+
+    Profile fields given here are saved back to the user's profile. Commits.
+    """
+    now = now or utcnow()
+    edition_id, user_id = edition.id, user.id
+    check_can_register(edition, now)
+    if not consent:
+        raise RegistrationError(
+            _("Please agree to the processing of your personal data to register."),
+            "consent_required",
+            400,
+        )
+    if registration_of(user, edition) is not None:
+        raise _already_registered()
+    chosen = _chosen_modules(edition, module_ids or [])
+
+    try:
+        locked = lock_edition(edition_id)
+        check_can_register(locked, now)  # staff may have closed it meanwhile
+        if country:
+            user.country = Country(country)
+        if institution is not None:
+            user.institution = institution.strip()
+        if position is not None:
+            user.position = position.strip()
+        registration = Registration(
+            user=user,
+            edition=locked,
+            motivation=motivation.strip(),
+            needs=needs.strip(),
+            consent_at=now,
+        )
+        registration.modules = chosen
+        if locked.registration_mode == RegistrationMode.MODERATED:
+            registration.status = RegistrationStatus.PENDING
+            template = "registration_received"
+        elif accepted_count(edition_id) < locked.capacity:
+            registration.status = RegistrationStatus.ACCEPTED
+            registration.decided_at = now
+            template = "registration_accepted"
+        else:
+            last = db.session.scalar(
+                sa.select(sa.func.max(Registration.waitlist_position)).where(
+                    Registration.edition_id == edition_id,
+                    Registration.status == RegistrationStatus.WAITLISTED,
+                )
+            )
+            registration.status = RegistrationStatus.WAITLISTED
+            registration.waitlist_position = (last or 0) + 1
+            template = "registration_waitlisted"
+        db.session.add(registration)
+        db.session.flush()
+        audit.record(
+            "registration.created",
+            target=registration,
+            actor=user,
+            edition_id=edition_id,
+            summary=f"{user.full_name} registered ({registration.status.value})",
+            after=_snapshot(registration),
+        )
+        _notify(template, registration, locked)
+        db.session.commit()
+    except sa.exc.IntegrityError as exc:  # the same person registering twice at once
+        db.session.rollback()
+        if db.session.scalar(
+            sa.select(Registration.id).where(
+                Registration.user_id == user_id, Registration.edition_id == edition_id
+            )
+        ):
+            raise _already_registered() from exc
+        raise
+    return registration
+
+
+def _chosen_modules(edition: Edition, module_ids: list[int]) -> list[EditionModule]:
+    """The edition modules a participant picked; mandatory ones are always included.
+
+    Editions without a choice store no modules: their participants attend all of them.
+    """
+    if not edition.module_choice:
+        return []
+    offered = {em.id: em for em in edition.edition_modules}
+    unknown = [mid for mid in module_ids if mid not in offered]
+    if unknown:
+        raise RegistrationError(_("Choose modules offered by this edition."), "unknown_module", 400)
+    chosen = set(module_ids) | {em.id for em in offered.values() if em.mandatory}
+    if offered and not chosen:
+        raise RegistrationError(
+            _("Choose at least one module you want to attend."), "module_required", 400
+        )
+    return [em for em in edition.edition_modules if em.id in chosen]
+
+
+def own_registration(user: User, registration_id: int) -> Registration:
+    """A registration of `user` (404 for anyone else's, so ids reveal nothing)."""
+    registration = db.session.get(Registration, registration_id)
+    if registration is None or registration.user_id != user.id:
+        raise RegistrationError(_("Registration not found."), "not_found", 404)
+    return registration
+
+
+@_rolls_back
+def cancel(registration: Registration, actor: User, reason: str = "") -> list[Registration]:
+    """Cancel a registration; a freed seat goes to the first on the waiting list. Commits.
+
+    Returns the registrations promoted as a result.
+    """
+    lock_edition(registration.edition_id)
+    registration = _reload(registration)
+    promoted = _cancel_locked(registration, actor, reason)
+    db.session.commit()
+    return promoted
+
+
+def _cancel_locked(registration: Registration, actor: User, reason: str) -> list[Registration]:
+    if registration.status == RegistrationStatus.CANCELLED:
+        raise RegistrationError(
+            _("This registration is already cancelled."), "already_cancelled", 409
+        )
+    if registration.status == RegistrationStatus.REJECTED:
+        raise RegistrationError(
+            _("A registration that was not accepted cannot be cancelled."), "not_cancellable", 409
+        )
+    edition = registration.edition
+    before = _snapshot(registration)
+    was = registration.status
+    registration.status = RegistrationStatus.CANCELLED
+    registration.waitlist_position = None
+    registration.cancelled_at = utcnow()
+    audit.record(
+        "registration.cancelled",
+        target=registration,
+        actor=actor,
+        edition_id=edition.id,
+        summary=f"{registration.user.full_name} cancelled",
+        reason=reason,
+        before=before,
+        after=_snapshot(registration),
+    )
+    _notify("registration_cancelled", registration, edition)
+    promoted: list[Registration] = []
+    if was == RegistrationStatus.ACCEPTED:
+        db.session.flush()
+        promoted = fill_free_seats(edition, actor)
+    elif was == RegistrationStatus.WAITLISTED:
+        _renumber_waitlist(edition.id)
+    return promoted
+
+
+def my_registrations(user: User) -> list[Registration]:
+    """A participant's registrations, newest edition first, in a fixed number of queries."""
+    return list(
+        db.session.scalars(
+            sa.select(Registration)
+            .join(Registration.edition)
+            .where(Registration.user_id == user.id)
+            .order_by(Edition.start_date.desc())
+            .options(
+                selectinload(Registration.edition)
+                .selectinload(Edition.edition_modules)
+                .selectinload(EditionModule.module),
+                selectinload(Registration.modules).selectinload(EditionModule.module),
+            )
+        )
+    )
+
+
+@dataclass(frozen=True)
+class ScheduleEntry:
+    session: Session
+    edition: Edition
+    module_name: str
+
+
+def my_schedule(user: User, from_time: datetime | None = None) -> list[ScheduleEntry]:
+    """Sessions of the user's accepted registrations (their chosen modules), in time order."""
+    registrations = db.session.scalars(
+        sa.select(Registration)
+        .where(
+            Registration.user_id == user.id,
+            Registration.status == RegistrationStatus.ACCEPTED,
+        )
+        .options(
+            selectinload(Registration.edition)
+            .selectinload(Edition.edition_modules)
+            .selectinload(EditionModule.sessions),
+            selectinload(Registration.edition)
+            .selectinload(Edition.edition_modules)
+            .selectinload(EditionModule.module),
+            selectinload(Registration.modules),
+        )
+    ).all()
+    entries = []
+    for registration in registrations:
+        edition = registration.edition
+        chosen = {em.id for em in registration.modules}
+        for em in edition.edition_modules:
+            if edition.module_choice and chosen and em.id not in chosen:
+                continue
+            for session in em.sessions:
+                if from_time is None or session.ends_at >= from_time:
+                    entries.append(ScheduleEntry(session, edition, em.module.name))
+    entries.sort(key=lambda e: (e.session.starts_at, e.session.position, e.session.id))
+    return entries
+
+
+def user_for_calendar_token(token: str) -> User | None:
+    if not token or len(token) > 64:
+        return None
+    return db.session.scalar(
+        sa.select(User).where(User.calendar_token == token, User.active.is_(True))
+    )
+
+
+def schedule_ics(user: User) -> bytes:
+    """The user's schedule as an RFC 5545 calendar."""
+    from icalendar import Calendar, Event
+
+    base_url = current_app.config["BASE_URL"].rstrip("/")
+    host = base_url.split("://", 1)[-1].split("/", 1)[0] or "schoolmgr"
+    calendar = Calendar()
+    calendar.add("prodid", "-//schoolmgr//Registration schedule//EN")
+    calendar.add("version", "2.0")
+    calendar.add("x-wr-calname", f"{current_app.config['SCHOOL_NAME']}: {user.full_name}")
+    stamp = utcnow()
+    for entry in my_schedule(user):
+        session, edition = entry.session, entry.edition
+        event = Event()
+        event.add("uid", f"session-{session.id}-user-{user.id}@{host}")
+        event.add("dtstamp", stamp)
+        event.add("dtstart", session.starts_at)
+        event.add("dtend", session.ends_at)
+        summary = entry.module_name + (f": {session.title}" if session.title else "")
+        event.add("summary", summary)
+        place = session.room or edition.venue
+        if session.online_url or edition.online_url:
+            place = ", ".join(p for p in (place, session.online_url or edition.online_url) if p)
+        if place:
+            event.add("location", place)
+        event.add("description", edition.title)
+        event.add("url", f"{base_url}/editions/{edition.slug}")
+        calendar.add_component(event)
+    return calendar.to_ical()
+
+
+# --- staff side -----------------------------------------------------------------------------
+
+
+@dataclass
+class RegistrationFilters:
+    status: str = ""
+    country: str = ""
+    module_id: int | None = None
+    q: str = ""
+
+
+def registrations_query(edition: Edition, filters: RegistrationFilters) -> sa.Select:
+    """Registrations of an edition matching the staff filters, with user and modules loaded."""
+    statement = (
+        sa.select(Registration)
+        .join(Registration.user)
+        .where(Registration.edition_id == edition.id)
+        .options(
+            selectinload(Registration.user),
+            selectinload(Registration.modules).selectinload(EditionModule.module),
+        )
+    )
+    if filters.status in {s.value for s in RegistrationStatus}:
+        statement = statement.where(Registration.status == RegistrationStatus(filters.status))
+    if filters.country in {c.value for c in Country}:
+        statement = statement.where(User.country == Country(filters.country))
+    if filters.module_id:
+        statement = statement.where(
+            Registration.id.in_(
+                sa.select(registration_modules.c.registration_id).where(
+                    registration_modules.c.edition_module_id == filters.module_id
+                )
+            )
+        )
+    for term in search_terms(filters.q):
+        statement = statement.where(User.search_key.contains(term, autoescape=True))
+    return statement.order_by(
+        sa.case(
+            (Registration.status == RegistrationStatus.PENDING, 0),
+            (Registration.status == RegistrationStatus.ACCEPTED, 1),
+            (Registration.status == RegistrationStatus.WAITLISTED, 2),
+            else_=3,
+        ),
+        Registration.waitlist_position,
+        Registration.created_at,
+        Registration.id,
+    )
+
+
+def status_counts(edition: Edition) -> dict[RegistrationStatus, int]:
+    rows = db.session.execute(
+        sa.select(Registration.status, sa.func.count())
+        .where(Registration.edition_id == edition.id)
+        .group_by(Registration.status)
+    ).all()
+    counts = dict.fromkeys(RegistrationStatus, 0)
+    counts.update({RegistrationStatus(status): n for status, n in rows})
+    return counts
+
+
+def staff_edition(slug: str) -> Edition:
+    edition = db.session.scalar(
+        sa.select(Edition)
+        .where(Edition.slug == slug)
+        .options(selectinload(Edition.edition_modules).selectinload(EditionModule.module))
+    )
+    if edition is None:
+        raise RegistrationError(_("This edition does not exist."), "edition_not_found", 404)
+    return edition
+
+
+@_rolls_back
+def bulk_decide(
+    edition: Edition, registration_ids: list[int], action: str, actor: User, reason: str = ""
+) -> dict[str, int]:
+    """Accept, reject, waitlist or cancel registrations of an edition, all or none. Commits.
+
+    Accepting is refused as a whole when it would exceed the capacity. Seats freed by the
+    action go to the waiting list in order. Returns {"changed": n, "promoted": m}.
+    """
+    if action not in BULK_ACTIONS:
+        raise RegistrationError(_("Unknown action."), "unknown_action", 400)
+    ids = sorted({int(i) for i in registration_ids})
+    if not ids:
+        raise RegistrationError(_("Select at least one registration."), "nothing_selected", 400)
+    locked = lock_edition(edition.id)
+    selected = list(
+        db.session.scalars(
+            sa.select(Registration)
+            .where(Registration.edition_id == locked.id, Registration.id.in_(ids))
+            .options(selectinload(Registration.user))
+            .order_by(Registration.waitlist_position, Registration.created_at, Registration.id)
+            .execution_options(populate_existing=True)
+        )
+    )
+    if len(selected) != len(ids):
+        raise RegistrationError(
+            _("Some selected registrations do not belong to this edition."), "not_found", 404
+        )
+    target = {
+        "accept": RegistrationStatus.ACCEPTED,
+        "reject": RegistrationStatus.REJECTED,
+        "waitlist": RegistrationStatus.WAITLISTED,
+        "cancel": RegistrationStatus.CANCELLED,
+    }[action]
+    changing = [r for r in selected if r.status != target]
+    if action == "accept":
+        taken = accepted_count(locked.id)
+        if taken + len(changing) > locked.capacity:
+            raise RegistrationError(
+                _(
+                    "Accepting %(n)d more would exceed the capacity of %(cap)d "
+                    "(%(free)d seats free). Raise the capacity first or select fewer.",
+                    n=len(changing),
+                    cap=locked.capacity,
+                    free=max(locked.capacity - taken, 0),
+                ),
+                "over_capacity",
+                409,
+            )
+    now = utcnow()
+    freed_seat = False
+    next_position = (
+        db.session.scalar(
+            sa.select(sa.func.max(Registration.waitlist_position)).where(
+                Registration.edition_id == locked.id,
+                Registration.status == RegistrationStatus.WAITLISTED,
+            )
+        )
+        or 0
+    )
+    for registration in changing:
+        before = _snapshot(registration)
+        freed_seat |= registration.status == RegistrationStatus.ACCEPTED
+        registration.status = target
+        if target == RegistrationStatus.WAITLISTED:
+            next_position += 1
+            registration.waitlist_position = next_position
+        else:
+            registration.waitlist_position = None
+        if target == RegistrationStatus.CANCELLED:
+            registration.cancelled_at = now
+        else:
+            registration.decided_at = now
+            registration.decided_by_id = actor.id
+        audit.record(
+            f"registration.{target.value}",
+            target=registration,
+            actor=actor,
+            edition_id=locked.id,
+            summary=f"{registration.user.full_name}: {before['status']} → {target.value}",
+            reason=reason,
+            before=before,
+            after=_snapshot(registration),
+        )
+    _renumber_waitlist(locked.id)
+    for registration in changing:  # after renumbering, so emails carry the final position
+        _notify(f"registration_{target.value}", registration, locked)
+    promoted = fill_free_seats(locked, actor) if freed_seat else []
+    db.session.commit()
+    return {"changed": len(changing), "promoted": len(promoted)}
+
+
+@_rolls_back
+def set_capacity(edition: Edition, capacity: int, actor: User) -> list[Registration]:
+    """Change the capacity; raising it promotes from the waiting list in order. Commits."""
+    if capacity < 0 or capacity > 100_000:
+        raise RegistrationError(_("Enter a capacity of 0 or more."), "capacity_invalid", 400)
+    locked = lock_edition(edition.id)
+    taken = accepted_count(locked.id)
+    if capacity < taken:
+        raise RegistrationError(
+            _(
+                "%(n)d participants are already accepted: the capacity cannot be lower.",
+                n=taken,
+            ),
+            "capacity_below_accepted",
+            409,
+        )
+    before = {"capacity": locked.capacity}
+    locked.capacity = capacity
+    audit.record(
+        "edition.capacity_changed",
+        target=locked,
+        actor=actor,
+        edition_id=locked.id,
+        summary=f"Capacity {before['capacity']} → {capacity}",
+        before=before,
+        after={"capacity": capacity},
+    )
+    promoted = fill_free_seats(locked, actor)
+    db.session.commit()
+    return promoted
+
+
+# --- overview and exports -------------------------------------------------------------------
+
+
+@dataclass
+class OverviewRow:
+    label: str
+    total: int
+    accepted: int
+
+
+def overview(edition: Edition) -> dict:
+    """Numbers of an edition by status, country, institution and module (active registrations)."""
+    counts = status_counts(edition)
+    rows = db.session.execute(
+        sa.select(Registration.id, Registration.status, User.country, User.institution)
+        .join(Registration.user)
+        .where(Registration.edition_id == edition.id, Registration.status.in_(ACTIVE_STATUSES))
+    ).all()
+    module_rows = db.session.execute(
+        sa.select(registration_modules.c.edition_module_id, Registration.status)
+        .join(Registration, Registration.id == registration_modules.c.registration_id)
+        .where(Registration.edition_id == edition.id, Registration.status.in_(ACTIVE_STATUSES))
+    ).all()
+
+    def tally(pairs) -> list[OverviewRow]:
+        total, accepted = Counter(), Counter()
+        for key, status in pairs:
+            total[key] += 1
+            accepted[key] += status == RegistrationStatus.ACCEPTED
+        return [
+            OverviewRow(key, n, accepted[key])
+            for key, n in sorted(total.items(), key=lambda kv: (-kv[1], kv[0]))
+        ]
+
+    by_country = tally(((c.label if c else _("Not given")), s) for _id, s, c, _i in rows)
+    by_institution = tally(((i or _("Not given")), s) for _id, s, _c, i in rows)
+    names = {em.id: em.module.name for em in edition.edition_modules}
+    if edition.module_choice:
+        by_module = tally((names.get(mid, "?"), s) for mid, s in module_rows)
+    else:  # everyone attends every module
+        n_total = len(rows)
+        n_accepted = sum(1 for r in rows if r[1] == RegistrationStatus.ACCEPTED)
+        by_module = [
+            OverviewRow(names[em.id], n_total, n_accepted) for em in edition.edition_modules
+        ]
+    return {
+        "by_status": counts,
+        "by_country": by_country,
+        "by_institution": by_institution,
+        "by_module": by_module,
+        "show_kosovo_note": any(r[2] == Country.KOSOVO for r in rows),
+        "active_total": len(rows),
+    }
+
+
+EXPORT_HEADER = [
+    "Full name",
+    "Email",
+    "Country",
+    "Institution",
+    "Position",
+    "Status",
+    "Waiting-list position",
+    "Modules",
+    "Motivation",
+    "Needs",
+    "Registered at (UTC)",
+    "Consent at (UTC)",
+]
+
+
+def export_rows(edition: Edition) -> tuple[list[list], bool]:
+    """Rows of the export (header first) and whether a Kosovo* footnote is needed."""
+    registrations = db.session.scalars(registrations_query(edition, RegistrationFilters())).all()
+    all_modules = "; ".join(em.module.name for em in edition.edition_modules)
+    rows: list[list] = [list(EXPORT_HEADER)]
+    kosovo = False
+    for r in registrations:
+        kosovo |= r.user.country == Country.KOSOVO
+        modules = "; ".join(em.module.name for em in r.modules) if edition.module_choice else ""
+        rows.append(
+            [
+                r.user.full_name,
+                r.user.email,
+                r.user.country.label if r.user.country else "",
+                r.user.institution,
+                r.user.position,
+                r.status.label,
+                r.waitlist_position or "",
+                modules or all_modules,
+                r.motivation,
+                r.needs,
+                r.created_at.strftime("%Y-%m-%d %H:%M"),
+                r.consent_at.strftime("%Y-%m-%d %H:%M"),
+            ]
+        )
+    return rows, kosovo
+
+
+def export_csv(edition: Edition) -> bytes:
+    """CSV in UTF-8 with a byte-order mark, so that spreadsheet programs keep Cyrillic intact."""
+    rows, kosovo = export_rows(edition)
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerows(_defuse(rows))
+    if kosovo:
+        writer.writerow([])
+        writer.writerow([str(KOSOVO_FOOTNOTE)])
+    return ("\ufeff" + buffer.getvalue()).encode("utf-8")
+
+
+def export_xlsx(edition: Edition) -> bytes:
+    from openpyxl import Workbook
+    from openpyxl.styles import Font
+
+    rows, kosovo = export_rows(edition)
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.title = "Registrations"
+    for row in _defuse(rows):
+        sheet.append(row)
+    for cell in sheet[1]:
+        cell.font = Font(bold=True)
+    sheet.freeze_panes = "A2"
+    widths = (28, 32, 22, 36, 24, 14, 10, 40, 40, 30, 18, 18)
+    for column, width in zip("ABCDEFGHIJKL", widths, strict=True):
+        sheet.column_dimensions[column].width = width
+    if kosovo:
+        sheet.append([])
+        sheet.append([str(KOSOVO_FOOTNOTE)])
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()
+
+
+def _defuse(rows: list[list]) -> list[list]:
+    """Prefix text starting with = + - @ so spreadsheet programs do not run it as a formula."""
+    return [
+        [
+            "'" + v if isinstance(v, str) and v[:1] in ("=", "+", "-", "@", "\t", "\r") else v
+            for v in row
+        ]
+        for row in rows
+    ]
+
+
+def export_filename(edition: Edition, extension: str) -> str:
+    return f"registrations-{edition.slug}-{utcnow():%Y%m%d}.{extension}"
