@@ -13,8 +13,8 @@ bp = Blueprint("public", __name__)
 def home():
     """Upcoming and open editions first, past editions after."""
     now = utcnow()
-    upcoming, past = services.catalogue(now, now.date())
-    return render_template("public/home.html", upcoming=upcoming, past=past)
+    upcoming, past, past_pager = services.catalogue(now, now.date())
+    return render_template("public/home.html", upcoming=upcoming, past=past, past_pager=past_pager)
 
 
 @bp.route("/editions/<slug>")

@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 import sqlalchemy as sa
+from flask_sqlalchemy.pagination import Pagination
 from sqlalchemy.orm import selectinload
 
 from schoolmgr.extensions import db
@@ -18,6 +19,7 @@ from schoolmgr.models import (
     Session,
     User,
 )
+from schoolmgr.pagination import paginate
 
 
 def accepted_counts(edition_ids: list[int]) -> dict[int, int]:
@@ -46,23 +48,38 @@ class EditionCard:
     registration_open: bool
 
 
-def catalogue(now: datetime, today: date) -> tuple[list[EditionCard], list[EditionCard]]:
-    """Published editions: upcoming (open for registration first), then past, newest first."""
-    editions = db.session.scalars(
+PAST_PER_PAGE = 12
+
+
+def catalogue(
+    now: datetime, today: date
+) -> tuple[list[EditionCard], list[EditionCard], Pagination]:
+    """Published editions not yet ended (open for registration first), and one page of the past
+    editions, newest first. A fixed number of queries however many editions the school has run."""
+    upcoming_editions = db.session.scalars(
         sa.select(Edition)
-        .where(Edition.status.in_([EditionStatus.PUBLISHED, EditionStatus.ARCHIVED]))
-        .order_by(Edition.start_date)
+        .where(Edition.status == EditionStatus.PUBLISHED, Edition.end_date >= today)
+        .order_by(Edition.start_date, Edition.id)
     ).all()
-    counts = accepted_counts([e.id for e in editions])
-    cards = [
-        EditionCard(e, seats_left(e, counts.get(e.id, 0)), e.registration_is_open(now))
-        for e in editions
-    ]
-    upcoming = [c for c in cards if c.edition.end_date >= today and c.edition.is_published]
+    past_pager = paginate(
+        sa.select(Edition)
+        .where(
+            sa.or_(
+                Edition.status == EditionStatus.ARCHIVED,
+                sa.and_(Edition.status == EditionStatus.PUBLISHED, Edition.end_date < today),
+            )
+        )
+        .order_by(Edition.start_date.desc(), Edition.id.desc()),
+        per_page=PAST_PER_PAGE,
+    )
+    counts = accepted_counts([e.id for e in [*upcoming_editions, *past_pager.items]])
+
+    def card(e: Edition) -> EditionCard:
+        return EditionCard(e, seats_left(e, counts.get(e.id, 0)), e.registration_is_open(now))
+
+    upcoming = [card(e) for e in upcoming_editions]
     upcoming.sort(key=lambda c: (not c.registration_open, c.edition.start_date))
-    past = [c for c in cards if c not in upcoming]
-    past.sort(key=lambda c: c.edition.start_date, reverse=True)
-    return upcoming, past
+    return upcoming, [card(e) for e in past_pager.items], past_pager
 
 
 def edition_for_page(slug: str) -> Edition | None:
