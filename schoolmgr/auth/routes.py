@@ -7,7 +7,12 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 
 from schoolmgr.auth import services
-from schoolmgr.auth.forms import LoginForm, SignupForm
+from schoolmgr.auth.forms import (
+    ForgotPasswordForm,
+    LoginForm,
+    ResetPasswordForm,
+    SignupForm,
+)
 from schoolmgr.extensions import limiter
 
 bp = Blueprint("auth", __name__)
@@ -76,3 +81,46 @@ def logout():
     logout_user()
     flash(_("You have been signed out."), "info")
     return redirect(url_for("public.home"))
+
+
+@bp.route("/forgot-password", methods=["GET", "POST"])
+@limiter.limit("5 per hour", methods=["POST"])
+def forgot_password():
+    """Ask for a password reset link; the answer never tells whether the email exists."""
+    form = ForgotPasswordForm()
+    if form.validate_on_submit():
+        services.request_password_reset(form.email.data)
+        flash(
+            _(
+                "If an account uses this address, we have sent it a link to choose a new "
+                "password. Check your inbox."
+            ),
+            "info",
+        )
+        return redirect(url_for("auth.login"))
+    status = 400 if form.is_submitted() else 200
+    return render_template("auth/forgot_password.html", form=form), status
+
+
+@bp.route("/reset-password/<token>", methods=["GET", "POST"])
+@limiter.limit("5 per hour", methods=["POST"])
+def reset_password(token: str):
+    """Choose a new password from the emailed link (signed, expiring, single use)."""
+    try:
+        services.user_for_reset_token(token)
+    except services.AuthError as err:
+        flash(err.message, "danger")
+        return render_template("auth/reset_password.html", form=None), err.status_code
+    form = ResetPasswordForm()
+    if form.validate_on_submit():
+        try:
+            services.reset_password(token, form.password.data)
+        except services.AuthError as err:
+            form.password.errors = [*form.password.errors, err.message]
+            return render_template("auth/reset_password.html", form=form), err.status_code
+        if current_user.is_authenticated:
+            logout_user()
+        flash(_("Your password is changed. Sign in with your new password."), "success")
+        return redirect(url_for("auth.login"))
+    status = 400 if form.is_submitted() else 200
+    return render_template("auth/reset_password.html", form=form), status

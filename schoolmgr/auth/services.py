@@ -1,9 +1,13 @@
 """Account rules: creating users and checking credentials."""
 
+import hashlib
+import hmac
 import logging
 
 import sqlalchemy as sa
+from flask import current_app, url_for
 from flask_babel import gettext as _
+from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
 from schoolmgr.errors import DomainError
 from schoolmgr.extensions import db
@@ -14,7 +18,8 @@ log = logging.getLogger(__name__)
 
 
 class AuthError(DomainError):
-    """Codes: email_taken, bad_credentials, inactive, weak_password."""
+    """Codes: email_taken, bad_credentials, inactive, weak_password, reset_link_expired,
+    reset_link_invalid."""
 
 
 def find_user_by_email(email: str) -> User | None:
@@ -74,5 +79,89 @@ def authenticate(email: str, password: str) -> User:
             _("This account has been deactivated. Contact the programme staff."), "inactive", 403
         )
     user.last_login_at = utcnow()
+    db.session.commit()
+    return user
+
+
+# --- password reset by email ----------------------------------------------------------------
+
+RESET_SALT = "password-reset"
+
+
+def _reset_serializer() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=RESET_SALT)
+
+
+def _password_fingerprint(user: User) -> str:
+    """Changes whenever the password (or session version) does: a used link stops working."""
+    material = f"{user.id}:{user.password_hash or ''}:{user.session_version}"
+    return hashlib.sha256(material.encode()).hexdigest()[:20]
+
+
+def password_reset_token(user: User) -> str:
+    return _reset_serializer().dumps({"u": user.id, "f": _password_fingerprint(user)})
+
+
+def request_password_reset(email: str) -> None:
+    """Email a reset link when an active account has this address; say nothing either way."""
+    user = find_user_by_email(email)
+    if user is None or not user.active or user.anonymised_at is not None:
+        log.info("Password reset asked for an unknown or inactive address")
+        return
+    from schoolmgr.mail import queue_email
+
+    max_age = current_app.config["PASSWORD_RESET_MAX_AGE"]
+    queue_email(
+        user.email,
+        "password_reset",
+        _("Reset your password"),
+        user=user,
+        reset_url=url_for("auth.reset_password", token=password_reset_token(user), _external=True),
+        minutes=max_age // 60,
+    )
+    db.session.commit()
+
+
+def user_for_reset_token(token: str) -> User:
+    """The user a reset link belongs to, if the link is genuine, fresh and unused."""
+    try:
+        data = _reset_serializer().loads(
+            token, max_age=current_app.config["PASSWORD_RESET_MAX_AGE"]
+        )
+    except SignatureExpired as exc:
+        raise AuthError(
+            _("This link has expired. Ask for a new one."), "reset_link_expired", 400
+        ) from exc
+    except BadSignature as exc:
+        raise AuthError(
+            _("This link is not valid. Ask for a new one."), "reset_link_invalid", 400
+        ) from exc
+    user = db.session.get(User, data.get("u")) if isinstance(data, dict) else None
+    if (
+        user is None
+        or not user.active
+        or not hmac.compare_digest(str(data.get("f", "")), _password_fingerprint(user))
+    ):
+        raise AuthError(
+            _("This link has already been used or is no longer valid. Ask for a new one."),
+            "reset_link_invalid",
+            400,
+        )
+    return user
+
+
+def reset_password(token: str, new_password: str) -> User:
+    """Set a new password from a reset link; the link and all other sessions stop working."""
+    user = user_for_reset_token(token)
+    if len(new_password) < MIN_PASSWORD_LENGTH:
+        raise AuthError(
+            _("Choose a password of at least %(n)d characters.", n=MIN_PASSWORD_LENGTH),
+            "weak_password",
+        )
+    user.set_password(new_password)
+    user.session_version += 1
+    from schoolmgr.audit import record
+
+    record("user.password_reset", target=user, actor=user, summary="Password reset by email")
     db.session.commit()
     return user
