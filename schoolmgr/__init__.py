@@ -77,7 +77,9 @@ def _select_locale() -> str:
 
 
 def register_blueprints(app: Flask) -> None:
+    from schoolmgr.auditlog.routes import bp as audit_bp
     from schoolmgr.auth.routes import bp as auth_bp
+    from schoolmgr.certificates.routes import bp as certificates_bp
     from schoolmgr.health import bp as health_bp
     from schoolmgr.privacy.routes import bp as privacy_bp
     from schoolmgr.public.routes import bp as public_bp
@@ -85,6 +87,16 @@ def register_blueprints(app: Flask) -> None:
 
     app.register_blueprint(public_bp)
     app.register_blueprint(auth_bp)
+    app.register_blueprint(certificates_bp)
+    app.register_blueprint(audit_bp)
+
+    from schoolmgr.account.routes import bp as account_bp
+    from schoolmgr.people.routes import bp as people_bp
+    from schoolmgr.programme.routes import bp as programme_bp
+
+    app.register_blueprint(programme_bp)
+    app.register_blueprint(people_bp)
+    app.register_blueprint(account_bp)
     app.register_blueprint(health_bp)
     app.register_blueprint(privacy_bp)
     app.register_blueprint(registration_bp)

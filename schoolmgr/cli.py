@@ -22,6 +22,9 @@ def seed_demo_command(if_empty: bool) -> None:
         return
     counts = seed_demo()
     click.echo("Demo data ready: " + ", ".join(f"{k}={v}" for k, v in counts.items()))
+    from schoolmgr.certificates.cli import issue_past_editions
+
+    click.echo(f"Certificates of past editions issued: {issue_past_editions()}")
 
 
 @click.command("demo-logins")
@@ -77,3 +80,6 @@ def init_app(app: Flask) -> None:
     for command in (seed_demo_command, demo_logins_command, create_user_command):
         app.cli.add_command(command)
     app.cli.add_command(mail_cli)
+    from schoolmgr.certificates.cli import certificates_cli
+
+    app.cli.add_command(certificates_cli)

@@ -1,0 +1,1 @@
+"""The staff audit log page (recording lives in schoolmgr.audit)."""

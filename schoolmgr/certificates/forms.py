@@ -1,0 +1,55 @@
+"""Certificate forms: the shape of the input only."""
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileField, FileRequired
+from wtforms import HiddenField, SelectField, StringField, TextAreaField
+from wtforms.validators import AnyOf, DataRequired, Length
+
+from schoolmgr.forms import NoControlCharacters
+
+
+class OverrideForm(FlaskForm):
+    decision = HiddenField(validators=[AnyOf(["granted", "excluded", "clear"])])
+    reason = TextAreaField(
+        _l("Reason"),
+        validators=[Length(max=2000), NoControlCharacters()],
+        description=_l("Recorded in the audit log."),
+    )
+
+
+class IssueForm(FlaskForm):
+    """Issue all missing certificates, or one (registration_id set)."""
+
+    registration_id = HiddenField()
+
+
+class RevokeForm(FlaskForm):
+    category = SelectField(_l("Why"), validators=[DataRequired()], choices=[])
+    reason = TextAreaField(
+        _l("Details"),
+        validators=[DataRequired(), Length(min=5, max=2000), NoControlCharacters()],
+        description=_l("Internal: the verify page shows only the category and the date."),
+    )
+
+
+class ReissueForm(FlaskForm):
+    reason = TextAreaField(
+        _l("What is corrected"),
+        validators=[DataRequired(), Length(min=5, max=2000), NoControlCharacters()],
+    )
+
+
+class VerifyCodeForm(FlaskForm):
+    class Meta:
+        csrf = False  # a GET lookup form
+
+    code = StringField(
+        _l("Verification code"),
+        validators=[DataRequired(), Length(max=40)],
+        description=_l("20 letters and digits, as printed under the QR code, e.g. K7QH-M3XD-…"),
+    )
+
+
+class VerifyUploadForm(FlaskForm):
+    pdf = FileField(_l("Certificate PDF"), validators=[FileRequired()])

@@ -1,0 +1,100 @@
+"""Running bulk issues: in the request (no Redis), on an RQ worker, and across processes.
+
+`make worker` starts an RQ worker on the "schoolmgr" queue. Rendering is CPU-bound, so a run can
+also spread its chunks over several processes; each process builds the app once, loads fonts
+and parses the stylesheet once (schoolmgr.pdf caches them) and renders a warm-up certificate.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+from collections.abc import Iterator
+from concurrent.futures import ProcessPoolExecutor, as_completed
+
+from flask import current_app
+
+QUEUE_NAME = "schoolmgr"
+
+_worker_app = None
+
+
+def enqueue_batch(batch_id: int) -> str:
+    """Run the batch on RQ when REDIS_URL is configured, else now, inline. Returns how."""
+    redis_url = current_app.config.get("REDIS_URL")
+    if redis_url:
+        from redis import Redis
+        from rq import Queue
+
+        queue = Queue(QUEUE_NAME, connection=Redis.from_url(redis_url))
+        queue.enqueue(run_batch_job, batch_id, job_timeout=6 * 3600)
+        return "queued"
+    from schoolmgr.certificates.services import run_batch
+    from schoolmgr.mail import deliver_pending
+
+    run_batch(batch_id)
+    deliver_pending(limit=1000)
+    return "inline"
+
+
+def run_batch_job(batch_id: int) -> None:
+    """RQ entry point: build the app, then run the batch and send the emails it queued."""
+    from schoolmgr import create_app
+    from schoolmgr.certificates import rendering
+    from schoolmgr.certificates.services import run_batch
+    from schoolmgr.mail import deliver_pending
+
+    app = create_app()
+    with app.app_context():
+        rendering.warm_up()
+        run_batch(batch_id)
+        deliver_pending(limit=1000)
+
+
+def _app_overrides() -> dict | None:
+    """What a worker process needs to build the same app (tests and benches use overrides)."""
+    if not current_app.testing:
+        return None  # production and development read the same environment
+    keys = ("SQLALCHEMY_DATABASE_URI", "STORAGE_DIR", "BASE_URL", "SCHOOL_NAME", "MAIL_BACKEND")
+    return {key: current_app.config[key] for key in keys}
+
+
+def _init_worker(overrides: dict | None) -> None:
+    global _worker_app
+    from schoolmgr import create_app
+    from schoolmgr.certificates import rendering
+
+    _worker_app = create_app(overrides)
+    _worker_app.app_context().push()
+    rendering.warm_up()
+
+
+def _run_chunk(registration_ids: list[int], actor_id: int | None) -> tuple[int, list[dict]]:
+    from schoolmgr.certificates.services import issue_chunk
+    from schoolmgr.extensions import db
+
+    try:
+        return issue_chunk(registration_ids, actor_id)
+    finally:
+        db.session.remove()
+
+
+def map_chunks(
+    chunks: list[list[int]], actor_id: int | None, processes: int = 1
+) -> Iterator[tuple[int, list[dict]]]:
+    """Issue each chunk, yielding (issued, failures) as chunks complete."""
+    from schoolmgr.certificates.services import issue_chunk
+
+    if processes <= 1 or len(chunks) <= 1:
+        for chunk in chunks:
+            yield issue_chunk(chunk, actor_id)
+        return
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(
+        max_workers=processes,
+        mp_context=context,
+        initializer=_init_worker,
+        initargs=(_app_overrides(),),
+    ) as pool:
+        futures = [pool.submit(_run_chunk, chunk, actor_id) for chunk in chunks]
+        for future in as_completed(futures):
+            yield future.result()

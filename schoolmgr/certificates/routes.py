@@ -1,0 +1,356 @@
+"""Certificate pages: staff eligibility and issuing, participant downloads, public verification."""
+
+from flask import (
+    Blueprint,
+    abort,
+    flash,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    url_for,
+)
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+
+from schoolmgr.auth.access import role_required
+from schoolmgr.certificates import forms, jobs, services
+from schoolmgr.certificates.services import REVOKE_CATEGORIES, CertificateError
+from schoolmgr.extensions import limiter
+from schoolmgr.models import Role
+from schoolmgr.pagination import paginate
+
+bp = Blueprint("certificates", __name__)
+
+VERIFY_LIMIT = "30 per minute"
+
+
+def _edition_or_404(slug: str):
+    try:
+        return services.edition_by_slug(slug)
+    except CertificateError:
+        abort(404)
+
+
+def _fail(err: CertificateError, to: str):
+    if err.status_code == 404:
+        abort(404)
+    flash(err.message, "danger")
+    return redirect(to)
+
+
+# --------------------------------------------------------------------------------------------
+# Staff
+
+
+@bp.route("/staff/editions/<slug>/certificates")
+@role_required(Role.STAFF)
+def eligibility(slug: str):
+    """Who gets a certificate and why, with exceptions, exclusions and issuing."""
+    edition = _edition_or_404(slug)
+    rows = services.evaluate_edition(edition)
+    return render_template(
+        "certificates/eligibility.html",
+        edition=edition,
+        rows=rows,
+        missing=sum(1 for r in rows if r.eligible and r.certificate is None),
+        issued=sum(1 for r in rows if r.certificate is not None),
+        batch=services.latest_batch(edition),
+        override_form=forms.OverrideForm(),
+        issue_form=forms.IssueForm(),
+    )
+
+
+@bp.post("/staff/editions/<slug>/certificates/override/<int:registration_id>")
+@role_required(Role.STAFF)
+def override(slug: str, registration_id: int):
+    """Grant an exception, exclude, or withdraw either, with a written reason."""
+    edition = _edition_or_404(slug)
+    back = url_for(".eligibility", slug=slug) + f"#reg-{registration_id}"
+    form = forms.OverrideForm()
+    if not form.validate_on_submit():
+        flash(_("The decision could not be read; please try again."), "danger")
+        return redirect(back), 303
+    try:
+        registration = services.set_override(
+            edition, registration_id, form.decision.data, form.reason.data, current_user
+        )
+    except CertificateError as err:
+        return _fail(err, back)
+    flash(_("Decision recorded for %(name)s.", name=registration.user.full_name), "success")
+    return redirect(back)
+
+
+@bp.post("/staff/editions/<slug>/certificates/issue")
+@role_required(Role.STAFF)
+def issue_all(slug: str):
+    """Issue every missing certificate of the edition (in the background when Redis is set)."""
+    edition = _edition_or_404(slug)
+    form = forms.IssueForm()
+    if not form.validate_on_submit():
+        abort(400)
+    try:
+        batch = services.start_batch(edition, current_user)
+    except CertificateError as err:
+        return _fail(err, url_for(".eligibility", slug=slug))
+    jobs.enqueue_batch(batch.id)
+    return redirect(url_for(".batch", slug=slug, batch_id=batch.id))
+
+
+@bp.post("/staff/editions/<slug>/certificates/issue/<int:registration_id>")
+@role_required(Role.STAFF)
+def issue_one(slug: str, registration_id: int):
+    """Issue one participant's certificate."""
+    edition = _edition_or_404(slug)
+    back = url_for(".eligibility", slug=slug) + f"#reg-{registration_id}"
+    if not forms.IssueForm().validate_on_submit():
+        abort(400)
+    try:
+        certificate = services.issue_one(edition, registration_id, current_user)
+    except CertificateError as err:
+        return _fail(err, back)
+    flash(_("Certificate %(serial)s issued.", serial=certificate.serial), "success")
+    return redirect(back)
+
+
+@bp.route("/staff/editions/<slug>/certificates/runs/<int:batch_id>")
+@role_required(Role.STAFF)
+def batch(slug: str, batch_id: int):
+    """Progress of a bulk issue: done / total and failures with reasons."""
+    edition = _edition_or_404(slug)
+    try:
+        batch = services.get_batch(edition, batch_id)
+    except CertificateError:
+        abort(404)
+    return render_template("certificates/batch.html", edition=edition, batch=batch)
+
+
+@bp.route("/staff/editions/<slug>/certificates/runs/<int:batch_id>.json")
+@role_required(Role.STAFF)
+def batch_json(slug: str, batch_id: int):
+    edition = _edition_or_404(slug)
+    try:
+        batch = services.get_batch(edition, batch_id)
+    except CertificateError:
+        abort(404)
+    return jsonify(
+        status=batch.status.value,
+        total=batch.total,
+        done=batch.done,
+        failed=batch.failed,
+        percent=batch.percent,
+        failures=batch.failures,
+        running=batch.is_running,
+    )
+
+
+@bp.route("/staff/editions/<slug>/certificates/issued")
+@role_required(Role.STAFF)
+def issued(slug: str):
+    """Every certificate of the edition, superseded and revoked ones included."""
+    edition = _edition_or_404(slug)
+    pager = paginate(services.edition_certificates(edition))
+    return render_template("certificates/issued.html", edition=edition, pager=pager)
+
+
+@bp.route("/staff/editions/<slug>/certificates.zip")
+@role_required(Role.STAFF)
+def download_zip(slug: str):
+    """All current certificates of the edition as one ZIP."""
+    edition = _edition_or_404(slug)
+    try:
+        archive = services.build_zip(edition)
+    except CertificateError as err:
+        return _fail(err, url_for(".eligibility", slug=slug))
+    return send_file(
+        archive,
+        mimetype="application/zip",
+        as_attachment=True,
+        download_name=f"certificates-{edition.slug}.zip",
+    )
+
+
+@bp.route("/staff/certificates/<int:certificate_id>")
+@role_required(Role.STAFF)
+def detail(certificate_id: int):
+    """One certificate: what it says, its status, and the revoke and reissue forms."""
+    try:
+        certificate = services.certificate_for_staff(certificate_id)
+    except CertificateError:
+        abort(404)
+    revoke_form = forms.RevokeForm()
+    revoke_form.category.choices = [("", _("Choose"))] + [
+        (k, _(v)) for k, v in REVOKE_CATEGORIES.items()
+    ]
+    return render_template(
+        "certificates/detail.html",
+        certificate=certificate,
+        facts=services.public_facts(certificate),
+        revoke_form=revoke_form,
+        reissue_form=forms.ReissueForm(),
+    )
+
+
+@bp.route("/staff/certificates/<int:certificate_id>.pdf")
+@role_required(Role.STAFF)
+def staff_pdf(certificate_id: int):
+    try:
+        certificate = services.certificate_for_staff(certificate_id)
+        path = services.read_pdf(certificate)
+    except CertificateError:
+        abort(404)
+    return send_file(
+        path, mimetype="application/pdf", download_name=services.download_name(certificate)
+    )
+
+
+@bp.post("/staff/certificates/<int:certificate_id>/revoke")
+@role_required(Role.STAFF)
+def revoke(certificate_id: int):
+    """Revoke a certificate with a category (public) and a reason (internal)."""
+    back = url_for(".detail", certificate_id=certificate_id)
+    form = forms.RevokeForm()
+    form.category.choices = list(REVOKE_CATEGORIES.items())
+    try:
+        certificate = services.certificate_for_staff(certificate_id)
+    except CertificateError:
+        abort(404)
+    if not form.validate_on_submit():
+        flash(_("Choose a category and write the reason (at least 5 characters)."), "danger")
+        return redirect(back)
+    try:
+        services.revoke(certificate, current_user, form.category.data, form.reason.data)
+    except CertificateError as err:
+        return _fail(err, back)
+    flash(_("Certificate %(serial)s revoked.", serial=certificate.serial), "success")
+    return redirect(back)
+
+
+@bp.post("/staff/certificates/<int:certificate_id>/reissue")
+@role_required(Role.STAFF)
+def reissue(certificate_id: int):
+    """Issue a corrected certificate that supersedes this one."""
+    back = url_for(".detail", certificate_id=certificate_id)
+    form = forms.ReissueForm()
+    try:
+        certificate = services.certificate_for_staff(certificate_id)
+    except CertificateError:
+        abort(404)
+    if not form.validate_on_submit():
+        flash(_("Write what is corrected (at least 5 characters)."), "danger")
+        return redirect(back)
+    try:
+        new = services.reissue(certificate, current_user, form.reason.data)
+    except CertificateError as err:
+        return _fail(err, back)
+    flash(
+        _("Certificate %(serial)s issued; the old one is superseded.", serial=new.serial), "success"
+    )
+    return redirect(url_for(".detail", certificate_id=new.id))
+
+
+# --------------------------------------------------------------------------------------------
+# Participants
+
+
+@bp.route("/me/certificates")
+@login_required
+def mine():
+    """The signed-in participant's certificates."""
+    return render_template(
+        "certificates/mine.html", certificates=services.certificates_of(current_user)
+    )
+
+
+@bp.route("/me/certificates/<int:certificate_id>.pdf")
+@login_required
+def my_pdf(certificate_id: int):
+    try:
+        certificate = services.certificate_of(current_user, certificate_id)
+        path = services.read_pdf(certificate)
+    except CertificateError:
+        abort(404)
+    return send_file(
+        path,
+        mimetype="application/pdf",
+        as_attachment=True,
+        download_name=services.download_name(certificate),
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# Public verification
+
+
+@bp.route("/verify", methods=["GET", "POST"])
+@limiter.limit(VERIFY_LIMIT)
+def verify():
+    """Enter a code, or upload a PDF to learn whether this exact file was issued."""
+    code_form = forms.VerifyCodeForm(request.args)
+    upload_form = forms.VerifyUploadForm()
+    if request.method == "GET" and request.args.get("code"):
+        if code_form.validate():
+            certificate = services.find_by_code(code_form.code.data)
+            if certificate is not None:
+                return redirect(url_for(".verify_code", code=certificate.verification_code))
+        return render_template(
+            "certificates/verify.html",
+            code_form=code_form,
+            upload_form=upload_form,
+            not_found=True,
+        ), 404
+    upload_result = None
+    if request.method == "POST":
+        if not upload_form.validate_on_submit():
+            return render_template(
+                "certificates/verify.html", code_form=code_form, upload_form=upload_form
+            ), 400
+        upload_result = services.match_upload(None, upload_form.pdf.data.read())
+        return render_template(
+            "certificates/verify.html",
+            code_form=code_form,
+            upload_form=upload_form,
+            upload_checked=True,
+            upload_match=upload_result,
+            facts=services.public_facts(upload_result) if upload_result else None,
+        )
+    return render_template("certificates/verify.html", code_form=code_form, upload_form=upload_form)
+
+
+@bp.route("/verify/<code>", methods=["GET", "POST"])
+@limiter.limit(VERIFY_LIMIT)
+def verify_code(code: str):
+    """What the certificate says and whether it is valid; optionally compare an uploaded PDF."""
+    certificate = services.find_by_code(code)
+    if certificate is None:
+        abort(404)
+    if certificate.verification_code != code:
+        return redirect(url_for(".verify_code", code=certificate.verification_code))
+    upload_form = forms.VerifyUploadForm()
+    upload_checked = upload_match = None
+    status = 200
+    if request.method == "POST":
+        if upload_form.validate_on_submit():
+            upload_checked = True
+            upload_match = services.match_upload(certificate, upload_form.pdf.data.read())
+        else:
+            status = 400
+    return render_template(
+        "certificates/verify_result.html",
+        certificate=certificate,
+        facts=services.public_facts(certificate),
+        upload_form=upload_form,
+        upload_checked=upload_checked,
+        upload_match=upload_match,
+    ), status
+
+
+@bp.route("/verify/<code>.json")
+@limiter.limit(VERIFY_LIMIT)
+def verify_json(code: str):
+    """The same facts as the verify page, for machines."""
+    certificate = services.find_by_code(code)
+    if certificate is None:
+        return jsonify(error="not_found", message="No certificate has this code."), 404
+    return jsonify(services.public_facts(certificate))

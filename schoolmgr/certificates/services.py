@@ -1,0 +1,866 @@
+"""Certificate rules: eligibility, exceptions, issuing, reissuing, revoking, verifying.
+
+Every rule that can say no raises CertificateError with a stable `code`. Issuing is idempotent:
+the database holds at most one current certificate per registration, so running a bulk issue
+again (after a crash, or twice at once) only issues what is missing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import os
+import tempfile
+import zipfile
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+
+import sqlalchemy as sa
+from flask import current_app
+from flask_babel import gettext as _
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import selectinload
+
+from schoolmgr import audit
+from schoolmgr.attendance.services import AttendanceTally, tally_edition, tally_registration
+from schoolmgr.certificates import codes, rendering
+from schoolmgr.errors import DomainError
+from schoolmgr.extensions import db
+from schoolmgr.mail import queue_email
+from schoolmgr.models import (
+    Attendance,
+    AttendanceStatus,
+    Certificate,
+    CertificateBatch,
+    CertificateBatchStatus,
+    CertificateOverride,
+    Edition,
+    EditionFormat,
+    EditionModule,
+    Registration,
+    RegistrationStatus,
+    Session,
+    User,
+    utcnow,
+)
+from schoolmgr.text import fold
+from schoolmgr.timeutils import fmt_date, fmt_date_range
+
+
+class CertificateError(DomainError):
+    """A certificate rule said no; `code` is stable."""
+
+
+REVOKE_CATEGORIES = {
+    "issued_in_error": "Issued in error",
+    "attendance_corrected": "Attendance record corrected",
+    "misconduct": "Breach of the code of conduct",
+    "holder_request": "Withdrawn at the holder's request",
+    "other": "Other",
+}
+
+
+# --------------------------------------------------------------------------------------------
+# Eligibility
+
+
+@dataclass
+class Eligibility:
+    """Whether one accepted participant gets a certificate, and why (or why not)."""
+
+    registration: Registration
+    tally: AttendanceTally
+    needed: int
+    attendance_ok: bool
+    missed_mandatory: list[str]
+    can_still_reach: bool
+    reasons: list[str] = field(default_factory=list)
+    certificate: Certificate | None = None
+
+    @property
+    def override(self) -> CertificateOverride | None:
+        return self.registration.certificate_override
+
+    @property
+    def meets_rules(self) -> bool:
+        return self.attendance_ok and not self.missed_mandatory
+
+    @property
+    def eligible(self) -> bool:
+        """Eligible by the rules or by a staff exception, and not excluded."""
+        if self.override == CertificateOverride.EXCLUDED:
+            return False
+        return self.meets_rules or self.override == CertificateOverride.GRANTED
+
+    @property
+    def state(self) -> str:
+        if self.override == CertificateOverride.EXCLUDED:
+            return "excluded"
+        if self.meets_rules:
+            return "eligible"
+        if self.override == CertificateOverride.GRANTED:
+            return "exception"
+        return "pending" if self.can_still_reach else "ineligible"
+
+
+def sessions_needed(planned: int, threshold: int) -> int:
+    return math.ceil(planned * threshold / 100 - 1e-9)
+
+
+def evaluate_edition(edition: Edition, now: datetime | None = None) -> list[Eligibility]:
+    """Eligibility of every accepted participant of `edition`, sorted by name (fixed queries)."""
+    now = now or utcnow()
+    tallies = tally_edition(edition, now)
+    registrations = db.session.scalars(
+        sa.select(Registration)
+        .where(Registration.id.in_(list(tallies)))
+        .options(selectinload(Registration.user), selectinload(Registration.modules))
+    ).all()
+    current = {
+        c.registration_id: c
+        for c in db.session.scalars(
+            sa.select(Certificate).where(
+                Certificate.registration_id.in_(list(tallies)), Certificate.superseded_at.is_(None)
+            )
+        )
+    }
+    mandatory = _mandatory_credit(edition, list(tallies))
+    result = [
+        _evaluate(edition, r, tallies[r.id], mandatory, current.get(r.id)) for r in registrations
+    ]
+    result.sort(key=lambda e: fold(e.registration.user.full_name))
+    return result
+
+
+def evaluate_registration(registration: Registration, now: datetime | None = None) -> Eligibility:
+    if registration.status != RegistrationStatus.ACCEPTED:
+        raise CertificateError(
+            _("Only accepted participants can receive a certificate."), "not_accepted"
+        )
+    tally = tally_registration(registration, now)
+    mandatory = _mandatory_credit(registration.edition, [registration.id])
+    return _evaluate(
+        registration.edition, registration, tally, mandatory, current_certificate(registration)
+    )
+
+
+def _mandatory_credit(
+    edition: Edition, registration_ids: list[int]
+) -> dict[int, dict[int, tuple[int, int]]]:
+    """Per mandatory module: registration id -> {edition module id: (credited, planned)}."""
+    modules = [em for em in edition.edition_modules if em.mandatory]
+    if not modules or not registration_ids:
+        return {}
+    module_ids = [em.id for em in modules]
+    sessions = db.session.execute(
+        sa.select(Session.id, Session.edition_module_id).where(
+            Session.edition_module_id.in_(module_ids)
+        )
+    ).all()
+    credited_statuses = {AttendanceStatus.PRESENT, AttendanceStatus.LATE}
+    if edition.excused_counts_as_attended:
+        credited_statuses.add(AttendanceStatus.EXCUSED)
+    credited: dict[int, dict[int, int]] = defaultdict(lambda: defaultdict(int))
+    for reg_id, em_id in db.session.execute(
+        sa.select(Attendance.registration_id, Session.edition_module_id)
+        .join(Session, Session.id == Attendance.session_id)
+        .where(
+            Session.edition_module_id.in_(module_ids),
+            Attendance.registration_id.in_(registration_ids),
+            Attendance.status.in_(credited_statuses),
+        )
+    ):
+        credited[reg_id][em_id] += 1
+    planned = defaultdict(int)
+    for _id, em_id in sessions:
+        planned[em_id] += 1
+    return {
+        reg_id: {em_id: (credited[reg_id][em_id], planned[em_id]) for em_id in module_ids}
+        for reg_id in registration_ids
+    }
+
+
+def _evaluate(
+    edition: Edition,
+    registration: Registration,
+    tally: AttendanceTally,
+    mandatory: dict[int, dict[int, tuple[int, int]]],
+    certificate: Certificate | None,
+) -> Eligibility:
+    needed = sessions_needed(tally.planned, edition.certificate_threshold)
+    attendance_ok = tally.planned > 0 and tally.credited >= needed
+    # Sessions not yet held or not yet marked could still count.
+    open_sessions = max(tally.remaining, tally.unmarked)
+    can_reach_attendance = tally.planned > 0 and tally.credited + open_sessions >= needed
+    reasons = []
+    if tally.planned == 0:
+        reasons.append(_("no sessions planned"))
+    elif not attendance_ok:
+        reasons.append(
+            _(
+                "attended %(credited)d of %(planned)d sessions, needs %(needed)d",
+                credited=tally.credited,
+                planned=tally.planned,
+                needed=needed,
+            )
+        )
+    else:
+        reasons.append(
+            _(
+                "attended %(credited)d of %(planned)d sessions",
+                credited=tally.credited,
+                planned=tally.planned,
+            )
+        )
+    if tally.excused and tally.excused_counts_as_attended:
+        reasons.append(_("%(count)d excused absences counted", count=tally.excused))
+    chosen = {em.id for em in registration.modules} if edition.module_choice else None
+    missed = []
+    can_reach_mandatory = True
+    for em in edition.edition_modules:
+        if not em.mandatory or (chosen is not None and em.id not in chosen):
+            continue
+        credited, planned = mandatory.get(registration.id, {}).get(em.id, (0, 0))
+        if planned and credited < sessions_needed(planned, edition.certificate_threshold):
+            missed.append(em.module.name)
+            reasons.append(_("missed mandatory module %(module)s", module=em.module.name))
+    if missed and not tally.remaining:
+        can_reach_mandatory = False
+    if not attendance_ok and can_reach_attendance and tally.remaining:
+        reasons.append(
+            _(
+                "%(count)d sessions still to come: can still reach the threshold",
+                count=tally.remaining,
+            )
+        )
+    override = registration.certificate_override
+    if override == CertificateOverride.GRANTED:
+        reasons.append(
+            _("exception granted: %(reason)s", reason=registration.certificate_override_reason)
+        )
+    elif override == CertificateOverride.EXCLUDED:
+        reasons.append(_("excluded: %(reason)s", reason=registration.certificate_override_reason))
+    return Eligibility(
+        registration=registration,
+        tally=tally,
+        needed=needed,
+        attendance_ok=attendance_ok,
+        missed_mandatory=missed,
+        can_still_reach=bool(tally.remaining) and can_reach_attendance and can_reach_mandatory,
+        reasons=reasons,
+        certificate=certificate,
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# Exceptions and exclusions
+
+
+def _edition_registration(edition: Edition, registration_id: int) -> Registration:
+    registration = db.session.get(Registration, registration_id)
+    if registration is None or registration.edition_id != edition.id:
+        raise CertificateError(_("No such participant in this edition."), "not_found", 404)
+    if registration.status != RegistrationStatus.ACCEPTED:
+        raise CertificateError(
+            _("Only accepted participants can receive a certificate."), "not_accepted"
+        )
+    return registration
+
+
+def set_override(
+    edition: Edition, registration_id: int, decision: str, reason: str, actor: User
+) -> Registration:
+    """Grant an exception ("granted"), exclude ("excluded") or clear ("clear"), with a reason."""
+    registration = _edition_registration(edition, registration_id)
+    reason = (reason or "").strip()
+    if decision != "clear" and len(reason) < 5:
+        raise CertificateError(_("Write the reason for this decision."), "reason_required")
+    before = {
+        "override": registration.certificate_override.value
+        if registration.certificate_override
+        else None,
+        "reason": registration.certificate_override_reason,
+    }
+    if decision == "granted":
+        if evaluate_registration(registration).meets_rules:
+            raise CertificateError(
+                _("This participant is already eligible; no exception is needed."),
+                "already_eligible",
+            )
+        registration.certificate_override = CertificateOverride.GRANTED
+        action = "certificate.exception_granted"
+        summary = _("Exception granted to %(name)s", name=registration.user.full_name)
+    elif decision == "excluded":
+        registration.certificate_override = CertificateOverride.EXCLUDED
+        action = "certificate.excluded"
+        summary = _("%(name)s excluded from certificates", name=registration.user.full_name)
+    elif decision == "clear":
+        registration.certificate_override = None
+        action = "certificate.override_cleared"
+        summary = _(
+            "Exception or exclusion of %(name)s withdrawn", name=registration.user.full_name
+        )
+    else:
+        raise CertificateError(_("Unknown decision."), "bad_decision")
+    registration.certificate_override_reason = reason if decision != "clear" else ""
+    registration.certificate_override_by_id = actor.id if decision != "clear" else None
+    registration.certificate_override_at = utcnow() if decision != "clear" else None
+    audit.record(
+        action,
+        target=registration,
+        actor=actor,
+        edition_id=edition.id,
+        summary=summary,
+        reason=reason,
+        before=before,
+        after={"override": decision if decision != "clear" else None, "reason": reason},
+    )
+    db.session.commit()
+    return registration
+
+
+# --------------------------------------------------------------------------------------------
+# Issuing
+
+
+def current_certificate(registration: Registration) -> Certificate | None:
+    return db.session.scalar(
+        sa.select(Certificate).where(
+            Certificate.registration_id == registration.id, Certificate.superseded_at.is_(None)
+        )
+    )
+
+
+def storage_dir() -> Path:
+    path = Path(current_app.config["STORAGE_DIR"]) / "certificates"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def pdf_path(certificate: Certificate) -> Path:
+    return storage_dir() / certificate.pdf_name
+
+
+def make_serial(edition: Edition, registration: Registration, version: int) -> str:
+    serial = f"{edition.start_date.year}-{edition.id:04d}-{registration.id:05d}"
+    return serial if version == 1 else f"{serial}-{version}"
+
+
+def _modules_attended(registration: Registration, edition: Edition) -> list[dict]:
+    """Modules with the hours of the sessions credited to the participant."""
+    credited_statuses = {AttendanceStatus.PRESENT, AttendanceStatus.LATE}
+    if edition.excused_counts_as_attended:
+        credited_statuses.add(AttendanceStatus.EXCUSED)
+    rows = db.session.execute(
+        sa.select(Session.edition_module_id, Session.starts_at, Session.ends_at)
+        .join(Attendance, Attendance.session_id == Session.id)
+        .where(
+            Attendance.registration_id == registration.id,
+            Attendance.status.in_(credited_statuses),
+        )
+    ).all()
+    hours: dict[int, float] = defaultdict(float)
+    for em_id, starts_at, ends_at in rows:
+        hours[em_id] += (ends_at - starts_at).total_seconds() / 3600
+    return [
+        {"name": em.module.name, "hours": round(hours[em.id], 1)}
+        for em in edition.edition_modules
+        if hours.get(em.id)
+    ]
+
+
+def build_snapshot(
+    registration: Registration,
+    eligibility: Eligibility,
+    serial: str,
+    code: str,
+    issued_on: date,
+) -> dict:
+    """Everything the certificate states, as plain values frozen at issue time."""
+    edition = registration.edition
+    modules = _modules_attended(registration, edition)
+    base_url = current_app.config["BASE_URL"].rstrip("/")
+    if edition.format == EditionFormat.ONLINE:
+        place = _("Online")
+    else:
+        place = edition.venue or _("In person")
+    return {
+        "school_name": current_app.config["SCHOOL_NAME"],
+        "name": registration.user.full_name,
+        "edition_title": edition.title,
+        "edition_slug": edition.slug,
+        "kind": edition.kind.label,
+        "format": edition.format.label,
+        "start_date": edition.start_date.isoformat(),
+        "end_date": edition.end_date.isoformat(),
+        "dates": fmt_date_range(edition.start_date, edition.end_date),
+        "place": place,
+        "modules": modules,
+        "total_hours": round(sum(m["hours"] for m in modules), 1),
+        "attendance_percent": round(eligibility.tally.percent)
+        if edition.show_attendance_on_certificate
+        else None,
+        "sessions_attended": eligibility.tally.credited,
+        "sessions_planned": eligibility.tally.planned,
+        "threshold": edition.certificate_threshold,
+        "by_exception": not eligibility.meets_rules,
+        "signatories": [
+            {
+                "name": s.get("name", ""),
+                "title": s.get("title", ""),
+                "signature": s.get("signature", ""),
+            }
+            for s in (edition.signatories or [])
+        ],
+        "issued_on": issued_on.isoformat(),
+        "issued_on_text": fmt_date(issued_on),
+        "serial": serial,
+        "verification_code": code,
+        "verify_url": f"{base_url}/verify/{code}",
+        "verify_base": base_url.split("://", 1)[-1] + "/verify",
+    }
+
+
+def _write_atomically(path: Path, content: bytes) -> None:
+    """Write to a temporary file in the same folder, then rename: never a half-written PDF."""
+    fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as tmp:
+            tmp.write(content)
+        os.replace(tmp_name, path)
+    except BaseException:
+        Path(tmp_name).unlink(missing_ok=True)
+        raise
+
+
+def _create_certificate(
+    registration: Registration,
+    eligibility: Eligibility,
+    actor: User | None,
+    version: int,
+    now: datetime,
+) -> Certificate:
+    edition = registration.edition
+    serial = make_serial(edition, registration, version)
+    code = codes.new_code()
+    snapshot = build_snapshot(registration, eligibility, serial, code, now.date())
+    content = rendering.render_certificate(snapshot)
+    certificate = Certificate(
+        registration=registration,
+        serial=serial,
+        verification_code=code,
+        issued_at=now,
+        issued_by_id=actor.id if actor else None,
+        snapshot=snapshot,
+        pdf_name=f"{serial}.pdf",
+        sha256=hashlib.sha256(content).hexdigest(),
+    )
+    _write_atomically(storage_dir() / certificate.pdf_name, content)
+    return certificate
+
+
+def _notify_holder(certificate: Certificate) -> None:
+    user = certificate.registration.user
+    if not user.email or user.anonymised_at:
+        return
+    base_url = current_app.config["BASE_URL"].rstrip("/")
+    queue_email(
+        user.email,
+        "certificate_issued",
+        _("Your certificate: %(title)s", title=certificate.snapshot["edition_title"]),
+        name=user.full_name,
+        edition_title=certificate.snapshot["edition_title"],
+        serial=certificate.serial,
+        download_url=f"{base_url}/me/certificates",
+        verify_url=certificate.snapshot["verify_url"],
+    )
+
+
+def issue_for_registration(
+    registration: Registration, actor: User | None, now: datetime | None = None
+) -> tuple[Certificate, bool]:
+    """Issue the registration's certificate unless it has one; return (certificate, created)."""
+    existing = current_certificate(registration)
+    if existing is not None:
+        return existing, False
+    now = now or utcnow()
+    eligibility = evaluate_registration(registration, now)
+    if registration.certificate_override == CertificateOverride.EXCLUDED:
+        raise CertificateError(_("This participant is excluded from certificates."), "excluded")
+    if not eligibility.eligible:
+        raise CertificateError(
+            _("Not eligible: %(reasons)s", reasons="; ".join(eligibility.reasons)), "not_eligible"
+        )
+    previous = db.session.scalar(
+        sa.select(sa.func.count(Certificate.id)).where(
+            Certificate.registration_id == registration.id
+        )
+    )
+    certificate = _create_certificate(registration, eligibility, actor, previous + 1, now)
+    db.session.add(certificate)
+    audit.record(
+        "certificate.issued",
+        target=certificate,
+        actor=actor,
+        edition_id=registration.edition_id,
+        summary=_(
+            "Certificate %(serial)s issued to %(name)s",
+            serial=certificate.serial,
+            name=registration.user.full_name,
+        ),
+        reason=_("by exception") if not eligibility.meets_rules else "",
+    )
+    _notify_holder(certificate)
+    try:
+        db.session.commit()
+    except IntegrityError:
+        # Someone else issued it at the same moment: theirs stands.
+        db.session.rollback()
+        existing = current_certificate(registration)
+        if existing is None:
+            raise
+        return existing, False
+    return certificate, True
+
+
+def issue_one(edition: Edition, registration_id: int, actor: User) -> Certificate:
+    """Staff issue one participant's certificate (idempotent)."""
+    registration = _edition_registration(edition, registration_id)
+    certificate, _created = issue_for_registration(registration, actor)
+    return certificate
+
+
+def reissue(certificate: Certificate, actor: User, reason: str) -> Certificate:
+    """Issue a corrected certificate that supersedes `certificate` (still verifiable)."""
+    reason = (reason or "").strip()
+    if len(reason) < 5:
+        raise CertificateError(_("Write why the certificate is reissued."), "reason_required")
+    if certificate.superseded_at is not None:
+        raise CertificateError(
+            _("This certificate was already superseded; reissue the current one."), "superseded"
+        )
+    registration = certificate.registration
+    if registration.certificate_override == CertificateOverride.EXCLUDED:
+        raise CertificateError(_("This participant is excluded from certificates."), "excluded")
+    now = utcnow()
+    eligibility = evaluate_registration(registration, now)
+    version = (
+        db.session.scalar(
+            sa.select(sa.func.count(Certificate.id)).where(
+                Certificate.registration_id == registration.id
+            )
+        )
+        + 1
+    )
+    new = _create_certificate(registration, eligibility, actor, version, now)
+    certificate.superseded_at = now
+    db.session.flush()  # free the "one current certificate" slot before adding the new one
+    db.session.add(new)
+    db.session.flush()
+    certificate.superseded_by_id = new.id
+    audit.record(
+        "certificate.reissued",
+        target=new,
+        actor=actor,
+        edition_id=registration.edition_id,
+        summary=_(
+            "Certificate %(old)s superseded by %(new)s",
+            old=certificate.serial,
+            new=new.serial,
+        ),
+        reason=reason,
+        before={"serial": certificate.serial, "snapshot": certificate.snapshot},
+        after={"serial": new.serial, "snapshot": new.snapshot},
+    )
+    _notify_holder(new)
+    db.session.commit()
+    return new
+
+
+def revoke(certificate: Certificate, actor: User, category: str, reason: str) -> Certificate:
+    """Revoke with a public category and a written (internal) reason."""
+    if category not in REVOKE_CATEGORIES:
+        raise CertificateError(_("Choose why the certificate is revoked."), "bad_category")
+    reason = (reason or "").strip()
+    if len(reason) < 5:
+        raise CertificateError(_("Write why the certificate is revoked."), "reason_required")
+    if certificate.revoked_at is not None:
+        raise CertificateError(_("This certificate is already revoked."), "already_revoked", 409)
+    certificate.revoked_at = utcnow()
+    certificate.revoked_by_id = actor.id
+    certificate.revoke_category = category
+    certificate.revoke_reason = reason
+    audit.record(
+        "certificate.revoked",
+        target=certificate,
+        actor=actor,
+        edition_id=certificate.registration.edition_id,
+        summary=_(
+            "Certificate %(serial)s of %(name)s revoked",
+            serial=certificate.serial,
+            name=certificate.snapshot.get("name", ""),
+        ),
+        reason=f"{REVOKE_CATEGORIES[category]}: {reason}",
+    )
+    db.session.commit()
+    return certificate
+
+
+# --------------------------------------------------------------------------------------------
+# Bulk issuing with progress
+
+
+def missing_registration_ids(edition: Edition) -> list[int]:
+    """Eligible participants of `edition` who have no current certificate yet."""
+    return [
+        e.registration.id for e in evaluate_edition(edition) if e.eligible and e.certificate is None
+    ]
+
+
+def running_batch(edition: Edition) -> CertificateBatch | None:
+    return db.session.scalar(
+        sa.select(CertificateBatch)
+        .where(
+            CertificateBatch.edition_id == edition.id,
+            CertificateBatch.status.in_(
+                [CertificateBatchStatus.QUEUED, CertificateBatchStatus.RUNNING]
+            ),
+        )
+        .order_by(CertificateBatch.id.desc())
+        .limit(1)
+    )
+
+
+def start_batch(edition: Edition, actor: User | None) -> CertificateBatch:
+    """Record a bulk issue of every missing certificate of `edition` (the caller runs it)."""
+    if running_batch(edition) is not None:
+        raise CertificateError(
+            _("Certificates of this edition are being issued already."), "batch_running", 409
+        )
+    batch = CertificateBatch(
+        edition=edition,
+        started_by_id=actor.id if actor else None,
+        total=len(missing_registration_ids(edition)),
+        failures=[],
+    )
+    db.session.add(batch)
+    db.session.commit()
+    return batch
+
+
+def issue_chunk(registration_ids: list[int], actor_id: int | None) -> tuple[int, list[dict]]:
+    """Issue the certificates of some registrations; return (issued, failures). Used by workers."""
+    actor = db.session.get(User, actor_id) if actor_id else None
+    done, failures = 0, []
+    for registration_id in registration_ids:
+        registration = db.session.get(Registration, registration_id)
+        try:
+            issue_for_registration(registration, actor)
+        except Exception as exc:  # one bad certificate must not stop the others
+            db.session.rollback()
+            failures.append(
+                {
+                    "registration_id": registration_id,
+                    "name": registration.user.full_name if registration else "",
+                    "reason": exc.message
+                    if isinstance(exc, DomainError)
+                    else f"{type(exc).__name__}: {exc}",
+                }
+            )
+            current_app.logger.exception("Certificate for registration %s failed", registration_id)
+        else:
+            done += 1
+    return done, failures
+
+
+def run_batch(
+    batch_id: int, processes: int | None = None, chunk_size: int = 20
+) -> CertificateBatch:
+    """Issue what is missing for the batch's edition, recording progress after every chunk.
+
+    With `processes` > 1 the chunks are rendered by that many worker processes, each with its
+    own font configuration and parsed stylesheet (see schoolmgr.certificates.jobs).
+    """
+    from schoolmgr.certificates import jobs
+
+    batch = db.session.get(CertificateBatch, batch_id)
+    batch.status = CertificateBatchStatus.RUNNING
+    batch.started_at = utcnow()
+    ids = missing_registration_ids(batch.edition)
+    batch.total = batch.done + batch.failed + len(ids)
+    db.session.commit()
+    chunks = [ids[i : i + chunk_size] for i in range(0, len(ids), chunk_size)]
+    processes = processes or current_app.config.get("CERTIFICATE_PROCESSES", 1)
+    try:
+        for done, failures in jobs.map_chunks(chunks, batch.started_by_id, processes):
+            batch = db.session.get(CertificateBatch, batch_id)
+            batch.done += done
+            batch.failed += len(failures)
+            batch.failures = [*batch.failures, *failures][:500]
+            db.session.commit()
+    except Exception as exc:
+        db.session.rollback()
+        batch = db.session.get(CertificateBatch, batch_id)
+        batch.status = CertificateBatchStatus.FAILED
+        batch.failures = [
+            *batch.failures,
+            {"registration_id": None, "name": "", "reason": str(exc)},
+        ]
+        batch.finished_at = utcnow()
+        db.session.commit()
+        raise
+    batch = db.session.get(CertificateBatch, batch_id)
+    batch.status = CertificateBatchStatus.FINISHED
+    batch.finished_at = utcnow()
+    db.session.commit()
+    return batch
+
+
+def latest_batch(edition: Edition) -> CertificateBatch | None:
+    return db.session.scalar(
+        sa.select(CertificateBatch)
+        .where(CertificateBatch.edition_id == edition.id)
+        .order_by(CertificateBatch.id.desc())
+        .limit(1)
+    )
+
+
+def get_batch(edition: Edition, batch_id: int) -> CertificateBatch:
+    batch = db.session.get(CertificateBatch, batch_id)
+    if batch is None or batch.edition_id != edition.id:
+        raise CertificateError(_("No such issuing run."), "not_found", 404)
+    return batch
+
+
+# --------------------------------------------------------------------------------------------
+# Reading
+
+
+def edition_by_slug(slug: str) -> Edition:
+    edition = db.session.scalar(
+        sa.select(Edition)
+        .where(Edition.slug == slug)
+        .options(selectinload(Edition.edition_modules).selectinload(EditionModule.module))
+    )
+    if edition is None:
+        raise CertificateError(_("No such edition."), "not_found", 404)
+    return edition
+
+
+def edition_certificates(edition: Edition, current_only: bool = False) -> sa.Select:
+    query = (
+        sa.select(Certificate)
+        .join(Registration, Registration.id == Certificate.registration_id)
+        .where(Registration.edition_id == edition.id)
+        .options(selectinload(Certificate.registration).selectinload(Registration.user))
+        .order_by(Certificate.serial)
+    )
+    if current_only:
+        query = query.where(Certificate.superseded_at.is_(None))
+    return query
+
+
+def certificate_for_staff(certificate_id: int) -> Certificate:
+    certificate = db.session.get(Certificate, certificate_id)
+    if certificate is None:
+        raise CertificateError(_("No such certificate."), "not_found", 404)
+    return certificate
+
+
+def certificates_of(user: User) -> list[Certificate]:
+    """A participant's certificates, current ones first, newest first."""
+    return list(
+        db.session.scalars(
+            sa.select(Certificate)
+            .join(Registration, Registration.id == Certificate.registration_id)
+            .where(Registration.user_id == user.id)
+            .order_by(Certificate.superseded_at.is_not(None), Certificate.issued_at.desc())
+        )
+    )
+
+
+def certificate_of(user: User, certificate_id: int) -> Certificate:
+    """The user's own certificate; anyone else's answers 404."""
+    certificate = db.session.get(Certificate, certificate_id)
+    if certificate is None or certificate.registration.user_id != user.id:
+        raise CertificateError(_("No such certificate."), "not_found", 404)
+    return certificate
+
+
+def read_pdf(certificate: Certificate) -> Path:
+    path = pdf_path(certificate)
+    if not path.is_file():
+        raise CertificateError(_("The certificate file is missing."), "file_missing", 404)
+    return path
+
+
+def download_name(certificate: Certificate) -> str:
+    name = fold(certificate.snapshot.get("name", "")).replace(" ", "-") or "certificate"
+    return f"certificate-{certificate.serial}-{name}.pdf"
+
+
+def build_zip(edition: Edition) -> tempfile.SpooledTemporaryFile:
+    """All current certificates of an edition in one ZIP (PDFs are stored, not recompressed)."""
+    spool = tempfile.SpooledTemporaryFile(max_size=32 * 1024 * 1024)  # noqa: SIM115 (returned)
+    certificates = db.session.scalars(edition_certificates(edition, current_only=True)).all()
+    if not certificates:
+        raise CertificateError(_("No certificates have been issued yet."), "none_issued", 404)
+    with zipfile.ZipFile(spool, "w", compression=zipfile.ZIP_STORED) as archive:
+        for certificate in certificates:
+            path = pdf_path(certificate)
+            if path.is_file():
+                archive.write(path, download_name(certificate))
+    spool.seek(0)
+    return spool
+
+
+# --------------------------------------------------------------------------------------------
+# Verification (public: no personal data beyond what the certificate prints)
+
+
+def find_by_code(text: str) -> Certificate | None:
+    code = codes.normalise(text)
+    if code is None:
+        return None
+    return db.session.scalar(sa.select(Certificate).where(Certificate.verification_code == code))
+
+
+def public_facts(certificate: Certificate) -> dict:
+    """What the certificate says and its status, for the verify page and its JSON."""
+    s = certificate.snapshot
+    facts = {
+        "status": certificate.status,
+        "serial": certificate.serial,
+        "verification_code": certificate.verification_code,
+        "holder": s.get("name"),
+        "edition": s.get("edition_title"),
+        "kind": s.get("kind"),
+        "format": s.get("format"),
+        "start_date": s.get("start_date"),
+        "end_date": s.get("end_date"),
+        "dates": s.get("dates"),
+        "place": s.get("place"),
+        "modules": s.get("modules", []),
+        "total_hours": s.get("total_hours"),
+        "issued_on": s.get("issued_on"),
+        "issuer": s.get("school_name"),
+        "revoked_on": None,
+        "revoked_reason": None,
+        "superseded_by": None,
+    }
+    if certificate.revoked_at:
+        facts["revoked_on"] = certificate.revoked_at.date().isoformat()
+        facts["revoked_reason"] = REVOKE_CATEGORIES.get(certificate.revoke_category, "")
+    if certificate.superseded_by is not None:
+        facts["superseded_by"] = certificate.superseded_by.serial
+    return facts
+
+
+def match_upload(certificate: Certificate | None, content: bytes) -> Certificate | None:
+    """The issued certificate this exact file is, if any (compared by SHA-256)."""
+    digest = hashlib.sha256(content).hexdigest()
+    if certificate is not None:
+        return certificate if certificate.sha256 == digest else None
+    return db.session.scalar(sa.select(Certificate).where(Certificate.sha256 == digest).limit(1))
