@@ -101,6 +101,14 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(privacy_bp)
     app.register_blueprint(registration_bp)
 
+    from schoolmgr.attendance.routes import bp as attendance_bp
+    from schoolmgr.materials.routes import bp as materials_bp
+    from schoolmgr.trainer.routes import bp as trainer_bp
+
+    app.register_blueprint(trainer_bp)
+    app.register_blueprint(materials_bp)
+    app.register_blueprint(attendance_bp)
+
 
 def register_template_helpers(app: Flask) -> None:
     from schoolmgr import mail, templating

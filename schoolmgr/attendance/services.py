@@ -37,6 +37,7 @@ from schoolmgr.models import (
     registration_modules,
     utcnow,
 )
+from schoolmgr.timeutils import fmt_date, fmt_time
 
 
 class AttendanceError(DomainError):
@@ -731,3 +732,56 @@ def summary_csv(rows: list[SummaryRow]) -> str:
 def _csv_safe(value: str) -> str:
     """Keep spreadsheets from running cell contents as formulas."""
     return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
+
+
+def my_marks(user: User, edition_module: EditionModule) -> dict[int, Attendance]:
+    """The user's marks for the module's sessions, keyed by session id."""
+    session_ids = [s.id for s in edition_module.sessions]
+    if not session_ids:
+        return {}
+    rows = db.session.scalars(
+        sa.select(Attendance)
+        .join(Registration, Registration.id == Attendance.registration_id)
+        .where(Registration.user_id == user.id, Attendance.session_id.in_(session_ids))
+    )
+    return {a.session_id: a for a in rows}
+
+
+# --------------------------------------------------------------------------------------------
+# Printable sign-in sheet
+
+
+def sign_in_sheet_context(session: Session, blank_rows: int = 3) -> dict:
+    """Plain values for the sign-in sheet template."""
+    edition_module = session.edition_module
+    edition = edition_module.edition
+    when = (
+        f"{fmt_date(session.starts_at, edition.timezone)}, "
+        f"{fmt_time(session.starts_at, edition.timezone)}–"
+        f"{fmt_time(session.ends_at, edition.timezone)}"
+    )
+    return {
+        "title": f"{edition_module.module.name} – {when}",
+        "module_name": edition_module.module.name
+        + (f" – {session.title}" if session.title else ""),
+        "edition_title": edition.title,
+        "when": when,
+        "room": session.room,
+        "trainers": ", ".join(t.full_name for t in edition_module.trainers),
+        "people": [
+            {"name": r.user.full_name, "institution": r.user.institution or ""}
+            for r in roster_registrations(session)
+        ],
+        "blank_rows": blank_rows,
+    }
+
+
+def sign_in_sheet_pdf(session: Session) -> bytes:
+    """The session's sign-in sheet as PDF bytes."""
+    from schoolmgr.pdf import render_pdf
+
+    return render_pdf(
+        "attendance/sheet_pdf.html",
+        sign_in_sheet_context(session),
+        stylesheet_paths=["css/signin-sheet.css"],
+    )

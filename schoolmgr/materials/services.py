@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import tempfile
 import unicodedata
 import uuid
 import zipfile
@@ -14,22 +15,26 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import IO
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 import filetype
 import sqlalchemy as sa
 from flask import current_app
 from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy.orm import contains_eager, selectinload
 
 from schoolmgr import audit
 from schoolmgr.errors import DomainError
 from schoolmgr.extensions import db
 from schoolmgr.models import (
+    Edition,
     EditionModule,
     EditionStatus,
     Material,
     MaterialKind,
     MaterialVisibility,
+    Module,
     Registration,
     RegistrationStatus,
     User,
@@ -267,7 +272,7 @@ def _check_unique_name(edition_module: EditionModule, name: str, ignore_id: int 
 
 def _store(material: Material, received: ReceivedFile) -> None:
     """Add the row and move the file into place atomically with the commit."""
-    material.stored_name = uuid.uuid4().hex
+    material.stored_name = material.stored_name or uuid.uuid4().hex
     final = storage_dir() / material.stored_name
     try:
         db.session.flush()
@@ -422,8 +427,15 @@ def replace_material(
         newer.media_type = received.media_type
         newer.size = received.size
         newer.sha256 = received.sha256
+        newer.stored_name = uuid.uuid4().hex
     db.session.add(newer)
-    db.session.flush()
+    try:
+        db.session.flush()
+    except BaseException:
+        db.session.rollback()
+        if received is not None:
+            received.temp_path.unlink(missing_ok=True)
+        raise
     material.replaced_by_id = newer.id
     audit.record(
         "material.replace",
@@ -589,3 +601,43 @@ def write_zip(materials: list[Material], out: IO[bytes]) -> None:
         if links:
             lines = [f"{m.title}\n{m.url}\n" for m in links]
             archive.writestr("links.txt", "\n".join(lines))
+
+
+def edition_module_by_slugs(edition_slug: str, module_slug: str) -> EditionModule | None:
+    """The edition module for a public page; drafts stay hidden from everyone but managers."""
+    edition_module = db.session.scalar(
+        sa.select(EditionModule)
+        .join(Edition, Edition.id == EditionModule.edition_id)
+        .join(Module, Module.id == EditionModule.module_id)
+        .where(Edition.slug == edition_slug, Module.slug == module_slug)
+        .options(
+            contains_eager(EditionModule.edition),
+            contains_eager(EditionModule.module),
+            selectinload(EditionModule.sessions),
+            selectinload(EditionModule.trainers),
+        )
+    )
+    if edition_module is None:
+        return None
+    if edition_module.edition.status == EditionStatus.DRAFT and not may_manage(
+        current_user, edition_module
+    ):
+        return None
+    return edition_module
+
+
+def build_zip(materials: list[Material]) -> IO[bytes]:
+    """The materials as a ZIP in a temporary file (in memory up to 16 MB), rewound."""
+    spooled = tempfile.SpooledTemporaryFile(max_size=16 * 1024 * 1024)  # noqa: SIM115 (the response closes it)
+    write_zip(materials, spooled)
+    spooled.seek(0)
+    return spooled
+
+
+def attachment_header(filename: str) -> str:
+    """A Content-Disposition value for a download, with an ASCII fallback name."""
+    fallback = (
+        unicodedata.normalize("NFKD", filename).encode("ascii", "ignore").decode() or "download"
+    )
+    fallback = fallback.replace("\\", "_").replace('"', "_")
+    return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(filename, safe='')}"

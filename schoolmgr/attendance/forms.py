@@ -1,0 +1,38 @@
+"""Shapes of the attendance forms. The roster's per-participant fields are read in the route."""
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import SelectField, StringField, TextAreaField
+from wtforms.validators import DataRequired, Length
+
+from schoolmgr.forms import NoControlCharacters
+
+
+class CheckinCodeForm(FlaskForm):
+    code = StringField(
+        _l("Check-in code"),
+        validators=[DataRequired(), Length(max=20)],
+        description=_l("The short code shown on the trainer's screen, e.g. K7M2QP."),
+        render_kw={"autocomplete": "off", "autocapitalize": "characters", "spellcheck": "false"},
+    )
+
+
+class ApologyForm(FlaskForm):
+    comment = TextAreaField(
+        _l("Why you cannot attend"),
+        validators=[DataRequired(), Length(max=1000), NoControlCharacters()],
+        render_kw={"rows": 2},
+    )
+
+
+class RosterForm(FlaskForm):
+    """The roster's own fields; each participant's status is a radio group named status-<id>."""
+
+    method = SelectField(
+        _l("How were these marks taken?"),
+        choices=[
+            ("trainer", _l("In the room, now")),
+            ("import", _l("Afterwards, from the paper sign-in sheet")),
+        ],
+        default="trainer",
+    )

@@ -1,0 +1,333 @@
+"""Attendance: rosters, check-in screen, sign-in sheets and summaries for trainers and staff;
+self check-in and apologies for participants."""
+
+import io
+
+import segno
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+
+from schoolmgr.attendance import services
+from schoolmgr.attendance.forms import ApologyForm, CheckinCodeForm, RosterForm
+from schoolmgr.attendance.services import AttendanceError
+from schoolmgr.auth.access import role_required
+from schoolmgr.extensions import db, limiter
+from schoolmgr.models import AttendanceMethod, AttendanceStatus, Edition, Role, Session, utcnow
+from schoolmgr.trainer.access import managed_edition_module, managed_session
+
+bp = Blueprint("attendance", __name__)
+
+STATUS_CHOICES = list(AttendanceStatus)
+
+
+def _is_fetch() -> bool:
+    return request.headers.get("X-Requested-With") == "fetch"
+
+
+def _roster_context(session: Session, form: RosterForm | None = None) -> dict:
+    edition_module = session.edition_module
+    return {
+        "session": session,
+        "em": edition_module,
+        "edition": edition_module.edition,
+        "rows": services.roster(session),
+        "statuses": STATUS_CHOICES,
+        "window": services.checkin_window(session),
+        "form": form or RosterForm(),
+    }
+
+
+@bp.route("/trainer/sessions/<int:session_id>", methods=["GET", "POST"])
+@role_required(Role.TRAINER, Role.STAFF)
+def roster(session_id: int):
+    """The session's roster: mark each participant, or everyone present, in one save."""
+    session = managed_session(session_id)
+    form = RosterForm()
+    if form.validate_on_submit():
+        try:
+            if request.form.get("action") == "all_present":
+                changed = services.mark_all_present(session, by=current_user)
+            else:
+                changed = services.save_marks(
+                    session,
+                    _parse_marks(request.form),
+                    by=current_user,
+                    method=AttendanceMethod(form.method.data),
+                )
+        except AttendanceError as error:
+            flash(error.message, "danger")
+            return render_template("attendance/roster.html", **_roster_context(session, form)), 400
+        flash(_("Saved: %(n)d mark(s) changed.", n=changed), "success")
+        return redirect(url_for(".roster", session_id=session.id))
+    if request.method == "POST":
+        return render_template("attendance/roster.html", **_roster_context(session, form)), 400
+    return render_template("attendance/roster.html", **_roster_context(session, form))
+
+
+def _parse_marks(form) -> dict[int, AttendanceStatus | None]:
+    marks: dict[int, AttendanceStatus | None] = {}
+    for key, value in form.items():
+        if not key.startswith("status-"):
+            continue
+        try:
+            registration_id = int(key.removeprefix("status-"))
+            marks[registration_id] = AttendanceStatus(value) if value else None
+        except ValueError:
+            abort(400)
+    return marks
+
+
+@bp.route("/trainer/sessions/<int:session_id>/mark/<int:registration_id>", methods=["POST"])
+@role_required(Role.TRAINER, Role.STAFF)
+def mark_one(session_id: int, registration_id: int):
+    """Mark one participant; answers the updated roster row when called from the page's JS."""
+    session = managed_session(session_id)
+    try:
+        status = AttendanceStatus(request.form.get("status", ""))
+    except ValueError:
+        abort(400)
+    try:
+        services.save_marks(session, {registration_id: status}, by=current_user)
+    except AttendanceError as error:
+        if _is_fetch():
+            return error.message, error.status_code
+        flash(error.message, "danger")
+        return redirect(url_for(".roster", session_id=session.id))
+    if _is_fetch():
+        row = next(r for r in services.roster(session) if r.registration.id == registration_id)
+        return render_template(
+            "attendance/_roster_row.html", row=row, session=session, statuses=STATUS_CHOICES
+        )
+    return redirect(url_for(".roster", session_id=session.id))
+
+
+@bp.route("/trainer/sessions/<int:session_id>/close", methods=["POST"])
+@role_required(Role.TRAINER, Role.STAFF)
+def close(session_id: int):
+    """Close the session: everyone without a mark becomes absent."""
+    session = managed_session(session_id)
+    try:
+        count = services.close_session(session, by=current_user)
+    except AttendanceError as error:
+        flash(error.message, "danger")
+    else:
+        flash(_("Session closed; %(n)d participant(s) marked absent.", n=count), "success")
+    return redirect(url_for(".roster", session_id=session.id))
+
+
+@bp.route("/trainer/sessions/<int:session_id>/reopen", methods=["POST"])
+@role_required(Role.TRAINER, Role.STAFF)
+def reopen(session_id: int):
+    """Reopen a closed session for self check-in."""
+    session = managed_session(session_id)
+    services.reopen_session(session, by=current_user)
+    flash(_("Session reopened."), "success")
+    return redirect(url_for(".roster", session_id=session.id))
+
+
+@bp.route("/trainer/sessions/<int:session_id>/checkin", methods=["GET", "POST"])
+@role_required(Role.TRAINER, Role.STAFF)
+def checkin_screen(session_id: int):
+    """The screen shown in the room: a rotating QR code and the short typed code."""
+    session = managed_session(session_id)
+    if request.method == "POST":
+        services.ensure_checkin_code(session)
+        return redirect(url_for(".checkin_screen", session_id=session.id))
+    return render_template(
+        "attendance/checkin_screen.html",
+        session=session,
+        em=session.edition_module,
+        edition=session.edition_module.edition,
+        window=services.checkin_window(session),
+        rotation=current_app.config["CHECKIN_ROTATION_SECONDS"],
+        typed_url=_external("attendance.checkin"),
+    )
+
+
+def _external(endpoint: str, **values) -> str:
+    return current_app.config["BASE_URL"].rstrip("/") + url_for(endpoint, **values)
+
+
+@bp.route("/trainer/sessions/<int:session_id>/checkin/qr.svg")
+@role_required(Role.TRAINER, Role.STAFF)
+def checkin_qr(session_id: int):
+    """The current QR code as SVG; it encodes a link with a token that rotates."""
+    session = managed_session(session_id)
+    token = services.rotating_token(session)
+    url = _external("attendance.checkin_qr_landing", session_id=session.id, token=token)
+    out = io.BytesIO()
+    segno.make(url, error="m").save(out, kind="svg", scale=8, border=2, title=_("Check-in QR code"))
+    response = Response(out.getvalue(), mimetype="image/svg+xml")
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.route("/trainer/sessions/<int:session_id>/sheet.pdf")
+@role_required(Role.TRAINER, Role.STAFF)
+def sheet(session_id: int):
+    """A printable sign-in sheet with names and a signature column."""
+    session = managed_session(session_id)
+    pdf = services.sign_in_sheet_pdf(session)
+    response = Response(pdf, mimetype="application/pdf")
+    response.headers["Content-Disposition"] = f'inline; filename="sign-in-{session.id}.pdf"'
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
+@bp.route("/trainer/modules/<int:edition_module_id>/attendance")
+@role_required(Role.TRAINER, Role.STAFF)
+def module_summary(edition_module_id: int):
+    """Attendance per participant over the module's sessions, and the module's rate."""
+    edition_module = managed_edition_module(edition_module_id)
+    rows, rate = services.module_summary(edition_module)
+    return render_template(
+        "attendance/summary.html",
+        em=edition_module,
+        edition=edition_module.edition,
+        rows=rows,
+        rates=[rate],
+        csv_url=url_for(".module_summary_csv", edition_module_id=edition_module.id),
+    )
+
+
+@bp.route("/trainer/modules/<int:edition_module_id>/attendance.csv")
+@role_required(Role.TRAINER, Role.STAFF)
+def module_summary_csv(edition_module_id: int):
+    edition_module = managed_edition_module(edition_module_id)
+    rows, _rate = services.module_summary(edition_module)
+    return _csv(
+        services.summary_csv(rows),
+        f"attendance-{edition_module.edition.slug}-{edition_module.module.slug}.csv",
+    )
+
+
+@bp.route("/staff/editions/<int:edition_id>/attendance")
+@role_required(Role.STAFF)
+def edition_summary(edition_id: int):
+    """Attendance per participant over the whole edition, and rates per module."""
+    edition = db.get_or_404(Edition, edition_id)
+    rows, rates = services.edition_summary(edition)
+    return render_template(
+        "attendance/summary.html",
+        em=None,
+        edition=edition,
+        rows=rows,
+        rates=rates,
+        csv_url=url_for(".edition_summary_csv", edition_id=edition.id),
+    )
+
+
+@bp.route("/staff/editions/<int:edition_id>/attendance.csv")
+@role_required(Role.STAFF)
+def edition_summary_csv(edition_id: int):
+    edition = db.get_or_404(Edition, edition_id)
+    rows, _rates = services.edition_summary(edition)
+    return _csv(services.summary_csv(rows), f"attendance-{edition.slug}.csv")
+
+
+def _csv(text: str, filename: str) -> Response:
+    response = Response("\ufeff" + text, mimetype="text/csv; charset=utf-8")
+    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
+# Participants ---------------------------------------------------------------------------------
+
+
+@bp.route("/checkin", methods=["GET", "POST"])
+@login_required
+@limiter.limit("20 per minute", methods=["POST"])
+def checkin():
+    """Check in by typing the code shown in the room."""
+    form = CheckinCodeForm()
+    status = 200
+    if form.validate_on_submit():
+        try:
+            result = services.check_in_with_code(current_user, form.code.data)
+        except AttendanceError as error:
+            form.code.errors.append(error.message)
+            status = error.status_code
+        else:
+            return _checked_in(result)
+    elif request.method == "POST":
+        status = 400
+    return render_template("attendance/checkin.html", form=form), status
+
+
+def _checked_in(result: services.CheckinResult):
+    attendance = result.attendance
+    if result.already:
+        flash(_("You had already checked in: nothing changed."), "info")
+    elif attendance.status == AttendanceStatus.LATE:
+        flash(_("You are checked in, marked as late."), "warning")
+    else:
+        flash(_("You are checked in. Welcome!"), "success")
+    return render_template(
+        "attendance/checked_in.html",
+        attendance=attendance,
+        session=attendance.session,
+        edition=attendance.session.edition_module.edition,
+    )
+
+
+@bp.route("/checkin/<int:session_id>/<token>", methods=["GET", "POST"])
+@login_required
+@limiter.limit("20 per minute", methods=["POST"])
+def checkin_qr_landing(session_id: int, token: str):
+    """Where the QR code leads: confirm, then check in."""
+    session = db.get_or_404(Session, session_id)
+    if request.method == "POST":
+        try:
+            result = services.check_in_with_token(current_user, session, token)
+        except AttendanceError as error:
+            flash(error.message, "danger")
+            return (
+                render_template("attendance/checkin.html", form=CheckinCodeForm()),
+                error.status_code,
+            )
+        return _checked_in(result)
+    return render_template(
+        "attendance/checkin_confirm.html",
+        session=session,
+        edition=session.edition_module.edition,
+        token=token,
+        now=utcnow(),
+    )
+
+
+@bp.route("/sessions/<int:session_id>/apology", methods=["POST"])
+@login_required
+def apology(session_id: int):
+    """A participant excuses themselves from a session before it starts."""
+    session = db.get_or_404(Session, session_id)
+    edition_module = session.edition_module
+    back = url_for(
+        "materials.module_page",
+        slug=edition_module.edition.slug,
+        module_slug=edition_module.module.slug,
+    )
+    form = ApologyForm(prefix=f"s{session.id}")
+    if not form.validate_on_submit():
+        flash(_("Tell the trainer briefly why you cannot attend."), "danger")
+        return redirect(back)
+    try:
+        services.send_apology(current_user, session, form.comment.data)
+    except AttendanceError as error:
+        flash(error.message, "danger")
+        if error.status_code == 403:
+            abort(403)
+        return redirect(back)
+    flash(_("Your apology was sent; you are marked as excused."), "success")
+    return redirect(back)
