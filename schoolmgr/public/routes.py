@@ -34,6 +34,23 @@ def edition(slug: str):
     )
 
 
+@bp.route("/series/<series>")
+def series(series: str):
+    """Every edition of a recurring school, with its year."""
+    editions = services.series_editions(series)
+    if not editions:
+        abort(404)
+    now = utcnow()
+    counts = services.accepted_counts([e.id for e in editions])
+    cards = [
+        services.EditionCard(
+            e, services.seats_left(e, counts.get(e.id, 0)), e.registration_is_open(now)
+        )
+        for e in editions
+    ]
+    return render_template("public/series.html", series=series, cards=cards)
+
+
 @bp.route("/modules")
 def modules():
     """The module catalogue."""

@@ -1,0 +1,1 @@
+"""Account: every signed-in user edits their own profile and password."""

@@ -1,0 +1,51 @@
+"""Profile and password forms: the shape of the input only."""
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import PasswordField, SelectField, StringField
+from wtforms.validators import DataRequired, EqualTo, Length, Optional
+
+from schoolmgr.forms import MIN_PASSWORD_LENGTH, CountryField, NoControlCharacters, language_choices
+
+
+class ProfileForm(FlaskForm):
+    full_name = StringField(
+        _l("Full name"),
+        validators=[DataRequired(), Length(max=200), NoControlCharacters()],
+        description=_l("As it should appear on your certificate."),
+    )
+    institution = StringField(
+        _l("Institution"), validators=[Length(max=200), NoControlCharacters()]
+    )
+    position = StringField(_l("Position"), validators=[Length(max=200), NoControlCharacters()])
+    country = CountryField(validators=[Optional()])
+    preferred_language = SelectField(
+        _l("Preferred language"), choices=language_choices(), validators=[DataRequired()]
+    )
+
+
+class PasswordForm(FlaskForm):
+    current_password = PasswordField(
+        _l("Current password"), validators=[DataRequired(), Length(max=200)]
+    )
+    new_password = PasswordField(
+        _l("New password"),
+        validators=[
+            DataRequired(),
+            Length(
+                min=MIN_PASSWORD_LENGTH,
+                max=200,
+                message=_l(
+                    "Choose a password of at least %(n)d characters.", n=MIN_PASSWORD_LENGTH
+                ),
+            ),
+        ],
+        description=_l("At least %(n)d characters. Your other signed-in devices are signed out."),
+    )
+    confirm = PasswordField(
+        _l("Repeat new password"),
+        validators=[
+            DataRequired(),
+            EqualTo("new_password", message=_l("Passwords do not match.")),
+        ],
+    )

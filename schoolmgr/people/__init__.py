@@ -1,0 +1,1 @@
+"""People: staff search user accounts, change roles and deactivate accounts."""

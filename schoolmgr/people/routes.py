@@ -1,0 +1,99 @@
+"""Staff pages to find people and manage their role and account."""
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from schoolmgr.auth.access import role_required
+from schoolmgr.extensions import db
+from schoolmgr.models import AuditEvent, Country, Role, User
+from schoolmgr.pagination import paginate
+from schoolmgr.people import services
+from schoolmgr.people.forms import ActiveForm, RoleForm
+
+bp = Blueprint("people", __name__, url_prefix="/staff/people")
+
+
+@bp.route("/")
+@role_required(Role.STAFF)
+def users():
+    """Search and filter every account."""
+    q = request.args.get("q", "").strip()[:200]
+    role, active = request.args.get("role") or None, request.args.get("active") or None
+    pager = paginate(services.users_query(q, role, active))
+    show_note = any(u.country == Country.KOSOVO for u in pager.items)
+    return render_template(
+        "people/users.html", pager=pager, q=q, role=role, active=active, show_note=show_note
+    )
+
+
+def _user_page(user: User, role_form: RoleForm | None = None, status: int = 200):
+    role_form = role_form or RoleForm(formdata=None, role=user.role.value)
+    allowed = services.allowed_roles(current_user, user)
+    role_form.role.choices = [(r.value, r.label) for r in allowed] or [
+        (user.role.value, user.role.label)
+    ]
+    history = db.session.scalars(
+        db.select(AuditEvent)
+        .where(AuditEvent.target_type == "user", AuditEvent.target_id == user.id)
+        .order_by(AuditEvent.id.desc())
+        .limit(20)
+    ).all()
+    return render_template(
+        "people/user.html",
+        user=user,
+        role_form=role_form,
+        active_form=ActiveForm(formdata=None),
+        can_change=bool(allowed) and user.id != current_user.id,
+        history=history,
+    ), status
+
+
+@bp.route("/<int:user_id>")
+@role_required(Role.STAFF)
+def user(user_id: int):
+    """One account: details, role, status and the history of changes."""
+    return _user_page(db.get_or_404(User, user_id))
+
+
+@bp.route("/<int:user_id>/role", methods=["POST"])
+@role_required(Role.STAFF)
+def change_role(user_id: int):
+    """Give someone another role."""
+    user = db.get_or_404(User, user_id)
+    form = RoleForm()
+    form.role.choices = [(r.value, r.label) for r in Role]
+    if not form.validate_on_submit():
+        return _user_page(user, form, 400)
+    try:
+        services.change_role(current_user, user, Role(form.role.data), form.reason.data or "")
+    except services.PeopleError as err:
+        db.session.rollback()
+        flash(err.message, "danger")
+        return _user_page(user, form, err.status_code)
+    flash(_("%(name)s is now: %(role)s.", name=user.full_name, role=user.role.label), "success")
+    return redirect(url_for("people.user", user_id=user.id))
+
+
+@bp.route("/<int:user_id>/active", methods=["POST"])
+@role_required(Role.STAFF)
+def set_active(user_id: int):
+    """Deactivate or reactivate an account."""
+    user = db.get_or_404(User, user_id)
+    form = ActiveForm()
+    active = request.form.get("active") == "1"
+    if not form.validate_on_submit():
+        return _user_page(user, status=400)
+    try:
+        services.set_active(current_user, user, active, form.reason.data or "")
+    except services.PeopleError as err:
+        db.session.rollback()
+        flash(err.message, "danger")
+        return _user_page(user, status=err.status_code)
+    flash(
+        _("%(name)s can sign in again.", name=user.full_name)
+        if active
+        else _("%(name)s is deactivated and signed out.", name=user.full_name),
+        "success",
+    )
+    return redirect(url_for("people.user", user_id=user.id))

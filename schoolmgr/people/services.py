@@ -1,0 +1,123 @@
+"""Rules for managing people: who may change whose role, and the audit trail of every change."""
+
+import sqlalchemy as sa
+from flask_babel import gettext as _
+
+from schoolmgr.audit import record
+from schoolmgr.errors import DomainError
+from schoolmgr.extensions import db
+from schoolmgr.models import Country, Role, User
+from schoolmgr.text import search_terms
+
+PRIVILEGED = (Role.STAFF, Role.ADMIN)
+
+
+class PeopleError(DomainError):
+    """Codes: admin_only, own_account, last_admin, no_change."""
+
+
+def users_query(q: str | None = None, role: str | None = None, active: str | None = None):
+    """Users matching every folded search word (name, email, institution, country), by name."""
+    query = sa.select(User).order_by(User.full_name, User.id)
+    for term in search_terms(q):
+        countries = [c for c in Country if term in c.label.casefold() or term == c.value.lower()]
+        condition = User.search_key.contains(term, autoescape=True)
+        if countries:
+            condition = sa.or_(condition, User.country.in_(countries))
+        query = query.where(condition)
+    if role in {r.value for r in Role}:
+        query = query.where(User.role == Role(role))
+    if active in ("yes", "no"):
+        query = query.where(User.active.is_(active == "yes"))
+    return query
+
+
+def allowed_roles(actor: User, user: User) -> list[Role]:
+    """The roles `actor` may give `user`."""
+    if actor.role == Role.ADMIN:
+        return list(Role)
+    if user.role in PRIVILEGED:
+        return []
+    return [Role.PARTICIPANT, Role.TRAINER]
+
+
+def _guard(actor: User, user: User) -> None:
+    if actor.id == user.id:
+        raise PeopleError(
+            _("You cannot change your own role or deactivate your own account."),
+            "own_account",
+            403,
+        )
+    if actor.role != Role.ADMIN and user.role in PRIVILEGED:
+        raise PeopleError(
+            _("Only administrators can change programme staff and administrators."),
+            "admin_only",
+            403,
+        )
+
+
+def _other_active_admins(user: User) -> int:
+    return db.session.scalar(
+        sa.select(sa.func.count(User.id)).where(
+            User.role == Role.ADMIN, User.active.is_(True), User.id != user.id
+        )
+    )
+
+
+def change_role(actor: User, user: User, role: Role, reason: str = "") -> User:
+    """Give `user` a new role; only administrators make or unmake staff and administrators."""
+    role = Role(role)
+    _guard(actor, user)
+    if role in PRIVILEGED and actor.role != Role.ADMIN:
+        raise PeopleError(
+            _("Only administrators can make someone programme staff or an administrator."),
+            "admin_only",
+            403,
+        )
+    if role == user.role:
+        raise PeopleError(_("%(name)s already has this role.", name=user.full_name), "no_change")
+    if user.role == Role.ADMIN and not _other_active_admins(user):
+        raise PeopleError(_("The last administrator cannot be demoted."), "last_admin", 409)
+    before = user.role
+    user.role = role
+    # A lower role must not keep rights in sessions signed in under the higher one.
+    user.session_version += 1
+    record(
+        "user.role_changed",
+        target=user,
+        actor=actor,
+        summary=f"{user.email}: {before.value} → {role.value}",
+        reason=reason,
+        before={"role": before.value},
+        after={"role": role.value},
+    )
+    db.session.commit()
+    return user
+
+
+def set_active(actor: User, user: User, active: bool, reason: str = "") -> User:
+    """Deactivate (signing the user out everywhere) or reactivate an account."""
+    _guard(actor, user)
+    if user.active == active:
+        raise PeopleError(
+            _("The account is already active.")
+            if active
+            else _("The account is already deactivated."),
+            "no_change",
+        )
+    if not active and user.role == Role.ADMIN and not _other_active_admins(user):
+        raise PeopleError(_("The last administrator cannot be deactivated."), "last_admin", 409)
+    user.active = active
+    if not active:
+        user.session_version += 1
+    record(
+        "user.reactivated" if active else "user.deactivated",
+        target=user,
+        actor=actor,
+        summary=user.email,
+        reason=reason,
+        before={"active": not active},
+        after={"active": active},
+    )
+    db.session.commit()
+    return user

@@ -1,0 +1,1 @@
+"""Programme management: editions, the module catalogue, trainers and the schedule."""
