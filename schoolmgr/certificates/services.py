@@ -215,7 +215,7 @@ def _evaluate(
             )
         )
     if tally.excused and tally.excused_counts_as_attended:
-        reasons.append(_("%(count)d excused absences counted", count=tally.excused))
+        reasons.append(_("excused absences counted: %(count)d", count=tally.excused))
     chosen = {em.id for em in registration.modules} if edition.module_choice else None
     missed = []
     can_reach_mandatory = True

@@ -1,0 +1,61 @@
+"""Certificate rendering: every script our participants write, A4 landscape, only static files."""
+
+import io
+
+import pypdf
+import pytest
+
+from schoolmgr import pdf
+from schoolmgr.certificates import rendering
+
+NAMES = [
+    "Đorđe Čolić",
+    "Žarko Šćepanović-Ćirić",
+    "Ëndrit Çela",
+    "Ђорђе Љубичић Њаради",
+    "Ћира Џаковић",
+    "Ѓорѓи Ќосе Ѕвездан",
+]
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_names_come_out_exactly(name):
+    content = rendering.render_certificate({**rendering.SAMPLE_SNAPSHOT, "name": name})
+    reader = pypdf.PdfReader(io.BytesIO(content))
+    assert len(reader.pages) == 1
+    assert name in reader.pages[0].extract_text()
+
+
+def test_sample_is_a4_landscape_with_embedded_shipped_fonts():
+    content = rendering.render_certificate(rendering.SAMPLE_SNAPSHOT)
+    page = pypdf.PdfReader(io.BytesIO(content)).pages[0]
+    width, height = float(page.mediabox.width), float(page.mediabox.height)
+    assert (round(width), round(height)) == (842, 595)  # A4 landscape in points
+    fonts = {
+        str(f["/BaseFont"])
+        for f in page["/Resources"]["/Font"].values()
+        if "/BaseFont" in f.get_object()
+    }
+    assert any("Cert-Serif" in f for f in fonts), fonts
+    text = page.extract_text()
+    for fact in ("Seasonal School on Digital Transformation", "2019-0001-00001", "StrengthsFinder"):
+        assert fact in text
+
+
+def test_url_fetcher_serves_only_static_files():
+    fetcher = pdf.StaticOnlyURLFetcher()
+    logo = fetcher.fetch((pdf.STATIC_DIR / "img" / "logo.svg").as_uri())
+    assert b"<svg" in logo.read()
+    for url in (
+        "http://example.org/x.png",
+        "https://127.0.0.1/secret",
+        "file:///etc/passwd",
+        (pdf.STATIC_DIR / ".." / "config.py").as_uri(),
+    ):
+        with pytest.raises(pdf.PdfResourceError):
+            fetcher.fetch(url)
+
+
+def test_font_configuration_and_stylesheets_are_created_once():
+    assert pdf.font_config() is pdf.font_config()
+    assert pdf.stylesheet("css/certificate.css") is pdf.stylesheet("css/certificate.css")

@@ -1,0 +1,208 @@
+"""Certificate pages: staff issuing, participant downloads, public verification, audit log, CLI."""
+
+import io
+import zipfile
+
+import pytest
+import sqlalchemy as sa
+
+from schoolmgr import create_app
+from schoolmgr.certificates import services
+from schoolmgr.models import AttendanceStatus, AuditEvent, Certificate, Role
+from tests import factories
+
+
+@pytest.fixture
+def edition_with_people(app):
+    """A past edition with one module of four sessions; two good attenders and one poor one."""
+    edition = factories.EditionFactory(past=True, slug="autumn-school", title="Autumn School")
+    em = factories.EditionModuleFactory(edition=edition)
+    sessions = [factories.SessionFactory(edition_module=em) for _ in range(4)]
+    people = []
+    for name, present in (("Ëndrit Hoxha", 4), ("Кристина Ѕвезданоска", 4), ("Jasmin Ćatić", 1)):
+        reg = factories.RegistrationFactory(edition=edition, user__full_name=name)
+        for i, s in enumerate(sessions):
+            factories.AttendanceFactory(
+                session=s,
+                registration=reg,
+                status=AttendanceStatus.PRESENT if i < present else AttendanceStatus.ABSENT,
+            )
+        people.append(reg)
+    return edition, people
+
+
+def test_staff_only(client, login, edition_with_people):
+    login(role=Role.PARTICIPANT)
+    assert client.get("/staff/editions/autumn-school/certificates").status_code == 403
+    assert client.get("/staff/audit").status_code == 403
+
+
+def test_eligibility_page_shows_reasons(client, login, edition_with_people):
+    login(role=Role.STAFF)
+    html = client.get("/staff/editions/autumn-school/certificates").get_data(as_text=True)
+    assert "Кристина Ѕвезданоска" in html
+    assert "attended 1 of 4 sessions, needs 4" in html
+    assert "Issue all missing certificates (2)" in html
+
+
+def test_post_without_csrf_token_is_refused(app, client, login, edition_with_people):
+    app.config["WTF_CSRF_ENABLED"] = True
+    login(role=Role.STAFF)
+    response = client.post("/staff/editions/autumn-school/certificates/issue")
+    assert response.status_code == 400
+    assert factories.db.session.scalar(sa.select(sa.func.count(Certificate.id))) == 0
+
+
+def test_grant_exception_then_issue_all_then_zip(client, login, edition_with_people, outbox):
+    edition, (a, b, poor) = edition_with_people
+    login(role=Role.STAFF)
+    response = client.post(
+        f"/staff/editions/autumn-school/certificates/override/{poor.id}",
+        data={"decision": "granted", "reason": "Attended the make-up session"},
+    )
+    assert response.status_code == 302
+
+    response = client.post("/staff/editions/autumn-school/certificates/issue")
+    assert response.status_code == 302
+    progress = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "Finished" in progress
+    assert ">3</span>" in progress
+    assert len(outbox) == 3
+
+    response = client.get("/staff/editions/autumn-school/certificates.zip")
+    assert response.mimetype == "application/zip"
+    names = zipfile.ZipFile(io.BytesIO(response.data)).namelist()
+    assert len(names) == 3
+    assert all(n.endswith(".pdf") for n in names)
+
+    audit = client.get("/staff/audit?action=certificate.exception_granted").get_data(as_text=True)
+    assert "Attended the make-up session" in audit
+
+
+def test_bad_override_shows_message_not_500(client, login, edition_with_people):
+    _edition, (a, _b, _poor) = edition_with_people
+    login(role=Role.STAFF)
+    response = client.post(
+        f"/staff/editions/autumn-school/certificates/override/{a.id}",
+        data={"decision": "granted", "reason": "x"},
+        follow_redirects=True,
+    )
+    assert response.status_code == 200
+    assert "Write the reason" in response.get_data(as_text=True)
+
+
+def test_participant_downloads_own_certificate_only(client, login, edition_with_people):
+    _edition, (a, b, _poor) = edition_with_people
+    mine = services.issue_for_registration(a, None)[0]
+    theirs = services.issue_for_registration(b, None)[0]
+    login(a.user)
+    page = client.get("/me/certificates").get_data(as_text=True)
+    assert "Autumn School" in page
+    response = client.get(f"/me/certificates/{mine.id}.pdf")
+    assert response.status_code == 200
+    assert response.mimetype == "application/pdf"
+    assert client.get(f"/me/certificates/{theirs.id}.pdf").status_code == 404
+
+
+def test_verify_pages(client, edition_with_people):
+    _edition, (a, _b, _poor) = edition_with_people
+    certificate = services.issue_for_registration(a, None)[0]
+    code = certificate.verification_code
+
+    response = client.get(f"/verify/{code}")
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert "Valid" in html and "Ëndrit Hoxha" in html
+    assert a.user.email not in html
+
+    response = client.get(f"/verify?code={code.lower().replace('-', ' ')}")
+    assert response.status_code == 302
+
+    data = client.get(f"/verify/{code}.json").get_json()
+    assert data["status"] == "valid"
+    assert data["holder"] == "Ëndrit Hoxha"
+    assert "email" not in str(data)
+
+    assert client.get("/verify/AAAA-BBBB-CCCC-DDDD-EEEE").status_code == 404
+    assert client.get("/verify/AAAA-BBBB-CCCC-DDDD-EEEE.json").status_code == 404
+    assert client.get("/verify?code=nonsense").status_code == 404
+
+
+def test_upload_detects_edited_pdf(app, client, edition_with_people):
+    _edition, (a, _b, _poor) = edition_with_people
+    certificate = services.issue_for_registration(a, None)[0]
+    original = services.read_pdf(certificate).read_bytes()
+    edited = original + b"\n% appended by someone\n"
+
+    response = client.post(
+        "/verify",
+        data={"pdf": (io.BytesIO(original), "cert.pdf")},
+        content_type="multipart/form-data",
+    )
+    assert "This exact file was issued by us" in response.get_data(as_text=True)
+
+    response = client.post(
+        f"/verify/{certificate.verification_code}",
+        data={"pdf": (io.BytesIO(edited), "cert.pdf")},
+        content_type="multipart/form-data",
+    )
+    assert "This file was not issued by us" in response.get_data(as_text=True)
+
+
+def test_revoke_and_reissue_through_pages(client, login, edition_with_people):
+    _edition, (a, _b, _poor) = edition_with_people
+    certificate = services.issue_for_registration(a, None)[0]
+    login(role=Role.STAFF)
+    client.post(f"/staff/certificates/{certificate.id}/reissue", data={"reason": "Venue corrected"})
+    new = services.current_certificate(a)
+    assert new.id != certificate.id
+    page = client.get(f"/verify/{certificate.verification_code}").get_data(as_text=True)
+    assert "Superseded" in page and new.serial in page
+
+    client.post(
+        f"/staff/certificates/{new.id}/revoke",
+        data={"category": "misconduct", "reason": "Plagiarised final project"},
+    )
+    page = client.get(f"/verify/{new.verification_code}").get_data(as_text=True)
+    assert "Revoked" in page
+    assert "Breach of the code of conduct" in page
+    assert "Plagiarised" not in page
+
+
+def test_verify_lookups_are_rate_limited(database_url, tmp_path):
+    app = create_app(
+        {
+            "SQLALCHEMY_DATABASE_URI": database_url,
+            "RATELIMIT_ENABLED": True,
+            "STORAGE_DIR": str(tmp_path),
+        }
+    )
+    client = app.test_client()
+    statuses = [client.get("/verify/AAAA-BBBB-CCCC-DDDD-EEEE").status_code for _ in range(31)]
+    assert statuses[:30] == [404] * 30
+    assert statuses[30] == 429
+
+
+def test_audit_log_filters(client, login, edition_with_people):
+    _edition, (a, _b, _poor) = edition_with_people
+    staff = login(role=Role.STAFF)
+    services.set_override(_edition, a.id, "excluded", "Left on day one", staff)
+    html = client.get(f"/staff/audit?actor={staff.id}&edition={_edition.id}").get_data(as_text=True)
+    assert "Left on day one" in html
+    html = client.get("/staff/audit?action=certificate.revoked").get_data(as_text=True)
+    assert "Left on day one" not in html
+    assert client.get("/staff/audit?date_from=not-a-date").status_code == 400
+
+
+def test_cli_issue_and_list(runner, edition_with_people):
+    result = runner.invoke(args=["certificates", "issue", "--edition", "autumn-school"])
+    assert result.exit_code == 0, result.output
+    assert "issued=2 failed=0" in result.output
+    result = runner.invoke(args=["certificates", "list", "--edition", "autumn-school"])
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 2
+    assert any("Кристина Ѕвезданоска" in line and "\tvalid\t" in line for line in lines)
+    assert runner.invoke(args=["certificates", "list", "--edition", "nope"]).exit_code != 0
+    assert factories.db.session.scalar(
+        sa.select(sa.func.count()).where(AuditEvent.action == "certificate.issued")
+    )

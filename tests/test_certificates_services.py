@@ -1,0 +1,285 @@
+"""Certificate rules: eligibility and reasons, exceptions, idempotent issuing, reissue, revoke."""
+
+import io
+from datetime import timedelta
+from pathlib import Path
+
+import pypdf
+import pytest
+import sqlalchemy as sa
+
+from schoolmgr.certificates import codes, services
+from schoolmgr.certificates.services import CertificateError
+from schoolmgr.mail import deliver_pending
+from schoolmgr.models import (
+    AttendanceStatus,
+    AuditEvent,
+    Certificate,
+    CertificateBatchStatus,
+    CertificateOverride,
+    Role,
+    utcnow,
+)
+from tests import factories
+
+
+@pytest.fixture
+def past_edition(app):
+    """A past edition with two modules of five sessions each; Crisis Communication mandatory."""
+    edition = factories.EditionFactory(past=True, certificate_threshold=80, title="Spring School")
+    agile = factories.EditionModuleFactory(
+        edition=edition, module=factories.ModuleFactory(name="Agile"), position=0
+    )
+    crisis = factories.EditionModuleFactory(
+        edition=edition,
+        module=factories.ModuleFactory(name="Crisis Communication"),
+        position=1,
+        mandatory=True,
+    )
+    sessions = []
+    for em, offset in ((agile, 0), (crisis, 1)):
+        for i in range(5):
+            s = factories.SessionFactory(edition_module=em)
+            s.starts_at = s.starts_at + timedelta(days=offset, hours=i * 0 + i)
+            s.ends_at = s.starts_at + timedelta(hours=1)
+            sessions.append(s)
+    factories.db.session.commit()
+    return edition, sessions
+
+
+def attend(registration, sessions, statuses):
+    for session, status in zip(sessions, statuses, strict=False):
+        factories.AttendanceFactory(session=session, registration=registration, status=status)
+
+
+P, A, E = AttendanceStatus.PRESENT, AttendanceStatus.ABSENT, AttendanceStatus.EXCUSED
+
+
+def by_id(rows, registration):
+    return next(r for r in rows if r.registration.id == registration.id)
+
+
+def test_eligibility_reasons(past_edition):
+    edition, sessions = past_edition
+    good = factories.RegistrationFactory(edition=edition, user__full_name="Đorđe Čolić")
+    attend(good, sessions, [P] * 10)
+    low = factories.RegistrationFactory(edition=edition)
+    attend(low, sessions, [P] * 6 + [A] * 4)
+    missed = factories.RegistrationFactory(edition=edition)
+    attend(missed, sessions, [P] * 5 + [P, P, P, A, A])  # 8 of 10, but 3 of 5 of the mandatory
+
+    rows = services.evaluate_edition(edition)
+
+    assert by_id(rows, good).state == "eligible"
+    assert by_id(rows, low).state == "ineligible"
+    assert "attended 6 of 10 sessions, needs 8" in by_id(rows, low).reasons
+    assert by_id(rows, missed).state == "ineligible"
+    assert "missed mandatory module Crisis Communication" in by_id(rows, missed).reasons
+    assert by_id(rows, low).can_still_reach is False
+
+
+def test_can_still_reach_while_sessions_remain(app):
+    edition = factories.EditionFactory(certificate_threshold=80)  # starts in 30 days
+    em = factories.EditionModuleFactory(edition=edition)
+    for _ in range(5):
+        factories.SessionFactory(edition_module=em)
+    registration = factories.RegistrationFactory(edition=edition)
+
+    (row,) = services.evaluate_edition(edition)
+
+    assert row.registration.id == registration.id
+    assert row.state == "pending"
+    assert row.can_still_reach is True
+
+
+def test_excused_absences_follow_the_edition_setting(past_edition):
+    edition, sessions = past_edition
+    registration = factories.RegistrationFactory(edition=edition)
+    attend(registration, sessions, [P] * 6 + [E] * 4)
+    assert by_id(services.evaluate_edition(edition), registration).eligible
+
+    edition.excused_counts_as_attended = False
+    factories.db.session.commit()
+    row = by_id(services.evaluate_edition(edition), registration)
+    assert not row.eligible
+    assert "attended 6 of 10 sessions, needs 8" in row.reasons
+
+
+def test_exception_needs_a_reason_and_is_audited(past_edition):
+    edition, sessions = past_edition
+    staff = factories.UserFactory(role=Role.STAFF)
+    registration = factories.RegistrationFactory(edition=edition)
+    attend(registration, sessions, [P] * 5 + [A] * 5)
+
+    with pytest.raises(CertificateError) as exc:
+        services.set_override(edition, registration.id, "granted", "", staff)
+    assert exc.value.code == "reason_required"
+
+    services.set_override(edition, registration.id, "granted", "Hospitalised, medical note", staff)
+
+    assert registration.certificate_override == CertificateOverride.GRANTED
+    assert by_id(services.evaluate_edition(edition), registration).state == "exception"
+    event = factories.db.session.scalar(
+        sa.select(AuditEvent).where(AuditEvent.action == "certificate.exception_granted")
+    )
+    assert event.reason == "Hospitalised, medical note"
+    assert event.actor_id == staff.id
+    assert event.edition_id == edition.id
+
+
+def test_excluded_participant_gets_no_certificate(past_edition):
+    edition, sessions = past_edition
+    staff = factories.UserFactory(role=Role.STAFF)
+    registration = factories.RegistrationFactory(edition=edition)
+    attend(registration, sessions, [P] * 10)
+    services.set_override(edition, registration.id, "excluded", "Breach of conduct", staff)
+
+    with pytest.raises(CertificateError) as exc:
+        services.issue_one(edition, registration.id, staff)
+    assert exc.value.code == "excluded"
+    assert services.missing_registration_ids(edition) == []
+
+
+def test_issue_writes_pdf_snapshot_hash_audit_and_email(past_edition, app, outbox):
+    edition, sessions = past_edition
+    staff = factories.UserFactory(role=Role.STAFF)
+    registration = factories.RegistrationFactory(
+        edition=edition, user__full_name="Ђорђе Љубичић Ѓорѓиевски"
+    )
+    attend(registration, sessions, [P] * 10)
+
+    certificate = services.issue_one(edition, registration.id, staff)
+    deliver_pending()
+
+    path = Path(app.config["STORAGE_DIR"]) / "certificates" / certificate.pdf_name
+    content = path.read_bytes()
+    import hashlib
+
+    assert hashlib.sha256(content).hexdigest() == certificate.sha256
+    text = pypdf.PdfReader(io.BytesIO(content)).pages[0].extract_text()
+    assert "Ђорђе Љубичић Ѓорѓиевски" in text
+    assert certificate.snapshot["name"] == "Ђорђе Љубичић Ѓорѓиевски"
+    assert certificate.snapshot["modules"] == [
+        {"name": "Agile", "hours": 5.0},
+        {"name": "Crisis Communication", "hours": 5.0},
+    ]
+    assert codes.normalise(certificate.verification_code) == certificate.verification_code
+    assert not list(path.parent.glob("*.tmp"))
+    assert [m["To"] for m in outbox] == [registration.user.email]
+    assert "/me/certificates" in outbox[0].get_body(("plain",)).get_content()
+    assert factories.db.session.scalar(
+        sa.select(sa.func.count()).where(AuditEvent.action == "certificate.issued")
+    )
+
+
+def test_issuing_twice_keeps_one_certificate(past_edition):
+    edition, sessions = past_edition
+    staff = factories.UserFactory(role=Role.STAFF)
+    registration = factories.RegistrationFactory(edition=edition)
+    attend(registration, sessions, [P] * 10)
+
+    first = services.issue_one(edition, registration.id, staff)
+    second = services.issue_one(edition, registration.id, staff)
+
+    assert first.id == second.id
+    assert factories.db.session.scalar(sa.select(sa.func.count(Certificate.id))) == 1
+
+
+def test_ineligible_cannot_be_issued(past_edition):
+    edition, sessions = past_edition
+    registration = factories.RegistrationFactory(edition=edition)
+    attend(registration, sessions, [A] * 10)
+    with pytest.raises(CertificateError) as exc:
+        services.issue_one(edition, registration.id, factories.UserFactory(role=Role.STAFF))
+    assert exc.value.code == "not_eligible"
+
+
+def test_bulk_issue_is_resumable(past_edition, app):
+    edition, sessions = past_edition
+    regs = [factories.RegistrationFactory(edition=edition) for _ in range(4)]
+    for r in regs:
+        attend(r, sessions, [P] * 10)
+    ineligible = factories.RegistrationFactory(edition=edition)
+    attend(ineligible, sessions, [A] * 10)
+    # A run killed half-way: one certificate issued, plus a stray temporary file.
+    services.issue_for_registration(regs[0], None)
+    storage = Path(app.config["STORAGE_DIR"]) / "certificates"
+    (storage / ".stray.pdf.tmp").write_bytes(b"half")
+
+    batch = services.start_batch(edition, None)
+    assert batch.total == 3
+    batch = services.run_batch(batch.id)
+
+    assert batch.status == CertificateBatchStatus.FINISHED
+    assert (batch.done, batch.failed) == (3, 0)
+    current = factories.db.session.scalars(sa.select(Certificate)).all()
+    assert sorted(c.registration_id for c in current) == sorted(r.id for r in regs)
+    # Running again issues nothing new.
+    again = services.run_batch(services.start_batch(edition, None).id)
+    assert (again.total, again.done) == (0, 0)
+
+
+def test_snapshot_does_not_follow_later_changes(past_edition):
+    edition, sessions = past_edition
+    registration = factories.RegistrationFactory(edition=edition, user__full_name="Marija Šarić")
+    attend(registration, sessions, [P] * 10)
+    certificate = services.issue_for_registration(registration, None)[0]
+
+    registration.user.full_name = "Marija Šarić-Kovač"
+    edition.title = "Renamed"
+    factories.db.session.commit()
+
+    facts = services.public_facts(certificate)
+    assert facts["holder"] == "Marija Šarić"
+    assert facts["edition"] == "Spring School"
+
+
+def test_reissue_supersedes_and_revoke_records_reason(past_edition):
+    edition, sessions = past_edition
+    staff = factories.UserFactory(role=Role.STAFF)
+    registration = factories.RegistrationFactory(edition=edition, user__full_name="Emir Hadzic")
+    attend(registration, sessions, [P] * 10)
+    old = services.issue_one(edition, registration.id, staff)
+    registration.user.full_name = "Emir Hadžić"
+    factories.db.session.commit()
+
+    new = services.reissue(old, staff, "Name spelling corrected")
+
+    assert old.status == "superseded"
+    assert old.superseded_by_id == new.id
+    assert new.snapshot["name"] == "Emir Hadžić"
+    assert services.public_facts(old)["superseded_by"] == new.serial
+    assert services.current_certificate(registration).id == new.id
+    with pytest.raises(CertificateError) as exc:
+        services.reissue(old, staff, "again please")
+    assert exc.value.code == "superseded"
+
+    with pytest.raises(CertificateError) as exc:
+        services.revoke(new, staff, "nonsense", "whatever reason")
+    assert exc.value.code == "bad_category"
+    services.revoke(new, staff, "issued_in_error", "Attendance sheet was wrong")
+    facts = services.public_facts(new)
+    assert facts["status"] == "revoked"
+    assert facts["revoked_on"] == utcnow().date().isoformat()
+    assert facts["revoked_reason"] == "Issued in error"
+    actions = set(factories.db.session.scalars(sa.select(AuditEvent.action)))
+    assert {"certificate.issued", "certificate.reissued", "certificate.revoked"} <= actions
+
+
+def test_codes_are_long_grouped_and_forgiving():
+    code = codes.new_code()
+    assert len(code.replace("-", "")) == 20
+    assert code.count("-") == 4
+    assert not set(code) & set("01ILO")
+    assert codes.normalise(code.lower().replace("-", " ")) == code
+    assert codes.normalise("ABCD") is None
+    assert len({codes.new_code() for _ in range(1000)}) == 1000
+
+
+def test_find_by_code_is_case_insensitive(past_edition):
+    edition, sessions = past_edition
+    registration = factories.RegistrationFactory(edition=edition)
+    attend(registration, sessions, [P] * 10)
+    certificate = services.issue_for_registration(registration, None)[0]
+    assert services.find_by_code(certificate.verification_code.lower()) == certificate
+    assert services.find_by_code("AAAA-BBBB-CCCC-DDDD-EEEE") is None
