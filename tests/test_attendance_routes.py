@@ -1,0 +1,270 @@
+"""Attendance through the pages: roster, check-in screen, typed code, apology, sheet, summaries."""
+
+import io
+from datetime import timedelta
+
+import pytest
+from freezegun import freeze_time
+
+from schoolmgr.extensions import db
+from schoolmgr.models import Attendance, AttendanceMethod, AttendanceStatus, Country, Role
+
+
+@pytest.fixture
+def world(make_edition, make_edition_module, make_user, make_registration, make_session):
+    edition = make_edition(module_choice=True, slug="school-2026")
+    trainer = make_user(trainer=True)
+    other_trainer = make_user(trainer=True)
+    em = make_edition_module(edition=edition, trainers=[trainer], module__slug="agile")
+    other_em = make_edition_module(edition=edition, trainers=[other_trainer])
+    session = make_session(edition_module=em)
+    ana = make_registration(
+        edition=edition, modules=[em], user__full_name="Ана Јовановић", user__country=Country.KOSOVO
+    )
+    bojan = make_registration(edition=edition, modules=[em], user__full_name="Bojan Đurić")
+    outsider = make_registration(edition=edition, modules=[other_em])
+    return {
+        "edition": edition,
+        "em": em,
+        "session": session,
+        "trainer": trainer,
+        "other_trainer": other_trainer,
+        "ana": ana,
+        "bojan": bojan,
+        "outsider": outsider,
+    }
+
+
+def marks(session):
+    rows = db.session.scalars(db.select(Attendance).filter_by(session_id=session.id))
+    return {a.registration_id: a for a in rows}
+
+
+def test_trainer_home_lists_only_own_modules(client, login, world):
+    login(world["trainer"])
+    page = client.get("/trainer/")
+    assert page.status_code == 200
+    assert world["em"].module.name in page.text
+    other = db.session.get(type(world["em"]), world["em"].id + 1)
+    assert other.module.name not in page.text
+    login(role=Role.PARTICIPANT)
+    assert client.get("/trainer/").status_code == 403
+
+
+def test_roster_marks_all_present_then_adjusts(client, login, world):
+    s = world["session"]
+    login(world["trainer"])
+    page = client.get(f"/trainer/sessions/{s.id}")
+    assert "Ана Јовановић" in page.text and "Bojan Đurić" in page.text
+    assert world["outsider"].user.full_name not in page.text
+
+    client.post(f"/trainer/sessions/{s.id}", data={"action": "all_present", "method": "trainer"})
+    assert {m.status for m in marks(s).values()} == {AttendanceStatus.PRESENT}
+
+    response = client.post(
+        f"/trainer/sessions/{s.id}",
+        data={
+            "action": "save",
+            "method": "import",
+            f"status-{world['ana'].id}": "present",
+            f"status-{world['bojan'].id}": "absent",
+        },
+    )
+    assert response.status_code == 302
+    bojan = marks(s)[world["bojan"].id]
+    assert bojan.status == AttendanceStatus.ABSENT
+    assert bojan.method == AttendanceMethod.IMPORT
+
+
+def test_roster_refuses_unknown_participant_and_saves_nothing(client, login, world):
+    s = world["session"]
+    login(world["trainer"])
+    response = client.post(
+        f"/trainer/sessions/{s.id}",
+        data={
+            "method": "trainer",
+            f"status-{world['ana'].id}": "present",
+            f"status-{world['outsider'].id}": "present",
+        },
+    )
+    assert response.status_code == 400
+    assert "not on this session" in response.get_data(as_text=True)
+    assert marks(s) == {}
+
+
+def test_bad_status_value_is_400(client, login, world):
+    login(world["trainer"])
+    response = client.post(
+        f"/trainer/sessions/{world['session'].id}",
+        data={"method": "trainer", f"status-{world['ana'].id}": "asleep"},
+    )
+    assert response.status_code == 400
+
+
+def test_mark_one_returns_the_updated_row_for_scripts(client, login, world):
+    s = world["session"]
+    login(world["trainer"])
+    response = client.post(
+        f"/trainer/sessions/{s.id}/mark/{world['ana'].id}",
+        data={"status": "late"},
+        headers={"X-Requested-With": "fetch"},
+    )
+    assert response.status_code == 200
+    assert response.text.lstrip().startswith(f'<tr id="roster-row-{world["ana"].id}"')
+    assert marks(s)[world["ana"].id].status == AttendanceStatus.LATE
+    # Without JS the same URL redirects back to the roster.
+    response = client.post(
+        f"/trainer/sessions/{s.id}/mark/{world['bojan'].id}", data={"status": "present"}
+    )
+    assert response.status_code == 302
+
+
+def test_other_trainer_cannot_open_roster_or_screen(client, login, world):
+    s = world["session"]
+    login(world["other_trainer"])
+    for url in (
+        f"/trainer/sessions/{s.id}",
+        f"/trainer/sessions/{s.id}/checkin",
+        f"/trainer/sessions/{s.id}/checkin/qr.svg",
+        f"/trainer/sessions/{s.id}/sheet.pdf",
+        f"/trainer/modules/{world['em'].id}/attendance",
+        f"/trainer/modules/{world['em'].id}/attendance.csv",
+    ):
+        assert client.get(url).status_code == 403, url
+    assert client.post(f"/trainer/sessions/{s.id}/close").status_code == 403
+    assert client.get("/trainer/sessions/99999").status_code == 404
+
+
+def test_checkin_screen_shows_code_and_qr(client, login, world):
+    s = world["session"]
+    s.checkin_code = None
+    db.session.commit()
+    login(world["trainer"])
+    page = client.get(f"/trainer/sessions/{s.id}/checkin")
+    assert "Open check-in" in page.text
+    client.post(f"/trainer/sessions/{s.id}/checkin")
+    db.session.refresh(s)
+    page = client.get(f"/trainer/sessions/{s.id}/checkin")
+    assert s.checkin_code in page.text
+    qr = client.get(f"/trainer/sessions/{s.id}/checkin/qr.svg")
+    assert qr.mimetype == "image/svg+xml"
+    assert b"<svg" in qr.data
+
+
+def test_participant_checks_in_with_typed_code(client, login, world):
+    s = world["session"]
+    login(world["ana"].user)
+    with freeze_time(s.starts_at - timedelta(minutes=2)):
+        response = client.post("/checkin", data={"code": s.checkin_code.lower()})
+        assert response.status_code == 200
+        assert "You are checked in" in response.text
+        again = client.post("/checkin", data={"code": s.checkin_code})
+        assert "already checked in" in again.text
+    assert marks(s)[world["ana"].id].method == AttendanceMethod.SELF_CHECKIN
+
+
+@pytest.mark.parametrize(
+    ("who", "minutes", "code", "message", "status"),
+    [
+        ("outsider", 0, None, "not registered for this module", 403),
+        ("ana", -120, None, "has not opened yet", 409),
+        ("ana", 0, "ZZZZZZ", "This code is not right", 400),
+    ],
+)
+def test_check_in_refusals_are_explained(client, login, world, who, minutes, code, message, status):
+    s = world["session"]
+    login(world[who].user)
+    with freeze_time(s.starts_at + timedelta(minutes=minutes)):
+        response = client.post("/checkin", data={"code": code or s.checkin_code})
+    assert response.status_code == status
+    assert message in response.get_data(as_text=True)
+    assert marks(s) == {}
+
+
+def test_qr_landing_confirms_then_checks_in(client, login, world, app):
+    from schoolmgr.attendance.services import rotating_token
+
+    s = world["session"]
+    login(world["bojan"].user)
+    with freeze_time(s.starts_at + timedelta(minutes=15)):
+        token = rotating_token(s)
+        page = client.get(f"/checkin/{s.id}/{token}")
+        assert "Check me in" in page.text
+        assert marks(s) == {}
+        response = client.post(f"/checkin/{s.id}/{token}")
+        assert "marked as late" in response.text
+        expired = client.post(f"/checkin/{s.id}/WRONG")
+        assert expired.status_code == 400
+        assert "expired" in expired.get_data(as_text=True)
+
+
+def test_apology_from_the_module_page(client, login, world):
+    s = world["session"]
+    login(world["ana"].user)
+    page = client.get("/editions/school-2026/modules/agile")
+    assert "Send an apology" in page.text
+    response = client.post(
+        f"/sessions/{s.id}/apology", data={f"s{s.id}-comment": "Court hearing that day"}
+    )
+    assert response.status_code == 302
+    mark = marks(s)[world["ana"].id]
+    assert (mark.status, mark.comment) == (AttendanceStatus.EXCUSED, "Court hearing that day")
+
+    login(world["outsider"].user)
+    assert (
+        client.post(f"/sessions/{s.id}/apology", data={f"s{s.id}-comment": "x"}).status_code == 403
+    )
+
+
+def test_close_session_marks_the_rest_absent(client, login, world):
+    s = world["session"]
+    login(world["trainer"])
+    with freeze_time(s.ends_at):
+        client.post(f"/trainer/sessions/{s.id}/mark/{world['ana'].id}", data={"status": "present"})
+        client.post(f"/trainer/sessions/{s.id}/close")
+    assert marks(s)[world["bojan"].id].status == AttendanceStatus.ABSENT
+    db.session.refresh(s)
+    assert s.closed_at is not None
+
+
+def test_sign_in_sheet_is_a_pdf_with_cyrillic_names(client, login, world):
+    login(world["trainer"])
+    response = client.get(f"/trainer/sessions/{world['session'].id}/sheet.pdf")
+    assert response.status_code == 200
+    assert response.mimetype == "application/pdf"
+    assert response.data.startswith(b"%PDF")
+    from pypdf import PdfReader  # noqa: PLC0415
+
+    text = PdfReader(io.BytesIO(response.data)).pages[0].extract_text()
+    assert "Ана Јовановић" in text
+    assert "Bojan Đurić" in text
+
+
+def test_summary_and_csv(client, login, world, make_attendance):
+    make_attendance(session=world["session"], registration=world["ana"])
+    login(world["trainer"])
+    page = client.get(f"/trainer/modules/{world['em'].id}/attendance")
+    assert "Ана Јовановић" in page.text
+    assert "Kosovo*" in page.text and "UNSCR 1244" in page.text
+    csv = client.get(f"/trainer/modules/{world['em'].id}/attendance.csv")
+    assert csv.mimetype == "text/csv"
+    text = csv.data.decode("utf-8-sig")
+    assert "Ана Јовановић" in text and "100.0" in text
+
+    login(role=Role.STAFF)
+    assert client.get(f"/staff/editions/{world['edition'].id}/attendance").status_code == 200
+    assert client.get(f"/staff/editions/{world['edition'].id}/attendance.csv").status_code == 200
+    login(world["trainer"])
+    assert client.get(f"/staff/editions/{world['edition'].id}/attendance").status_code == 403
+
+
+def test_roster_post_without_csrf_token_is_refused(client, login, world, app):
+    app.config["WTF_CSRF_ENABLED"] = True
+    login(world["trainer"])
+    s = world["session"]
+    response = client.post(
+        f"/trainer/sessions/{s.id}/mark/{world['ana'].id}", data={"status": "present"}
+    )
+    assert response.status_code == 400
+    assert client.post("/checkin", data={"code": s.checkin_code}).status_code == 400
+    assert marks(s) == {}
