@@ -515,3 +515,25 @@ def test_accepted_count_ignores_other_statuses(db, make_edition, make_registrati
     make_registration(edition=edition)
     make_registration(edition=edition, status=RegistrationStatus.CANCELLED)
     assert services.accepted_count(edition) == 1
+
+
+def test_raising_capacity_promotes_the_waiting_list_in_order(
+    db, app, make_edition, make_registration, outbox
+):
+    pytest.importorskip("schoolmgr.registration.services")
+    edition = make_edition(capacity=1)
+    make_registration(edition=edition)
+    first = make_registration(
+        edition=edition, status=RegistrationStatus.WAITLISTED, waitlist_position=1
+    )
+    second = make_registration(
+        edition=edition, status=RegistrationStatus.WAITLISTED, waitlist_position=2
+    )
+
+    services.update_edition(edition, _values_of(edition, capacity=2))
+    deliver_pending()
+
+    assert db.session.get(type(first), first.id).status == RegistrationStatus.ACCEPTED
+    assert db.session.get(type(second), second.id).status == RegistrationStatus.WAITLISTED
+    assert db.session.get(type(second), second.id).waitlist_position == 1
+    assert [m["To"] for m in outbox] == [first.user.email]

@@ -284,6 +284,8 @@ def _suggestion(problems, slug: str, exclude_id: int | None) -> str | None:
 def update_edition(edition: Edition, values: dict) -> Edition:
     """Change an edition; raising its capacity fills free seats from the waiting list."""
     values = dict(values, slug=values.get("slug") or edition.slug)
+    # Hold the edition row so that no registration is accepted between the count and the save.
+    db.session.execute(sa.select(Edition.id).where(Edition.id == edition.id).with_for_update())
     problems = _edition_problems(values, edition)
     _raise_problems(problems, _suggestion(problems, values["slug"], edition.id))
     before = _audit_values(edition)
