@@ -364,6 +364,7 @@ def test_series_page_lists_every_public_edition_of_a_school(client, make_edition
     assert response.status_code == 200
     assert "DT 2019" in response.text and "DT next" in response.text
     assert "2019" in response.text
+    assert "<h1 class=\"h2\">DT next</h1>" in response.text
     assert "DT draft" not in response.text and "Other school" not in response.text
     assert response.text.index("DT next") < response.text.index("DT 2019")
     assert client.get("/series/nothing-here").status_code == 404

@@ -1,5 +1,7 @@
 """Public pages: home, edition page, module catalogue."""
 
+import re
+
 from flask import Blueprint, abort, render_template
 from flask_login import current_user
 
@@ -48,7 +50,9 @@ def series(series: str):
         )
         for e in editions
     ]
-    return render_template("public/series.html", series=series, cards=cards)
+    # The school's name is its newest edition's title without the year.
+    name = re.sub(r"\s*\b(19|20)\d{2}\b\s*$", "", editions[0].title) or editions[0].title
+    return render_template("public/series.html", series=series, name=name, cards=cards)
 
 
 @bp.route("/modules")
