@@ -4,6 +4,7 @@ from flask import (
     Blueprint,
     Response,
     abort,
+    current_app,
     flash,
     redirect,
     render_template,
@@ -152,8 +153,9 @@ def cancel(registration_id: int):
 def schedule():
     """My schedule: the sessions of my accepted registrations, in time order."""
     entries = services.my_schedule(current_user)
-    feed_url = url_for(
-        "registration.calendar_feed", token=current_user.calendar_token, _external=True
+    # BASE_URL, not the request's host: the address is copied into calendar apps for good.
+    feed_url = current_app.config["BASE_URL"].rstrip("/") + url_for(
+        "registration.calendar_feed", token=current_user.calendar_token
     )
     return render_template("registration/schedule.html", entries=entries, feed_url=feed_url)
 
