@@ -370,3 +370,33 @@ def test_overview_shows_numbers_by_country_and_module(client, login, crowd):
     assert "By country" in page.text and "Kosovo*" in page.text
     assert "<meter" in page.text
     assert "UNSCR 1244/1999" in page.text
+
+
+def test_dashboard_loads_in_a_fixed_number_of_queries(
+    client, login, db, make_edition, make_edition_module, make_registration
+):
+    user = login()
+
+    def add_registrations(n):
+        for _ in range(n):
+            edition = make_edition(module_choice=True)
+            em = make_edition_module(edition=edition)
+            make_registration(user=user, edition=edition, modules=[em])
+
+    add_registrations(2)
+    db.session.expire_all()
+    with count_queries() as small:
+        assert client.get("/me/registrations").status_code == 200
+    add_registrations(6)
+    db.session.expire_all()
+    with count_queries() as large:
+        page = client.get("/me/registrations")
+    assert page.text.count('class="card mb-3 registration-card"') == 8
+    assert large.count == small.count, f"{small}\n{large}"
+
+
+def test_exports_defuse_spreadsheet_formulas(client, login, make_registration, make_user):
+    registration = make_registration(user=make_user(institution='=HYPERLINK("http://x","y")'))
+    login(role="staff")
+    response = client.get(f"/staff/editions/{registration.edition.slug}/registrations/export.csv")
+    assert "'=HYPERLINK" in response.data.decode("utf-8-sig")
