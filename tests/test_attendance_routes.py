@@ -268,3 +268,26 @@ def test_roster_post_without_csrf_token_is_refused(client, login, world, app):
     assert response.status_code == 400
     assert client.post("/checkin", data={"code": s.checkin_code}).status_code == 400
     assert marks(s) == {}
+
+
+def test_roster_and_home_load_in_a_fixed_number_of_queries(
+    client, login, world, make_registration, make_attendance, make_session
+):
+    from tests.test_attendance_tally import count_queries
+
+    s = world["session"]
+    login(world["trainer"])
+
+    def queries(url):
+        db.session.expire_all()
+        with count_queries() as counter:
+            assert client.get(url).status_code == 200
+        return counter["n"]
+
+    small_roster, small_home = queries(f"/trainer/sessions/{s.id}"), queries("/trainer/")
+    for _ in range(8):
+        reg = make_registration(edition=world["edition"], modules=[world["em"]])
+        make_attendance(session=s, registration=reg)
+        make_session(edition_module=world["em"])
+    assert queries(f"/trainer/sessions/{s.id}") == small_roster
+    assert queries("/trainer/") == small_home

@@ -17,13 +17,22 @@ from flask import (
 )
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
+from sqlalchemy.orm import selectinload
 
 from schoolmgr.attendance import services
 from schoolmgr.attendance.forms import ApologyForm, CheckinCodeForm, RosterForm
 from schoolmgr.attendance.services import AttendanceError
 from schoolmgr.auth.access import role_required
 from schoolmgr.extensions import db, limiter
-from schoolmgr.models import AttendanceMethod, AttendanceStatus, Edition, Role, Session, utcnow
+from schoolmgr.models import (
+    AttendanceMethod,
+    AttendanceStatus,
+    Edition,
+    EditionModule,
+    Role,
+    Session,
+    utcnow,
+)
 from schoolmgr.trainer.access import managed_edition_module, managed_session
 
 bp = Blueprint("attendance", __name__)
@@ -216,7 +225,11 @@ def module_summary_csv(edition_module_id: int):
 @role_required(Role.STAFF)
 def edition_summary(edition_id: int):
     """Attendance per participant over the whole edition, and rates per module."""
-    edition = db.get_or_404(Edition, edition_id)
+    edition = db.get_or_404(
+        Edition,
+        edition_id,
+        options=[selectinload(Edition.edition_modules).joinedload(EditionModule.module)],
+    )
     rows, rates = services.edition_summary(edition)
     return render_template(
         "attendance/summary.html",

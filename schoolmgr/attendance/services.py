@@ -129,58 +129,72 @@ def _tally(
     )
 
 
-def tally_edition(edition: Edition, now: datetime | None = None) -> dict[int, AttendanceTally]:
-    """Tally every accepted registration of `edition`, keyed by registration id (4 queries)."""
-    now = now or utcnow()
-    registration_ids = list(
-        db.session.scalars(
-            sa.select(Registration.id).where(
-                Registration.edition_id == edition.id,
-                Registration.status == RegistrationStatus.ACCEPTED,
-            )
-        )
+@dataclass
+class _EditionData:
+    registration_ids: list[int]
+    sessions: list[tuple[int, datetime, int]]  # (session id, ends_at, edition module id)
+    chosen: dict[int, set[int]]  # registration id -> chosen edition module ids
+    marks: dict[int, dict[int, AttendanceStatus]]  # registration id -> session id -> status
+
+    def planned(self, edition: Edition, registration_id: int) -> list[tuple[int, datetime, int]]:
+        if not edition.module_choice:
+            return self.sessions
+        chosen = self.chosen[registration_id]
+        return [row for row in self.sessions if row[2] in chosen]
+
+
+def _edition_data(edition: Edition) -> _EditionData:
+    """Everything a tally of the edition needs, in at most four queries."""
+    accepted = (
+        Registration.edition_id == edition.id,
+        Registration.status == RegistrationStatus.ACCEPTED,
     )
+    registration_ids = list(db.session.scalars(sa.select(Registration.id).where(*accepted)))
+    data = _EditionData(registration_ids, [], defaultdict(set), defaultdict(dict))
     if not registration_ids:
-        return {}
-    session_rows = db.session.execute(
-        sa.select(Session.id, Session.ends_at, Session.edition_module_id)
-        .join(EditionModule, Session.edition_module_id == EditionModule.id)
-        .where(EditionModule.edition_id == edition.id)
-    ).all()
-    chosen: dict[int, set[int]] = defaultdict(set)
+        return data
+    data.sessions = [
+        tuple(row)
+        for row in db.session.execute(
+            sa.select(Session.id, Session.ends_at, Session.edition_module_id)
+            .join(EditionModule, Session.edition_module_id == EditionModule.id)
+            .where(EditionModule.edition_id == edition.id)
+        )
+    ]
     if edition.module_choice:
         for reg_id, em_id in db.session.execute(
             sa.select(
                 registration_modules.c.registration_id, registration_modules.c.edition_module_id
             )
             .join(Registration, Registration.id == registration_modules.c.registration_id)
-            .where(
-                Registration.edition_id == edition.id,
-                Registration.status == RegistrationStatus.ACCEPTED,
-            )
+            .where(*accepted)
         ):
-            chosen[reg_id].add(em_id)
-    marks: dict[int, dict[int, AttendanceStatus]] = defaultdict(dict)
+            data.chosen[reg_id].add(em_id)
     for reg_id, session_id, status in db.session.execute(
         sa.select(Attendance.registration_id, Attendance.session_id, Attendance.status)
         .join(Registration, Registration.id == Attendance.registration_id)
-        .where(
-            Registration.edition_id == edition.id,
-            Registration.status == RegistrationStatus.ACCEPTED,
-        )
+        .where(*accepted)
     ):
-        marks[reg_id][session_id] = status
-    tallies = {}
-    for reg_id in registration_ids:
-        sessions = [
-            (s_id, ends_at)
-            for s_id, ends_at, em_id in session_rows
-            if not edition.module_choice or em_id in chosen[reg_id]
-        ]
-        tallies[reg_id] = _tally(
-            reg_id, sessions, marks[reg_id], edition.excused_counts_as_attended, now
+        data.marks[reg_id][session_id] = status
+    return data
+
+
+def tally_edition(edition: Edition, now: datetime | None = None) -> dict[int, AttendanceTally]:
+    """Tally every accepted registration of `edition`, keyed by registration id (4 queries)."""
+    return _tallies(edition, _edition_data(edition), now or utcnow())
+
+
+def _tallies(edition: Edition, data: _EditionData, now: datetime) -> dict[int, AttendanceTally]:
+    return {
+        reg_id: _tally(
+            reg_id,
+            [(s_id, ends_at) for s_id, ends_at, _em in data.planned(edition, reg_id)],
+            data.marks[reg_id],
+            edition.excused_counts_as_attended,
+            now,
         )
-    return tallies
+        for reg_id in data.registration_ids
+    }
 
 
 def tally_registration(registration: Registration, now: datetime | None = None) -> AttendanceTally:
@@ -647,9 +661,28 @@ def edition_summary(
     same way as the participants' percentages.
     """
     now = now or utcnow()
-    tallies = tally_edition(edition, now)
+    data = _edition_data(edition)
+    tallies = _tallies(edition, data, now)
     rows = [SummaryRow(r, tallies[r.id]) for r in _registrations_with_users(tallies)]
-    rates = [module_rate(em, now) for em in edition.edition_modules]
+    rates = []
+    for edition_module in edition.edition_modules:
+        module_sessions = {
+            s_id for s_id, _ends, em_id in data.sessions if em_id == edition_module.id
+        }
+        planned = credited = 0
+        for reg_id in data.registration_ids:
+            if edition.module_choice and edition_module.id not in data.chosen[reg_id]:
+                continue
+            counts = _tally(
+                reg_id,
+                [(s_id, now) for s_id in module_sessions],
+                data.marks[reg_id],
+                edition.excused_counts_as_attended,
+                now,
+            )
+            planned += counts.planned
+            credited += counts.credited
+        rates.append(ModuleRate(edition_module, len(module_sessions), planned, credited))
     return rows, rates
 
 
