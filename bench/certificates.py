@@ -1,0 +1,282 @@
+"""Bulk certificate issuing: the app's code path against a naive WeasyPrint loop.
+
+    .venv/bin/python bench/certificates.py [--n 1000] [--processes 2] [--naive-n 100]
+
+Generates an edition with N accepted participants (names in Latin with diacritics and in
+Cyrillic, full attendance) in a fresh SQLite database, then:
+
+- naive: renders the same template with a fresh `HTML(string=...).write_pdf()` per certificate
+  (new FontConfiguration and stylesheet each time, one process), over the first --naive-n
+  certificates (the rate is per certificate, so a sample is enough);
+- app: issues all N certificates through the code path staff use (start_batch + run_batch:
+  eligibility, snapshot, render, temporary file then rename, SHA-256, database row, audit event,
+  queued email), with --processes worker processes, each holding one FontConfiguration and one
+  parsed stylesheet and rendering a warm-up certificate first. The time includes starting them.
+
+Peak memory is the largest sum of the resident sets of this process and all its children,
+sampled every 50 ms. The last line is
+`n=N naive_cps=R app_cps=R ratio=Q peak_rss_mb=M`.
+"""
+
+import argparse
+import os
+import sys
+import tempfile
+import threading
+import time
+from datetime import date, time as dtime, timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+FIRST = ["Đorđe", "Čedomir", "Ćamil", "Šefik", "Žaklina", "Ëndrit", "Çlirim", "Marija"]
+LAST = ["Čolić", "Đurić", "Šarić", "Žarković", "Hoxha", "Çela", "Ćatić", "Kovačević"]
+CYR_FIRST = ["Ђорђе", "Љиљана", "Његош", "Ћирил", "Џемал", "Ѓорѓи", "Ќиро", "Ѕвезда"]
+CYR_LAST = ["Јовановић", "Николић", "Трајковски", "Ћосић", "Џаковић", "Ѓорѓиевски"]
+
+
+def person_name(i: int) -> str:
+    if i % 2:
+        return f"{CYR_FIRST[i % len(CYR_FIRST)]} {CYR_LAST[(i // 2) % len(CYR_LAST)]}"
+    return f"{FIRST[i % len(FIRST)]} {LAST[(i // 3) % len(LAST)]}"
+
+
+class RssSampler(threading.Thread):
+    """Peak of the summed RSS of this process and all its descendants (Linux /proc)."""
+
+    def __init__(self, interval: float = 0.05):
+        super().__init__(daemon=True)
+        self.interval = interval
+        self.peak_kb = 0
+        self._halt = threading.Event()
+
+    @staticmethod
+    def _tree_rss_kb(root: int) -> int:
+        parents: dict[int, int] = {}
+        for entry in os.scandir("/proc"):
+            if not entry.name.isdigit():
+                continue
+            try:
+                with open(f"/proc/{entry.name}/stat") as f:
+                    fields = f.read().rsplit(")", 1)[1].split()
+                parents[int(entry.name)] = int(fields[1])
+            except OSError:
+                continue
+        tree, frontier = {root}, [root]
+        while frontier:
+            pid = frontier.pop()
+            for child, parent in parents.items():
+                if parent == pid and child not in tree:
+                    tree.add(child)
+                    frontier.append(child)
+        total = 0
+        for pid in tree:
+            try:
+                with open(f"/proc/{pid}/status") as f:
+                    for line in f:
+                        if line.startswith("VmRSS:"):
+                            total += int(line.split()[1])
+            except OSError:
+                continue
+        return total
+
+    def run(self):
+        while not self._halt.is_set():
+            self.peak_kb = max(self.peak_kb, self._tree_rss_kb(os.getpid()))
+            time.sleep(self.interval)
+
+    def stop(self):
+        self._halt.set()
+        self.join()
+        self.peak_kb = max(self.peak_kb, self._tree_rss_kb(os.getpid()))
+
+
+def build_edition(n: int):
+    """An ended edition with two modules of two sessions and N participants who attended all."""
+    import sqlalchemy as sa
+
+    from schoolmgr.extensions import db
+    from schoolmgr.models import (
+        Attendance,
+        AttendanceMethod,
+        AttendanceStatus,
+        Edition,
+        EditionFormat,
+        EditionKind,
+        EditionModule,
+        EditionStatus,
+        Module,
+        Registration,
+        RegistrationStatus,
+        Role,
+        Session,
+        User,
+        utcnow,
+    )
+    from schoolmgr.timeutils import to_utc
+
+    start = date(2025, 9, 15)
+    edition = Edition(
+        title="Seasonal School on Digital Transformation (benchmark)",
+        slug="bench-edition",
+        kind=EditionKind.SEASONAL_SCHOOL,
+        format=EditionFormat.IN_PERSON,
+        venue="Hotel Splendid, Budva, Montenegro",
+        timezone="Europe/Podgorica",
+        start_date=start,
+        end_date=start + timedelta(days=4),
+        capacity=n,
+        status=EditionStatus.ARCHIVED,
+        certificate_threshold=80,
+        signatories=[
+            {"name": "Jelena Marković", "title": "Programme Manager"},
+            {"name": "Arben Krasniqi", "title": "Director"},
+        ],
+    )
+    db.session.add(edition)
+    for position, name in enumerate(["Human Ware", "Agile", "Crisis Communication"]):
+        em = EditionModule(
+            module=Module(name=name, slug=f"bench-{position}"),
+            position=position,
+            mandatory=position == 2,
+        )
+        edition.edition_modules.append(em)
+        for k in range(2):
+            starts = to_utc(start + timedelta(days=position), dtime(9 + 4 * k), edition.timezone)
+            em.sessions.append(Session(starts_at=starts, ends_at=starts + timedelta(hours=3)))
+    db.session.flush()
+    session_ids = [s.id for em in edition.edition_modules for s in em.sessions]
+    now = utcnow()
+    users = [
+        {
+            "email": f"bench{i}@example.org",
+            "full_name": person_name(i),
+            "role": Role.PARTICIPANT,
+            "search_key": "",
+            "institution": "Ministry of Public Administration",
+        }
+        for i in range(n)
+    ]
+    db.session.execute(sa.insert(User), users)
+    user_ids = db.session.scalars(
+        sa.select(User.id).where(User.email.like("bench%@example.org")).order_by(User.id)
+    ).all()
+    db.session.execute(
+        sa.insert(Registration),
+        [
+            {
+                "user_id": uid,
+                "edition_id": edition.id,
+                "status": RegistrationStatus.ACCEPTED,
+                "consent_at": now,
+            }
+            for uid in user_ids
+        ],
+    )
+    reg_ids = db.session.scalars(
+        sa.select(Registration.id).where(Registration.edition_id == edition.id)
+    ).all()
+    db.session.execute(
+        sa.insert(Attendance),
+        [
+            {
+                "session_id": sid,
+                "registration_id": rid,
+                "status": AttendanceStatus.PRESENT,
+                "method": AttendanceMethod.TRAINER,
+                "recorded_at": now,
+            }
+            for rid in reg_ids
+            for sid in session_ids
+        ],
+    )
+    db.session.commit()
+    return edition
+
+
+def naive_rate(snapshots: list[dict]) -> float:
+    """Fresh HTML(...).write_pdf() per certificate: new fonts and stylesheet every time."""
+    from weasyprint import CSS, HTML
+    from weasyprint.text.fonts import FontConfiguration
+
+    from schoolmgr import pdf
+    from schoolmgr.certificates import rendering
+
+    css_path = pdf.STATIC_DIR / rendering.STYLESHEETS[0]
+    started = time.perf_counter()
+    for snapshot in snapshots:
+        html = pdf.render_html(
+            rendering.TEMPLATE,
+            {"c": snapshot, "qr": rendering.qr_data_uri(snapshot["verify_url"])},
+        )
+        font_config = FontConfiguration()
+        css = CSS(filename=str(css_path), font_config=font_config, url_fetcher=pdf.url_fetcher())
+        HTML(string=html, base_url=pdf.BASE_URL, url_fetcher=pdf.url_fetcher()).write_pdf(
+            stylesheets=[css], font_config=font_config
+        )
+    return len(snapshots) / (time.perf_counter() - started)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--n", type=int, default=1000, help="certificates to issue")
+    parser.add_argument("--processes", type=int, default=2, help="rendering processes")
+    parser.add_argument("--naive-n", type=int, default=100, help="certificates for the baseline")
+    args = parser.parse_args()
+
+    workdir = Path(tempfile.mkdtemp(prefix="bench-certificates-"))
+    sampler = RssSampler()
+    sampler.start()
+
+    from schoolmgr import create_app
+    from schoolmgr.certificates import rendering, services
+    from schoolmgr.extensions import db
+    from schoolmgr.models import Certificate
+
+    app = create_app(
+        {
+            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{workdir / 'bench.sqlite3'}",
+            "STORAGE_DIR": str(workdir / "storage"),
+            "MAIL_BACKEND": "memory",
+            "BASE_URL": "https://school.example.org",
+        }
+    )
+    with app.app_context():
+        db.create_all()
+        t0 = time.perf_counter()
+        edition = build_edition(args.n)
+        print(f"generated edition with {args.n} participants in {time.perf_counter() - t0:.1f}s")
+
+        sample = [
+            {
+                **rendering.SAMPLE_SNAPSHOT,
+                "name": person_name(i),
+                "serial": f"2025-0001-{i:05d}",
+            }
+            for i in range(min(args.naive_n, args.n))
+        ]
+        naive_cps = naive_rate(sample)
+        print(f"naive: {len(sample)} certificates, {naive_cps:.2f}/s (one process)")
+
+        t0 = time.perf_counter()
+        batch = services.start_batch(edition, None)
+        batch = services.run_batch(batch.id, processes=args.processes)
+        elapsed = time.perf_counter() - t0
+        issued = db.session.scalar(db.select(db.func.count(Certificate.id)))
+        app_cps = batch.done / elapsed
+        print(
+            f"app: {batch.done} issued, {batch.failed} failed, {issued} in the database, "
+            f"{elapsed:.1f}s with {args.processes} processes"
+        )
+        if batch.failures:
+            print("first failure:", batch.failures[0])
+    sampler.stop()
+    print(
+        f"n={args.n} naive_cps={naive_cps:.2f} app_cps={app_cps:.2f} "
+        f"ratio={app_cps / naive_cps:.2f} peak_rss_mb={sampler.peak_kb / 1024:.0f}"
+    )
+
+
+if __name__ == "__main__":
+    main()
