@@ -24,7 +24,8 @@ import sys
 import tempfile
 import threading
 import time
-from datetime import date, time as dtime, timedelta
+from datetime import date, timedelta
+from datetime import time as dtime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]

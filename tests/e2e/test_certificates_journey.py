@@ -3,6 +3,7 @@ verification by QR URL, revocation, and an edited PDF caught on upload."""
 
 import io
 import zipfile
+from pathlib import Path
 
 import pypdf
 import sqlalchemy as sa
@@ -65,7 +66,7 @@ def test_certificates_journey(browser, live_server, page, tmp_path):
     page.goto("/me/certificates")
     with page.expect_download() as download:
         page.get_by_role("link", name="Download PDF").first.click()
-    pdf_bytes = open(download.value.path(), "rb").read()
+    pdf_bytes = Path(download.value.path()).read_bytes()
     text = pypdf.PdfReader(io.BytesIO(pdf_bytes)).pages[0].extract_text()
     assert "Đorđe Čolić" in text
 
