@@ -20,6 +20,7 @@ NAV_ITEMS = [
     NavItem("public.home", _l("Editions")),
     NavItem("public.modules", _l("Modules")),
     NavItem("registration.dashboard", _l("My registrations"), (Role.PARTICIPANT,)),
+    NavItem("certificates.mine", _l("My certificates"), (Role.PARTICIPANT,)),
     NavItem("trainer.home", _l("My modules"), (Role.TRAINER, Role.STAFF)),
     NavItem("programme.editions", _l("Programme"), (Role.STAFF,)),
     NavItem("people.users", _l("People"), (Role.STAFF,)),
