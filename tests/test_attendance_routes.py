@@ -291,3 +291,27 @@ def test_roster_and_home_load_in_a_fixed_number_of_queries(
         make_session(edition_module=world["em"])
     assert queries(f"/trainer/sessions/{s.id}") == small_roster
     assert queries("/trainer/") == small_home
+
+
+def test_checkin_code_entry_is_rate_limited(app, database_url, tmp_path):
+    from schoolmgr import create_app
+    from tests.factories import UserFactory
+
+    limited = create_app(
+        {
+            "SQLALCHEMY_DATABASE_URI": database_url,
+            "RATELIMIT_ENABLED": True,
+            "STORAGE_DIR": str(tmp_path),
+        }
+    )
+    with limited.app_context():
+        user = UserFactory()
+        client = limited.test_client()
+        with client.session_transaction() as session:
+            session["_user_id"] = user.get_id()
+        statuses = [
+            client.post("/checkin", data={"code": f"WRONG{n}"}).status_code for n in range(21)
+        ]
+        db.session.remove()
+    assert statuses[:20] == [400] * 20
+    assert statuses[20] == 429
