@@ -364,7 +364,43 @@ def test_series_page_lists_every_public_edition_of_a_school(client, make_edition
     assert response.status_code == 200
     assert "DT 2019" in response.text and "DT next" in response.text
     assert "2019" in response.text
-    assert "<h1 class=\"h2\">DT next</h1>" in response.text
+    assert '<h1 class="h2">DT next</h1>' in response.text
     assert "DT draft" not in response.text and "Other school" not in response.text
     assert response.text.index("DT next") < response.text.index("DT 2019")
     assert client.get("/series/nothing-here").status_code == 404
+
+
+def _queries(db, client, url) -> int:
+    from tests.querycount import count_queries
+
+    db.session.expire_all()
+    with count_queries() as queries:
+        assert client.get(url).status_code == 200
+    return queries.count
+
+
+def _grow(edition, make_edition_module, make_session, make_user, n):
+    for _ in range(n):
+        em = make_edition_module(edition=edition, trainers=[make_user(trainer=True)])
+        make_session(edition_module=em)
+        make_session(edition_module=em, room="Room 2")
+
+
+def test_staff_pages_load_in_a_fixed_number_of_queries(
+    client, login, db, make_edition, make_edition_module, make_session, make_user
+):
+    edition = make_edition()
+    _grow(edition, make_edition_module, make_session, make_user, 2)
+    login(role=Role.STAFF)
+    urls = [
+        f"/staff/editions/{edition.id}",
+        f"/staff/editions/{edition.id}/schedule",
+        "/staff/editions",
+        "/staff/people/",
+        "/staff/modules",
+    ]
+    small = [_queries(db, client, url) for url in urls]
+    _grow(edition, make_edition_module, make_session, make_user, 4)
+    for _ in range(3):
+        make_edition()
+    assert [_queries(db, client, url) for url in urls] == small

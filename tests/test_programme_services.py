@@ -537,3 +537,23 @@ def test_raising_capacity_promotes_the_waiting_list_in_order(
     assert db.session.get(type(second), second.id).status == RegistrationStatus.WAITLISTED
     assert db.session.get(type(second), second.id).waitlist_position == 1
     assert [m["To"] for m in outbox] == [first.user.email]
+
+
+def test_assigning_a_trainer_already_teaching_at_that_time_is_flagged(
+    db, programme, make_edition_module, make_user
+):
+    edition, em, busy = programme
+    services.save_session(em, SessionInput(date(2027, 9, 13), time(9), time(12)))
+    other = make_edition_module(edition=edition)
+    services.save_session(other, SessionInput(date(2027, 9, 13), time(11), time(13)))
+    free = make_user(trainer=True)
+
+    with pytest.raises(ProgrammeError) as exc:
+        services.set_trainers(other, [busy.id])
+    assert exc.value.code == "conflicts"
+    assert "Marko Marković also teaches" in exc.value.conflicts[0].message
+    db.session.rollback()
+
+    services.set_trainers(other, [free.id])
+    services.set_trainers(other, [free.id, busy.id], confirm=True)
+    assert {t.id for t in other.trainers} == {free.id, busy.id}

@@ -248,6 +248,7 @@ class TrainersForm(FlaskForm):
         _l("Trainers"), coerce=int, description=_l("Hold Ctrl (or Cmd) to choose several.")
     )
     mandatory = BooleanField(_l("Mandatory for the certificate"))
+    confirm_conflicts = BooleanField(_l("Save anyway, despite the overlaps listed above"))
 
 
 class InviteTrainerForm(FlaskForm):

@@ -266,11 +266,24 @@ def trainers(em_id: int):
         form.mandatory.data = em.mandatory
     if form.validate_on_submit():
         try:
-            services.set_trainers(em, form.trainers.data, mandatory=form.mandatory.data)
+            services.set_trainers(
+                em,
+                form.trainers.data,
+                mandatory=form.mandatory.data,
+                confirm=form.confirm_conflicts.data,
+            )
         except ProgrammeError as err:
-            _show_problems(form, err)
+            db.session.rollback()
+            if not err.conflicts:
+                _show_problems(form, err)
+            else:
+                flash(err.message, "warning")
             return render_template(
-                "programme/trainers.html", em=em, form=form, invite_form=_invite_form(em)
+                "programme/trainers.html",
+                em=em,
+                form=form,
+                invite_form=_invite_form(em),
+                conflicts=err.conflicts,
             ), err.status_code
         flash(_("Trainers of %(module)s saved.", module=em.module.name), "success")
         return _back_to(em.edition_id, f"#module-{em.id}")

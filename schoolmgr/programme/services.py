@@ -654,8 +654,17 @@ def trainer_choices() -> list[User]:
     )
 
 
-def set_trainers(em: EditionModule, trainer_ids: list[int], *, mandatory: bool | None = None):
-    """Assign the module's trainers (users with the trainer role)."""
+def set_trainers(
+    em: EditionModule,
+    trainer_ids: list[int],
+    *,
+    mandatory: bool | None = None,
+    confirm: bool = False,
+):
+    """Assign the module's trainers (users with the trainer role).
+
+    A trainer who would be in two places at once is raised as `conflicts` unless confirmed.
+    """
     trainers = list(db.session.scalars(sa.select(User).where(User.id.in_(trainer_ids or [-1]))))
     not_trainers = [u.full_name for u in trainers if u.role != Role.TRAINER]
     if not_trainers or len(trainers) != len(set(trainer_ids)):
@@ -668,6 +677,15 @@ def set_trainers(em: EditionModule, trainer_ids: list[int], *, mandatory: bool |
             field="trainers",
         )
     before = [u.id for u in em.trainers]
+    added = [u for u in trainers if u.id not in before]
+    conflicts = _trainer_conflicts(em, added)
+    if conflicts and not confirm:
+        raise ProgrammeError(
+            _("A trainer you chose already teaches at the same time. Change it, or save anyway."),
+            "conflicts",
+            409,
+            conflicts=conflicts,
+        )
     em.trainers = sorted(trainers, key=lambda u: u.full_name)
     if mandatory is not None:
         em.mandatory = mandatory
@@ -681,6 +699,37 @@ def set_trainers(em: EditionModule, trainer_ids: list[int], *, mandatory: bool |
     )
     db.session.commit()
     return em
+
+
+def _trainer_conflicts(em: EditionModule, trainers: list[User]) -> list["Conflict"]:
+    """Sessions elsewhere that overlap this module's sessions and have one of `trainers`."""
+    if not trainers or not em.sessions:
+        return []
+    ids = {t.id for t in trainers}
+    names = {t.id: t.full_name for t in trainers}
+    tz = em.edition.tz
+    conflicts = []
+    for mine in em.sessions:
+        for other in db.session.scalars(_overlapping(mine.starts_at, mine.ends_at, mine.id)):
+            if other.edition_module_id == em.id:
+                continue
+            for trainer in other.edition_module.trainers:
+                if trainer.id in ids:
+                    when = f"{other.starts_at.astimezone(tz):%Y-%m-%d %H:%M}"
+                    conflicts.append(
+                        Conflict(
+                            "trainer",
+                            _(
+                                "%(trainer)s also teaches %(other)s (%(edition)s, %(when)s).",
+                                trainer=names[trainer.id],
+                                other=other.edition_module.module.name,
+                                edition=other.edition_module.edition.title,
+                                when=when,
+                            ),
+                            other,
+                        )
+                    )
+    return conflicts
 
 
 # --- trainer invitations ------------------------------------------------------------------
