@@ -283,3 +283,22 @@ def test_find_by_code_is_case_insensitive(past_edition):
     certificate = services.issue_for_registration(registration, None)[0]
     assert services.find_by_code(certificate.verification_code.lower()) == certificate
     assert services.find_by_code("AAAA-BBBB-CCCC-DDDD-EEEE") is None
+
+
+def test_a_second_run_waits_but_an_interrupted_one_is_taken_over(past_edition):
+    edition, sessions = past_edition
+    registration = factories.RegistrationFactory(edition=edition)
+    attend(registration, sessions, [P] * 10)
+    first = services.start_batch(edition, None)
+
+    with pytest.raises(CertificateError) as exc:
+        services.start_batch(edition, None)
+    assert exc.value.code == "batch_running"
+
+    first.updated_at = utcnow() - timedelta(minutes=11)  # the worker died long ago
+    factories.db.session.commit()
+    second = services.run_batch(services.start_batch(edition, None).id)
+
+    assert first.status == CertificateBatchStatus.FAILED
+    assert second.status == CertificateBatchStatus.FINISHED
+    assert second.done == 1

@@ -15,7 +15,9 @@ def _edition(slug: str):
         raise click.ClickException(f"No edition with slug {slug!r}.") from err
 
 
-def issue_edition(edition, processes: int | None = None, progress: bool = True):
+def issue_edition(
+    edition, processes: int | None = None, progress: bool = True, take_over: bool = False
+):
     """Issue every missing certificate of `edition` through the staff code path."""
     from schoolmgr.certificates import services
     from schoolmgr.certificates.jobs import map_chunks
@@ -23,7 +25,12 @@ def issue_edition(edition, processes: int | None = None, progress: bool = True):
     from schoolmgr.mail import deliver_pending
     from schoolmgr.models import CertificateBatchStatus, utcnow
 
-    batch = services.start_batch(edition, None)
+    try:
+        batch = services.start_batch(edition, None, take_over=take_over)
+    except services.CertificateError as err:
+        raise click.ClickException(
+            f"{err.message} (use --take-over if that run was killed)"
+        ) from err
     batch.status = CertificateBatchStatus.RUNNING
     batch.started_at = utcnow()
     db.session.commit()
@@ -50,10 +57,11 @@ def issue_edition(edition, processes: int | None = None, progress: bool = True):
 @certificates_cli.command("issue")
 @click.option("--edition", "slug", required=True, help="Slug of the edition.")
 @click.option("--processes", default=1, show_default=True, help="Rendering processes.")
-def issue_command(slug: str, processes: int) -> None:
+@click.option("--take-over", is_flag=True, help="Mark a run still shown as running as interrupted.")
+def issue_command(slug: str, processes: int, take_over: bool) -> None:
     """Issue every missing certificate of an edition (idempotent: re-run to resume)."""
     edition = _edition(slug)
-    batch, failures = issue_edition(edition, processes)
+    batch, failures = issue_edition(edition, processes, take_over=take_over)
     for failure in failures:
         click.echo(f"failed: {failure['name']}: {failure['reason']}", err=True)
     click.echo(f"issued={batch.done} failed={batch.failed} edition={edition.slug}")
@@ -86,6 +94,6 @@ def issue_past_editions() -> int:
     ).all()
     issued = 0
     for edition in editions:
-        batch, _failures = issue_edition(_edition(edition.slug), progress=False)
+        batch, _failures = issue_edition(_edition(edition.slug), progress=False, take_over=True)
         issued += batch.done
     return issued

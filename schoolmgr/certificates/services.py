@@ -14,7 +14,7 @@ import tempfile
 import zipfile
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -633,12 +633,32 @@ def running_batch(edition: Edition) -> CertificateBatch | None:
     )
 
 
-def start_batch(edition: Edition, actor: User | None) -> CertificateBatch:
-    """Record a bulk issue of every missing certificate of `edition` (the caller runs it)."""
-    if running_batch(edition) is not None:
-        raise CertificateError(
-            _("Certificates of this edition are being issued already."), "batch_running", 409
-        )
+# A run whose progress has not moved for this long was interrupted (worker killed, server restart).
+BATCH_STALE_AFTER = timedelta(minutes=10)
+
+
+def start_batch(edition: Edition, actor: User | None, take_over: bool = False) -> CertificateBatch:
+    """Record a bulk issue of every missing certificate of `edition` (the caller runs it).
+
+    A run still making progress blocks a second one; an interrupted run (or any, with
+    `take_over`) is marked failed, and the new run resumes where it stopped.
+    """
+    running = running_batch(edition)
+    if running is not None:
+        if not take_over and running.updated_at > utcnow() - BATCH_STALE_AFTER:
+            raise CertificateError(
+                _("Certificates of this edition are being issued already."), "batch_running", 409
+            )
+        running.status = CertificateBatchStatus.FAILED
+        running.finished_at = utcnow()
+        running.failures = [
+            *running.failures,
+            {
+                "registration_id": None,
+                "name": "",
+                "reason": _("Interrupted; resumed by a new run."),
+            },
+        ]
     batch = CertificateBatch(
         edition=edition,
         started_by_id=actor.id if actor else None,

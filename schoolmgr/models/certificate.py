@@ -98,6 +98,8 @@ class CertificateBatch(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Bumped with every progress update: a run that stops moving was interrupted.
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
 
     edition: Mapped[Edition] = relationship()
     started_by: Mapped[User | None] = relationship()

@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: 01f5a6deb4af
+Revision ID: 0efbc4a6aae2
 Revises:
-Create Date: 2026-11-27 10:18:44.227669
+Create Date: 2026-11-27 10:30:38.566428
 
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = "01f5a6deb4af"
+revision = "0efbc4a6aae2"
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -288,6 +288,7 @@ def upgrade():
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("started_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("finished_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["edition_id"],
             ["editions.id"],
