@@ -557,3 +557,23 @@ def test_assigning_a_trainer_already_teaching_at_that_time_is_flagged(
     services.set_trainers(other, [free.id])
     services.set_trainers(other, [free.id, busy.id], confirm=True)
     assert {t.id for t in other.trainers} == {free.id, busy.id}
+
+
+def test_editing_signatories_keeps_their_signature_images(db, make_edition):
+    edition = make_edition(
+        signatories=[{"name": "Ana Anić", "title": "Director", "signature": "img/sig-ana.png"}]
+    )
+    services.update_edition(
+        edition,
+        _values_of(
+            edition,
+            signatories=[
+                {"name": "Ana Anić", "title": "Executive Director", "signature": ""},
+                {"name": "Novi Potpisnik", "title": "Head", "signature": ""},
+            ],
+        ),
+    )
+    assert edition.signatories == [
+        {"name": "Ana Anić", "title": "Executive Director", "signature": "img/sig-ana.png"},
+        {"name": "Novi Potpisnik", "title": "Head", "signature": ""},
+    ]

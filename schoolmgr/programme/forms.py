@@ -65,7 +65,9 @@ class EditionForm(FlaskForm):
         _l("Web address"),
         validators=[Optional(), Length(max=120), SLUG],
         filters=[_clean],
-        description=_l("Shown in the link /editions/<address>. Left empty: made from the title."),
+        description=_l(
+            "The edition's link is /editions/ followed by this. Left empty: made from the title."
+        ),
     )
     series = StringField(
         _l("Series"),

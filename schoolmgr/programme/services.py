@@ -290,6 +290,8 @@ def update_edition(edition: Edition, values: dict) -> Edition:
     _raise_problems(problems, _suggestion(problems, values["slug"], edition.id))
     before = _audit_values(edition)
     old_capacity = edition.capacity
+    if "signatories" in values:
+        values["signatories"] = _keep_signatures(edition.signatories or [], values["signatories"])
     for name in EDITION_FIELDS:
         if name in values:
             setattr(edition, name, values[name])
@@ -308,6 +310,15 @@ def update_edition(edition: Edition, values: dict) -> Edition:
         _fill_free_seats(edition)
     db.session.commit()
     return edition
+
+
+def _keep_signatures(old: list[dict], new: list[dict]) -> list[dict]:
+    """Signatories edited as text keep the signature image they had, matched by name."""
+    images = {item.get("name"): item.get("signature", "") for item in old}
+    return [
+        {**item, "signature": item.get("signature") or images.get(item.get("name"), "")}
+        for item in new
+    ]
 
 
 def _fill_free_seats(edition: Edition) -> None:
@@ -795,6 +806,7 @@ def invite_trainer(email: str, full_name: str, em: EditionModule | None = None) 
             ),
             user=user,
             link=link,
+            days=max(current_app.config["INVITATION_MAX_AGE"] // 86400, 1),
             module=em.module.name if em else None,
             edition=em.edition.title if em else None,
         )
