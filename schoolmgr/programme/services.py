@@ -676,6 +676,7 @@ def set_trainers(
 
     A trainer who would be in two places at once is raised as `conflicts` unless confirmed.
     """
+    trainer_ids = list(trainer_ids or [])  # a form with none ticked sends no value at all
     trainers = list(db.session.scalars(sa.select(User).where(User.id.in_(trainer_ids or [-1]))))
     not_trainers = [u.full_name for u in trainers if u.role != Role.TRAINER]
     if not_trainers or len(trainers) != len(set(trainer_ids)):
