@@ -7,7 +7,14 @@ from pathlib import Path
 import pytest
 
 from schoolmgr.extensions import db
-from schoolmgr.models import AuditEvent, Material, MaterialVisibility, RegistrationStatus, Role
+from schoolmgr.models import (
+    AuditEvent,
+    EditionStatus,
+    Material,
+    MaterialVisibility,
+    RegistrationStatus,
+    Role,
+)
 
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32
@@ -306,3 +313,13 @@ def test_upload_without_csrf_token_is_refused(client, login, world, app):
     login(world["trainer"])
     assert upload(client, world["em"], PDF, "slides.pdf").status_code == 400
     assert db.session.scalar(db.select(db.func.count(Material.id))) == 0
+
+
+def test_module_page_of_a_draft_edition_is_hidden_except_from_managers(client, login, world):
+    world["edition"].status = EditionStatus.DRAFT
+    db.session.commit()
+    login(world["participant"])
+    assert client.get("/editions/school-2026/modules/agile").status_code == 404
+    login(world["trainer"])
+    assert client.get("/editions/school-2026/modules/agile").status_code == 200
+    assert client.get("/editions/school-2026/modules/no-such-module").status_code == 404
