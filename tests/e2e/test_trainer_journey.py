@@ -6,6 +6,7 @@ from pathlib import Path
 from schoolmgr.extensions import db
 from schoolmgr.models import Attendance, AttendanceMethod, AttendanceStatus, utcnow
 from tests.factories import (
+    PASSWORD,
     EditionFactory,
     EditionModuleFactory,
     RegistrationFactory,
@@ -114,3 +115,42 @@ def test_trainer_materials_roster_and_participant_checkin(page, sign_in, tmp_pat
     page.get_by_label("Check-in code").fill(code)
     page.get_by_role("button", name="Check in").click()
     page.get_by_text("You are not registered for this module").wait_for()
+
+
+def test_trainer_and_participant_pages_have_no_serious_accessibility_violations(
+    browser, live_server
+):
+    from tests.e2e.conftest import axe_violations
+
+    edition = EditionFactory(slug="a11y-school")
+    trainer = UserFactory(trainer=True, email="t@example.org")
+    em = EditionModuleFactory(edition=edition, trainers=[trainer], module__slug="agile")
+    session = SessionFactory(edition_module=em)
+    participant = RegistrationFactory(edition=edition, user__email="p@example.org").user
+    # axe is injected as an inline script, which the CSP forbids: bypass it for this check only.
+    context = browser.new_context(base_url=live_server.url, bypass_csp=True)
+    page = context.new_page()
+
+    def sign_in(email):
+        page.context.clear_cookies()
+        page.goto("/login")
+        page.get_by_label("Email").fill(email)
+        page.get_by_label("Password").fill(PASSWORD)
+        page.get_by_role("button", name="Sign in").click()
+        page.wait_for_load_state()
+
+    sign_in(trainer.email)
+    for url in (
+        "/trainer/",
+        f"/trainer/modules/{em.id}",
+        f"/trainer/sessions/{session.id}",
+        f"/trainer/sessions/{session.id}/checkin",
+        f"/trainer/modules/{em.id}/attendance",
+    ):
+        page.goto(url)
+        assert axe_violations(page) == [], url
+    sign_in(participant.email)
+    for url in ("/editions/a11y-school/modules/agile", "/checkin"):
+        page.goto(url)
+        assert axe_violations(page) == [], url
+    context.close()
