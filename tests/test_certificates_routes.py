@@ -8,7 +8,7 @@ import sqlalchemy as sa
 
 from schoolmgr import create_app
 from schoolmgr.certificates import services
-from schoolmgr.models import AttendanceStatus, AuditEvent, Certificate, Role
+from schoolmgr.models import AttendanceStatus, AuditEvent, Certificate, Registration, Role
 from tests import factories
 
 
@@ -206,3 +206,37 @@ def test_cli_issue_and_list(runner, edition_with_people):
     assert factories.db.session.scalar(
         sa.select(sa.func.count()).where(AuditEvent.action == "certificate.issued")
     )
+
+
+def _add_participants(edition, count):
+    sessions = [s for em in edition.edition_modules for s in em.sessions]
+    for _ in range(count):
+        reg = factories.RegistrationFactory(edition=edition)
+        for s in sessions:
+            factories.AttendanceFactory(session=s, registration=reg)
+
+
+def test_list_pages_use_a_fixed_number_of_queries(client, login, edition_with_people):
+    from tests.querycount import count_queries
+
+    edition, people = edition_with_people
+    staff = login(role=Role.STAFF)
+    for reg in people[:2]:
+        services.issue_for_registration(reg, staff)
+    urls = [
+        "/staff/editions/autumn-school/certificates",
+        "/staff/editions/autumn-school/certificates/issued",
+        "/staff/audit",
+    ]
+    counts = []
+    for _round in range(2):
+        round_counts = []
+        for url in urls:
+            with count_queries() as queries:
+                assert client.get(url).status_code == 200
+            round_counts.append(queries.count)
+        counts.append(round_counts)
+        _add_participants(edition, 4)
+        for reg_id in services.missing_registration_ids(edition):
+            services.issue_for_registration(factories.db.session.get(Registration, reg_id), staff)
+    assert counts[0] == counts[1], counts
