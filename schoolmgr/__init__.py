@@ -1,6 +1,5 @@
 """schoolmgr: seasonal schools and events of a regional school of public administration."""
 
-import ctypes.util
 import logging
 import os
 from pathlib import Path
@@ -137,7 +136,11 @@ def register_commands(app: Flask) -> None:
 
 def warn_if_slow_pdf_subsetting(app: Flask) -> None:
     """WeasyPrint falls back to fontTools subsetting, 5-6x slower, without libharfbuzz-subset."""
-    if not ctypes.util.find_library("harfbuzz-subset") and not app.testing:
+    if app.testing:
+        return
+    from weasyprint.text import ffi  # the library WeasyPrint itself loaded, or None
+
+    if ffi.harfbuzz_subset is None:
         log.warning(
             "libharfbuzz-subset is not installed: PDF rendering will be several times slower. "
             "Install it (Debian/Ubuntu: apt-get install libharfbuzz-subset0)."
