@@ -76,6 +76,9 @@ def _select_locale() -> str:
 
 
 def register_blueprints(app: Flask) -> None:
+    from schoolmgr.security import install_url_converters
+
+    install_url_converters(app)  # before the first route: bounded <int:...> ids
     from schoolmgr.auditlog.routes import bp as audit_bp
     from schoolmgr.auth.routes import bp as auth_bp
     from schoolmgr.certificates.routes import bp as certificates_bp

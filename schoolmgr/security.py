@@ -5,6 +5,7 @@ import re
 import uuid
 
 from flask import Flask, g, has_request_context, request
+from werkzeug.routing import IntegerConverter
 
 REQUEST_ID_HEADER = "X-Request-ID"
 # A request id from a proxy is kept only when it is short and plain, so it is safe in logs.
@@ -28,6 +29,22 @@ CONTENT_SECURITY_POLICY = "; ".join(
     ]
 )
 HSTS_VALUE = "max-age=31536000; includeSubDomains"
+
+
+# Database ids are 32-bit integers on PostgreSQL (and SQLite overflows past 64 bits).
+MAX_ID = 2**31 - 1
+
+
+class IdConverter(IntegerConverter):
+    """`<int:...>` URL parts, bounded like database ids: a huge guessed id is a 404, not a 500."""
+
+    def __init__(self, map, fixed_digits=0, min=None, max=MAX_ID, signed=False):  # noqa: A002
+        super().__init__(map, fixed_digits=fixed_digits, min=min, max=max, signed=signed)
+
+
+def install_url_converters(app: Flask) -> None:
+    """Call before any route is added: rules pick their converter when they are created."""
+    app.url_map.converters["int"] = IdConverter
 
 
 def current_request_id() -> str:

@@ -265,3 +265,17 @@ def test_sign_up_is_limited_per_hour_and_the_page_says_so_in_minutes(limited_cli
     assert refused.status_code == 429
     assert re.search(r"Please try again in (\d+) minutes", refused.text)
     assert db.session.query(User).count() == 0
+
+
+def test_huge_guessed_ids_in_urls_are_404_not_500(app, client, login):
+    from schoolmgr.models import Role
+
+    login(role=Role.STAFF)
+    app.config["PROPAGATE_EXCEPTIONS"] = False
+    for url in (
+        "/me/certificates/99999999999999999999.pdf",
+        "/staff/people/99999999999999999999",
+        "/staff/editions/2147483648",
+        "/trainer/sessions/9223372036854775808",
+    ):
+        assert client.get(url).status_code == 404, url

@@ -305,7 +305,8 @@ def invite_trainer():
     """Invite a trainer by email; they set a password from a signed link."""
     form = forms.InviteTrainerForm()
     em = None
-    if (form.edition_module_id.data or "").isdigit():
+    raw_id = form.edition_module_id.data or ""
+    if raw_id.isascii() and raw_id.isdigit() and len(raw_id) <= 9:  # not "²", not 10**30
         em = _edition_module_or_404(int(form.edition_module_id.data))
     if form.validate_on_submit():
         try:
