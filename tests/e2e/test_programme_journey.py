@@ -107,3 +107,20 @@ def test_staff_pages_have_no_serious_accessibility_violations(page, sign_in, peo
     sign_in("jelena@example.org")
     page.goto(path)
     assert axe_violations(page) == []
+
+
+def test_programme_pages_fit_a_phone(browser, live_server, people, app):
+    from tests.factories import PASSWORD, EditionModuleFactory, SessionFactory
+
+    em = EditionModuleFactory(trainers=[people["trainer1"]])
+    SessionFactory(edition_module=em, title="A rather long session title for a small screen")
+    context = browser.new_context(base_url=live_server.url, viewport={"width": 375, "height": 740})
+    page = context.new_page()
+    page.goto("/login")
+    page.get_by_label("Email").fill("jelena@example.org")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    for path in (f"/staff/editions/{em.edition_id}", "/staff/editions", "/staff/people/"):
+        page.goto(path)
+        assert page.evaluate("document.documentElement.scrollWidth") <= 375, path
+    context.close()
