@@ -285,7 +285,8 @@ def test_hostile_values_to_every_form_never_crash_store_junk_or_render_unescaped
         try:
             post_hostile()
         except AssertionError as err:  # collect, so that one run reports every form
-            failures.append(f"{endpoint} as {kind}: {str(err).splitlines()[0]}")
+            example = " ".join(getattr(err, "__notes__", []))[:600]
+            failures.append(f"{endpoint} as {kind}: {str(err).splitlines()[0]} {example}")
 
     assert not failures, "\n".join(failures)
 

@@ -279,3 +279,16 @@ def test_huge_guessed_ids_in_urls_are_404_not_500(app, client, login):
         "/trainer/sessions/9223372036854775808",
     ):
         assert client.get(url).status_code == 404, url
+
+
+def test_nul_bytes_anywhere_in_a_request_get_a_400_page_not_a_500(app, client, make_user):
+    app.config["PROPAGATE_EXCEPTIONS"] = False
+    make_user(email="maja@example.org")
+
+    login = client.post("/login", data={"email": "maja\x00@example.org", "password": "x" * 10})
+    in_path = client.get("/editions/a%00b")
+    in_query = client.get("/", query_string={"page": "1\x00"})
+
+    for response in (login, in_path, in_query):
+        assert response.status_code == 400
+        assert "characters that are not allowed" in response.text

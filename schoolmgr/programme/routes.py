@@ -107,6 +107,7 @@ def edit_edition(edition_id: int):
     """Change any field of an edition."""
     edition = _edition_or_404(edition_id)
     form = forms.EditionForm()
+    form.allow_timezone(edition.timezone)
     if request.method == "GET":
         form.load(edition)
     if form.validate_on_submit():
@@ -229,11 +230,15 @@ def add_module(edition_id: int):
     return _back_to(edition.id)
 
 
-@bp.route("/edition-modules/<int:em_id>/remove", methods=["POST"])
+@bp.route("/edition-modules/<int:em_id>/remove", methods=["GET", "POST"])
 @staff
 def remove_module(em_id: int):
     """Remove a module (and its sessions) from an edition, unless records depend on it."""
     em = _edition_module_or_404(em_id)
+    if request.method == "GET":
+        return render_template(
+            "programme/remove_module.html", em=em, dependants=services.module_dependants(em)
+        )
     edition_id = em.edition_id
     try:
         services.remove_module(em)
@@ -323,7 +328,7 @@ def invite_trainer():
                 return _back_to(em.edition_id, f"#module-{em.id}")
             return redirect(url_for("programme.editions"))
     if em is None:
-        flash(" ".join(e for errs in form.errors.values() for e in errs), "danger")
+        flash(" ".join(str(e) for errs in form.errors.values() for e in errs), "danger")
         return redirect(url_for("programme.editions")), 303
     trainers_form = forms.TrainersForm(formdata=None)
     trainers_form.trainers.choices = [(u.id, u.full_name) for u in services.trainer_choices()]
