@@ -174,6 +174,7 @@ ROWS = [
     T("programme.add_module",                "POST", EDITION,                              STAFF_POST),
     T("programme.schedule",                  "GET",  EDITION,                              STAFF_GET),
     T("programme.move_module",               "POST", EM1,                                  STAFF_POST),
+    T("programme.remove_module",             "GET",  EM1,                                  STAFF_GET),
     T("programme.remove_module",             "POST", EM1,                                  STAFF_POST),
     T("programme.new_session",               "GET",  EM1,                                  STAFF_GET),
     T("programme.new_session",               "POST", EM1,                                  STAFF_POST),

@@ -404,3 +404,29 @@ def test_staff_pages_load_in_a_fixed_number_of_queries(
     for _ in range(3):
         make_edition()
     assert [_queries(db, client, url) for url in urls] == small
+
+
+def test_removing_a_module_asks_first_and_explains_what_blocks_it(
+    client, login, make_session, make_attendance, db
+):
+    free = make_session()
+    marked = make_attendance().session
+    login(role=Role.STAFF)
+
+    page = client.get(f"/staff/edition-modules/{free.edition_module_id}/remove")
+    assert "Its 1 session is deleted with it" in page.text
+    page = client.get(f"/staff/edition-modules/{marked.edition_module_id}/remove")
+    assert "1 attendance marks" in page.text and "Remove the module" not in page.text
+
+    client.post(f"/staff/edition-modules/{free.edition_module_id}/remove")
+    assert db.session.get(EditionModule, free.edition_module_id) is None
+    response = client.post(f"/staff/edition-modules/{marked.edition_module_id}/remove")
+    assert response.status_code == 409
+    assert db.session.get(EditionModule, marked.edition_module_id) is not None
+
+
+def test_an_unusual_time_zone_can_be_kept_when_editing(client, login, make_edition, db):
+    edition = make_edition(timezone="America/New_York")
+    login(role=Role.STAFF)
+    page = client.get(f"/staff/editions/{edition.id}/edit")
+    assert '<option selected value="America/New_York">' in page.text

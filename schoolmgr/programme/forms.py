@@ -173,6 +173,11 @@ class EditionForm(FlaskForm):
             "signatories": signatories,
         }
 
+    def allow_timezone(self, name: str) -> None:
+        """Keep an edition's zone choosable even when it is not one of the usual ones."""
+        if name not in dict(self.timezone.choices):
+            self.timezone.choices = [*self.timezone.choices, (name, name)]
+
     def load(self, edition) -> None:
         """Fill the form from an edition, registration times in its zone."""
         for name in (
@@ -184,8 +189,6 @@ class EditionForm(FlaskForm):
         self.kind.data = edition.kind.value
         self.format.data = edition.format.value
         self.registration_mode.data = edition.registration_mode.value
-        if edition.timezone not in TIMEZONES:
-            self.timezone.choices = [*self.timezone.choices, (edition.timezone, edition.timezone)]
         tz = edition.tz
         if edition.registration_opens_at:
             local = edition.registration_opens_at.astimezone(tz)
