@@ -292,3 +292,65 @@ def test_nul_bytes_anywhere_in_a_request_get_a_400_page_not_a_500(app, client, m
     for response in (login, in_path, in_query):
         assert response.status_code == 400
         assert "characters that are not allowed" in response.text
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "allowed", "signed_in"),
+    [
+        ("POST", "/login", 10, False),
+        ("POST", "/signup", 10, False),
+        ("POST", "/forgot-password", 5, False),
+        ("POST", "/reset-password/not-a-token", 5, False),
+        ("POST", "/checkin", 20, True),
+        ("GET", "/verify/K7QH-M3XD-9RTA-C4WE-PZ2N", 30, False),
+        ("GET", "/verify/K7QH-M3XD-9RTA-C4WE-PZ2N.json", 30, False),
+        ("GET", "/verify?code=K7QH-M3XD-9RTA-C4WE-PZ2N", 30, False),
+    ],
+)
+def test_abuse_prone_routes_are_rate_limited_with_a_clear_429(
+    limited_client, make_user, method, path, allowed, signed_in
+):
+    if signed_in:
+        user = make_user()
+        with limited_client.session_transaction() as session:
+            session["_user_id"] = user.get_id()
+    data = {"email": "someone@example.org", "code": "ABC123"} if method == "POST" else None
+
+    statuses = [limited_client.open(path, method=method, data=data).status_code]
+    statuses += [
+        limited_client.open(path, method=method, data=data).status_code for _ in range(allowed - 1)
+    ]
+    refused = limited_client.open(path, method=method, data=data)
+
+    assert 429 not in statuses, statuses
+    assert refused.status_code == 429
+    assert int(refused.headers["Retry-After"]) > 0
+    assert re.search(r"Please try again in \d+ (seconds|minutes)", refused.text)
+
+
+def test_changing_the_password_ends_the_other_sessions_and_keeps_this_one(app, make_user):
+    if "account.password" not in app.view_functions:
+        pytest.skip("the password change page is not there yet")
+    make_user(email="maja@example.org")
+    laptop, phone = app.test_client(), app.test_client()
+    for device in (laptop, phone):
+        response = device.post(
+            "/login", data={"email": "maja@example.org", "password": PASSWORD, "remember": "y"}
+        )
+        assert response.status_code == 302
+    assert phone.get("/privacy/").status_code == 200
+
+    changed = laptop.post(
+        "/account/password",
+        data={
+            "current_password": PASSWORD,
+            "new_password": "a brand new passphrase",
+            "confirm": "a brand new passphrase",
+        },
+    )
+
+    assert changed.status_code == 302
+    assert laptop.get("/privacy/").status_code == 200  # this device stays signed in
+    signed_out = phone.get("/privacy/")  # the other one, even with its remember-me cookie
+    assert signed_out.status_code == 302
+    assert "/login" in signed_out.headers["Location"]
