@@ -577,3 +577,12 @@ def test_editing_signatories_keeps_their_signature_images(db, make_edition):
         {"name": "Ana Anić", "title": "Executive Director", "signature": "img/sig-ana.png"},
         {"name": "Novi Potpisnik", "title": "Head", "signature": ""},
     ]
+
+
+def test_a_slug_taken_at_the_last_moment_is_a_clear_refusal(db, make_edition, monkeypatch):
+    make_edition(slug="raced")
+    monkeypatch.setattr(services, "slug_in_use", lambda slug, exclude_id=None: False)
+    with pytest.raises(ProgrammeError) as exc:
+        services.create_edition(edition_values(slug="raced"))
+    assert exc.value.code == "slug_taken"
+    assert db.session.scalar(sa.select(sa.func.count(Edition.id))) == 1

@@ -269,10 +269,26 @@ def create_edition(values: dict) -> Edition:
         if name in values:
             setattr(edition, name, values[name])
     db.session.add(edition)
-    db.session.flush()
+    _commit_unique_slug(edition.slug, None, flush_only=True)
     record("edition.created", target=edition, edition_id=edition.id, summary=edition.title)
-    db.session.commit()
+    _commit_unique_slug(edition.slug, None)
     return edition
+
+
+def _commit_unique_slug(slug: str, exclude_id: int | None, *, flush_only: bool = False) -> None:
+    """Commit (or flush); a slug taken meanwhile by a concurrent save is a refusal, not a 500."""
+    try:
+        db.session.flush() if flush_only else db.session.commit()
+    except sa.exc.IntegrityError as exc:
+        db.session.rollback()
+        free = suggest_slug(slug, exclude_id)
+        raise ProgrammeError(
+            _("The address %(slug)s was just taken. %(free)s is free.", slug=slug, free=free),
+            "slug_taken",
+            409,
+            field="slug",
+            suggestion=free,
+        ) from exc
 
 
 def _suggestion(problems, slug: str, exclude_id: int | None) -> str | None:
@@ -308,7 +324,7 @@ def update_edition(edition: Edition, values: dict) -> Edition:
         )
     if edition.capacity > old_capacity:
         _fill_free_seats(edition)
-    db.session.commit()
+    _commit_unique_slug(edition.slug, edition.id)
     return edition
 
 
@@ -443,7 +459,7 @@ def duplicate_edition(edition: Edition, *, title: str, slug: str, start_date: da
                         position=s.position,
                     )
                 )
-    db.session.flush()
+    _commit_unique_slug(copy.slug, None, flush_only=True)
     record(
         "edition.duplicated",
         target=copy,
@@ -451,7 +467,7 @@ def duplicate_edition(edition: Edition, *, title: str, slug: str, start_date: da
         summary=_("%(new)s from %(old)s", new=copy.title, old=edition.title),
         before={"from_edition_id": edition.id},
     )
-    db.session.commit()
+    _commit_unique_slug(copy.slug, None)
     return copy
 
 
