@@ -160,3 +160,16 @@ def test_csrf_is_enforced_on_role_changes(app, client, login, make_user, db):
     response = client.post(f"/staff/people/{user.id}/role", data={"role": "staff"})
     assert response.status_code == 400
     assert db.session.get(User, user.id).role == Role.PARTICIPANT
+
+
+def test_a_trainer_still_assigned_cannot_become_a_participant(db, make_user, make_edition_module):
+    staff, trainer = make_user(staff=True), make_user(trainer=True)
+    em = make_edition_module(trainers=[trainer])
+    with pytest.raises(PeopleError) as exc:
+        services.change_role(staff, trainer, Role.PARTICIPANT)
+    assert exc.value.code == "trainer_assigned"
+    assert em.module.name in exc.value.message
+    em.edition.status = em.edition.status.ARCHIVED
+    db.session.commit()
+    services.change_role(staff, trainer, Role.PARTICIPANT)
+    assert trainer.role == Role.PARTICIPANT

@@ -6,14 +6,23 @@ from flask_babel import gettext as _
 from schoolmgr.audit import record
 from schoolmgr.errors import DomainError
 from schoolmgr.extensions import db
-from schoolmgr.models import Country, Role, User
+from schoolmgr.models import (
+    Country,
+    Edition,
+    EditionModule,
+    EditionStatus,
+    Module,
+    Role,
+    User,
+    edition_module_trainers,
+)
 from schoolmgr.text import search_terms
 
 PRIVILEGED = (Role.STAFF, Role.ADMIN)
 
 
 class PeopleError(DomainError):
-    """Codes: admin_only, own_account, last_admin, no_change."""
+    """Codes: admin_only, own_account, last_admin, no_change, trainer_assigned."""
 
 
 def users_query(q: str | None = None, role: str | None = None, active: str | None = None):
@@ -64,6 +73,24 @@ def _other_active_admins(user: User) -> int:
     )
 
 
+def _modules_taught(user: User) -> list[str]:
+    """Modules of editions not yet archived that `user` trains, as "Module (Edition)"."""
+    rows = db.session.execute(
+        sa.select(Module.name, Edition.title)
+        .join(EditionModule, EditionModule.module_id == Module.id)
+        .join(Edition, Edition.id == EditionModule.edition_id)
+        .join(
+            edition_module_trainers, edition_module_trainers.c.edition_module_id == EditionModule.id
+        )
+        .where(
+            edition_module_trainers.c.user_id == user.id,
+            Edition.status != EditionStatus.ARCHIVED,
+        )
+        .order_by(Edition.start_date, Module.name)
+    )
+    return [f"{module} ({edition})" for module, edition in rows]
+
+
 def change_role(actor: User, user: User, role: Role, reason: str = "") -> User:
     """Give `user` a new role; only administrators make or unmake staff and administrators."""
     role = Role(role)
@@ -78,6 +105,18 @@ def change_role(actor: User, user: User, role: Role, reason: str = "") -> User:
         raise PeopleError(_("%(name)s already has this role.", name=user.full_name), "no_change")
     if user.role == Role.ADMIN and not _other_active_admins(user):
         raise PeopleError(_("The last administrator cannot be demoted."), "last_admin", 409)
+    if user.role == Role.TRAINER and role == Role.PARTICIPANT:
+        teaching = _modules_taught(user)
+        if teaching:
+            raise PeopleError(
+                _(
+                    "%(name)s still trains %(modules)s. Assign other trainers there first.",
+                    name=user.full_name,
+                    modules="; ".join(teaching),
+                ),
+                "trainer_assigned",
+                409,
+            )
     before = user.role
     user.role = role
     # A lower role must not keep rights in sessions signed in under the higher one.
