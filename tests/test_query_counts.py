@@ -9,12 +9,15 @@ from collections.abc import Callable
 from datetime import time, timedelta
 
 import pytest
+import sqlalchemy as sa
 
 from schoolmgr.extensions import db
 from schoolmgr.models import (
     Attendance,
     AttendanceMethod,
     AttendanceStatus,
+    Certificate,
+    Country,
     Edition,
     EditionModule,
     Module,
@@ -176,3 +179,163 @@ def test_privacy_export(client, login, make_edition):
     # Export is one response, not paginated, but it still must not query per row.
     grow = lambda n: grow_to(registrations, n // 10, make)  # noqa: E731
     assert_same_query_count(client, "/privacy/export.json", grow)
+
+
+# Staff, trainer and participant lists
+
+
+@pytest.fixture
+def school(make_edition, make_edition_module, make_session, make_user):
+    """An edition with one module, its trainer and a session; grows registrations on demand."""
+    trainer = make_user(role=Role.TRAINER)
+    edition = make_edition(series="digital-transformation")
+    edition_module = make_edition_module(edition=edition, trainers=[trainer])
+    session = make_session(edition_module=edition_module)
+    registrations: list[Registration] = []
+
+    def grow(n: int) -> None:
+        missing = n - len(registrations)
+        if missing <= 0:
+            return
+        made = add_registrations(edition, missing)
+        for k, registration in enumerate(made):
+            registration.user.country = list(Country)[k % len(Country)]
+            registration.modules.append(edition_module)
+            db.session.add(
+                Attendance(
+                    session=session,
+                    registration=registration,
+                    status=AttendanceStatus.PRESENT,
+                    method=AttendanceMethod.TRAINER,
+                )
+            )
+            db.session.add(
+                Certificate(
+                    registration=registration,
+                    serial=f"QC-{registration.id}",
+                    verification_code=f"QC{registration.id:018d}",
+                    snapshot={"name": registration.user.full_name},
+                    pdf_name=f"qc-{registration.id}.pdf",
+                    sha256="0" * 64,
+                )
+            )
+        db.session.commit()
+        registrations.extend(made)
+
+    return _Namespace(
+        edition=edition, edition_module=edition_module, session=session, trainer=trainer, grow=grow
+    )
+
+
+class _Namespace:
+    def __init__(self, **values):
+        self.__dict__.update(values)
+
+
+STAFF_LISTS = [
+    ("registration.staff_list", lambda s: {"slug": s.edition.slug}),
+    ("registration.staff_overview", lambda s: {"slug": s.edition.slug}),
+    ("registration.staff_export_csv", lambda s: {"slug": s.edition.slug}),
+    ("certificates.eligibility", lambda s: {"slug": s.edition.slug}),
+    ("certificates.issued", lambda s: {"slug": s.edition.slug}),
+    ("attendance.edition_summary", lambda s: {"edition_id": s.edition.id}),
+    ("attendance.edition_summary_csv", lambda s: {"edition_id": s.edition.id}),
+    ("attendance.roster", lambda s: {"session_id": s.session.id}),
+    ("attendance.module_summary", lambda s: {"edition_module_id": s.edition_module.id}),
+    ("trainer.module", lambda s: {"edition_module_id": s.edition_module.id}),
+    ("programme.edition", lambda s: {"edition_id": s.edition.id}),
+    ("people.users", lambda s: {}),
+    ("audit.events", lambda s: {}),
+]
+
+
+@pytest.mark.parametrize(("endpoint", "args"), STAFF_LISTS, ids=[e for e, _ in STAFF_LISTS])
+def test_staff_list_pages_grow_without_more_queries(app, client, login, school, endpoint, args):
+    if endpoint not in app.view_functions:
+        pytest.skip(f"{endpoint} is not there yet")
+    login(role=Role.STAFF)
+    from flask import url_for
+
+    with app.test_request_context():
+        url = url_for(endpoint, **args(school))
+
+    def grow(n: int) -> None:
+        school.grow(n)
+        if endpoint == "audit.events":
+            from schoolmgr.models import AuditEvent
+
+            have = db.session.scalar(sa.select(sa.func.count(AuditEvent.id)))
+            db.session.add_all(
+                AuditEvent(action="registration.accepted", summary=f"event {k}")
+                for k in range(n - have)
+            )
+            db.session.commit()
+
+    assert_same_query_count(client, url, grow)
+
+
+def test_staff_edition_and_module_lists(app, client, login, make_edition):
+    login(role=Role.STAFF)
+    editions: list[Edition] = []
+    modules: list[Module] = []
+
+    def grow(n: int) -> None:
+        grow_to(editions, n, lambda missing: [make_edition() for _ in range(missing)])
+
+        def more_modules(missing: int) -> list[Module]:
+            made = [
+                Module(name=f"Module {k}", slug=f"staff-module-{k}")
+                for k in (next(_counter) for _ in range(missing))
+            ]
+            db.session.add_all(made)
+            db.session.commit()
+            return made
+
+        grow_to(modules, n, more_modules)
+
+    for url in ("/staff/editions", "/staff/modules"):
+        editions.clear()
+        modules.clear()
+        assert_same_query_count(client, url, grow)
+
+
+def test_participant_pages(app, client, login, make_edition):
+    user = login()
+    registrations: list[Registration] = []
+
+    def make(missing: int) -> list[Registration]:
+        made = []
+        for _ in range(missing):
+            edition = make_edition(past=True)
+            registration = Registration(user=user, edition=edition, consent_at=utcnow())
+            db.session.add(registration)
+            db.session.flush()
+            db.session.add(
+                Certificate(
+                    registration=registration,
+                    serial=f"PC-{registration.id}",
+                    verification_code=f"PC{registration.id:018d}",
+                    snapshot={"name": user.full_name},
+                    pdf_name=f"pc-{registration.id}.pdf",
+                    sha256="0" * 64,
+                )
+            )
+            made.append(registration)
+        db.session.commit()
+        return made
+
+    for url in ("/me/registrations", "/me/certificates"):
+        registrations.clear()
+        assert_same_query_count(client, url, lambda n: grow_to(registrations, n // 10, make))
+
+
+def test_trainer_home(app, client, make_user, make_edition_module):
+    trainer = make_user(role=Role.TRAINER)
+    with client.session_transaction() as session:
+        session["_user_id"] = trainer.get_id()
+    modules: list = []
+
+    def make(missing: int) -> list:
+        return [make_edition_module(trainers=[trainer]) for _ in range(missing)]
+
+    assert_same_query_count(client, "/trainer/", lambda n: grow_to(modules, n // 10, make))
