@@ -558,3 +558,10 @@ def test_participants_only_materials_stay_hidden_from_anonymous_visitors(app, cl
     assert world.material.title not in anonymous.get_data(as_text=True)
     assert world.material.url not in anonymous.get_data(as_text=True)
     assert world.material.title in participant.get_data(as_text=True)
+
+
+def test_nobody_can_edit_the_audit_log_through_the_app(app):
+    audit_rules = [r for r in app.url_map.iter_rules() if r.endpoint.startswith("audit.")]
+    assert audit_rules, "the audit log page is missing"
+    for rule in audit_rules:
+        assert rule.methods - {"HEAD", "OPTIONS"} == {"GET"}, rule
