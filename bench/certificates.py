@@ -254,6 +254,12 @@ def main() -> None:
     with app.app_context():
         db.drop_all()
         db.create_all()
+        if db.engine.dialect.name == "sqlite":
+            # Two worker processes write concurrently: in SQLite's default rollback-journal mode
+            # every reader blocks the other's commit and the busy handler sleeps. WAL (a
+            # property of the file, so the workers get it too) lets readers and a writer overlap.
+            with db.engine.connect() as conn:
+                conn.exec_driver_sql("PRAGMA journal_mode=WAL")
         t0 = time.perf_counter()
         edition = build_edition(args.n)
         print(f"generated edition with {args.n} participants in {time.perf_counter() - t0:.1f}s")

@@ -302,3 +302,23 @@ def test_a_second_run_waits_but_an_interrupted_one_is_taken_over(past_edition):
     assert first.status == CertificateBatchStatus.FAILED
     assert second.status == CertificateBatchStatus.FINISHED
     assert second.done == 1
+
+
+def test_parallel_run_renders_in_workers_and_records_once(past_edition, app):
+    """Two worker processes render; this process is the only database writer."""
+    import hashlib
+
+    edition, sessions = past_edition
+    regs = [factories.RegistrationFactory(edition=edition) for _ in range(5)]
+    for r in regs:
+        attend(r, sessions, [P] * 10)
+    services.issue_for_registration(regs[0], None)
+
+    batch = services.run_batch(services.start_batch(edition, None).id, processes=2, chunk_size=2)
+
+    assert (batch.status, batch.done, batch.failed) == (CertificateBatchStatus.FINISHED, 4, 0)
+    certificates = factories.db.session.scalars(sa.select(Certificate)).all()
+    assert sorted(c.registration_id for c in certificates) == sorted(r.id for r in regs)
+    for certificate in certificates:
+        content = services.read_pdf(certificate).read_bytes()
+        assert hashlib.sha256(content).hexdigest() == certificate.sha256

@@ -3,6 +3,8 @@
 `make worker` starts an RQ worker on the "schoolmgr" queue. Rendering is CPU-bound, so a run can
 also spread its chunks over several processes; each process builds the app once, loads fonts
 and parses the stylesheet once (schoolmgr.pdf caches them) and renders a warm-up certificate.
+Workers only read the database and write PDF files; the calling process records the
+certificates (row, audit event, email), so the database has a single writer (SQLite included).
 """
 
 from __future__ import annotations
@@ -68,12 +70,14 @@ def _init_worker(overrides: dict | None) -> None:
     rendering.warm_up()
 
 
-def _run_chunk(registration_ids: list[int], actor_id: int | None) -> tuple[int, list[dict]]:
-    from schoolmgr.certificates.services import issue_chunk
+def _prepare_chunk(
+    registration_ids: list[int], actor_id: int | None
+) -> tuple[list[dict], int, list[dict]]:
+    from schoolmgr.certificates.services import prepare_chunk
     from schoolmgr.extensions import db
 
     try:
-        return issue_chunk(registration_ids, actor_id)
+        return prepare_chunk(registration_ids, actor_id)
     finally:
         db.session.remove()
 
@@ -82,7 +86,7 @@ def map_chunks(
     chunks: list[list[int]], actor_id: int | None, processes: int = 1
 ) -> Iterator[tuple[int, list[dict]]]:
     """Issue each chunk, yielding (issued, failures) as chunks complete."""
-    from schoolmgr.certificates.services import issue_chunk
+    from schoolmgr.certificates.services import issue_chunk, record_chunk
 
     if processes <= 1 or len(chunks) <= 1:
         for chunk in chunks:
@@ -95,6 +99,9 @@ def map_chunks(
         initializer=_init_worker,
         initargs=(_app_overrides(),),
     ) as pool:
-        futures = [pool.submit(_run_chunk, chunk, actor_id) for chunk in chunks]
+        futures = [pool.submit(_prepare_chunk, chunk, actor_id) for chunk in chunks]
         for future in as_completed(futures):
-            yield future.result()
+            prepared, existing, failures = future.result()
+            # This process is the only writer: workers render, the database sees one writer.
+            done, record_failures = record_chunk(prepared, actor_id)
+            yield done + existing, failures + record_failures

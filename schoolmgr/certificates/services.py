@@ -438,23 +438,28 @@ def _write_atomically(path: Path, content: bytes) -> None:
 def _create_certificate(
     registration: Registration,
     eligibility: Eligibility,
-    actor: User | None,
+    actor_id: int | None,
     version: int,
     now: datetime,
 ) -> Certificate:
+    """Render the PDF and write it (temporary file, then rename); the row is not added yet.
+
+    The file name carries the verification code, so two runs racing for the same registration
+    never overwrite each other's file: the loser's file is removed when its row is refused.
+    """
     edition = registration.edition
     serial = make_serial(edition, registration, version)
     code = codes.new_code()
     snapshot = build_snapshot(registration, eligibility, serial, code, now.date())
     content = rendering.render_certificate(snapshot)
     certificate = Certificate(
-        registration=registration,
+        registration_id=registration.id,
         serial=serial,
         verification_code=code,
         issued_at=now,
-        issued_by_id=actor.id if actor else None,
+        issued_by_id=actor_id,
         snapshot=snapshot,
-        pdf_name=f"{serial}.pdf",
+        pdf_name=f"{serial}-{code.replace('-', '')}.pdf",
         sha256=hashlib.sha256(content).hexdigest(),
     )
     _write_atomically(storage_dir() / certificate.pdf_name, content)
@@ -478,13 +483,16 @@ def _notify_holder(certificate: Certificate) -> None:
     )
 
 
-def issue_for_registration(
-    registration: Registration, actor: User | None, now: datetime | None = None
-) -> tuple[Certificate, bool]:
-    """Issue the registration's certificate unless it has one; return (certificate, created)."""
-    existing = current_certificate(registration)
-    if existing is not None:
-        return existing, False
+def prepare_certificate(
+    registration: Registration, actor_id: int | None, now: datetime | None = None
+) -> dict | None:
+    """Check eligibility, snapshot, render and store the PDF; None if one exists already.
+
+    Returns the certificate's column values (plain, picklable): a worker process can prepare
+    while one writer records them (see record_certificate).
+    """
+    if current_certificate(registration) is not None:
+        return None
     now = now or utcnow()
     eligibility = evaluate_registration(registration, now)
     if registration.certificate_override == CertificateOverride.EXCLUDED:
@@ -498,7 +506,31 @@ def issue_for_registration(
             Certificate.registration_id == registration.id
         )
     )
-    certificate = _create_certificate(registration, eligibility, actor, previous + 1, now)
+    certificate = _create_certificate(registration, eligibility, actor_id, previous + 1, now)
+    return {
+        column: getattr(certificate, column)
+        for column in (
+            "registration_id",
+            "serial",
+            "verification_code",
+            "issued_at",
+            "issued_by_id",
+            "snapshot",
+            "pdf_name",
+            "sha256",
+        )
+    }
+
+
+def record_certificate(prepared: dict, actor: User | None) -> tuple[Certificate, bool]:
+    """Add a prepared certificate with its audit event and email, in one commit.
+
+    If the registration got a current certificate meanwhile, that one stands and the prepared
+    file is removed.
+    """
+    registration = db.session.get(Registration, prepared["registration_id"])
+    certificate = Certificate(**prepared)
+    certificate.registration = registration
     db.session.add(certificate)
     audit.record(
         "certificate.issued",
@@ -508,9 +540,9 @@ def issue_for_registration(
         summary=_(
             "Certificate %(serial)s issued to %(name)s",
             serial=certificate.serial,
-            name=registration.user.full_name,
+            name=prepared["snapshot"]["name"],
         ),
-        reason=_("by exception") if not eligibility.meets_rules else "",
+        reason=_("by exception") if prepared["snapshot"].get("by_exception") else "",
     )
     _notify_holder(certificate)
     try:
@@ -518,11 +550,22 @@ def issue_for_registration(
     except IntegrityError:
         # Someone else issued it at the same moment: theirs stands.
         db.session.rollback()
+        (storage_dir() / prepared["pdf_name"]).unlink(missing_ok=True)
         existing = current_certificate(registration)
         if existing is None:
             raise
         return existing, False
     return certificate, True
+
+
+def issue_for_registration(
+    registration: Registration, actor: User | None, now: datetime | None = None
+) -> tuple[Certificate, bool]:
+    """Issue the registration's certificate unless it has one; return (certificate, created)."""
+    prepared = prepare_certificate(registration, actor.id if actor else None, now)
+    if prepared is None:
+        return current_certificate(registration), False
+    return record_certificate(prepared, actor)
 
 
 def issue_one(edition: Edition, registration_id: int, actor: User) -> Certificate:
@@ -554,7 +597,8 @@ def reissue(certificate: Certificate, actor: User, reason: str) -> Certificate:
         )
         + 1
     )
-    new = _create_certificate(registration, eligibility, actor, version, now)
+    new = _create_certificate(registration, eligibility, actor.id, version, now)
+    new.registration = registration
     certificate.superseded_at = now
     db.session.flush()  # free the "one current certificate" slot before adding the new one
     db.session.add(new)
@@ -670,26 +714,62 @@ def start_batch(edition: Edition, actor: User | None, take_over: bool = False) -
     return batch
 
 
+def _failure(registration_id: int, exc: Exception) -> dict:
+    db.session.rollback()
+    registration = db.session.get(Registration, registration_id)
+    if not isinstance(exc, DomainError):
+        current_app.logger.error(
+            "Certificate for registration %s failed", registration_id, exc_info=exc
+        )
+    return {
+        "registration_id": registration_id,
+        "name": registration.user.full_name if registration else "",
+        "reason": exc.message if isinstance(exc, DomainError) else f"{type(exc).__name__}: {exc}",
+    }
+
+
 def issue_chunk(registration_ids: list[int], actor_id: int | None) -> tuple[int, list[dict]]:
-    """Issue the certificates of some registrations; return (issued, failures). Used by workers."""
+    """Issue the certificates of some registrations; return (issued, failures)."""
     actor = db.session.get(User, actor_id) if actor_id else None
     done, failures = 0, []
     for registration_id in registration_ids:
-        registration = db.session.get(Registration, registration_id)
         try:
-            issue_for_registration(registration, actor)
+            issue_for_registration(db.session.get(Registration, registration_id), actor)
         except Exception as exc:  # one bad certificate must not stop the others
-            db.session.rollback()
-            failures.append(
-                {
-                    "registration_id": registration_id,
-                    "name": registration.user.full_name if registration else "",
-                    "reason": exc.message
-                    if isinstance(exc, DomainError)
-                    else f"{type(exc).__name__}: {exc}",
-                }
-            )
-            current_app.logger.exception("Certificate for registration %s failed", registration_id)
+            failures.append(_failure(registration_id, exc))
+        else:
+            done += 1
+    return done, failures
+
+
+def prepare_chunk(
+    registration_ids: list[int], actor_id: int | None
+) -> tuple[list[dict], int, list[dict]]:
+    """Worker side of a parallel run: (prepared certificates, already issued, failures)."""
+    prepared, existing, failures = [], 0, []
+    for registration_id in registration_ids:
+        try:
+            values = prepare_certificate(db.session.get(Registration, registration_id), actor_id)
+        except Exception as exc:  # one bad certificate must not stop the others
+            failures.append(_failure(registration_id, exc))
+            continue
+        if values is None:
+            existing += 1
+        else:
+            prepared.append(values)
+        db.session.rollback()  # end the read transaction: never hold the database between reads
+    return prepared, existing, failures
+
+
+def record_chunk(prepared: list[dict], actor_id: int | None) -> tuple[int, list[dict]]:
+    """Writer side of a parallel run: record what the workers prepared; (issued, failures)."""
+    actor = db.session.get(User, actor_id) if actor_id else None
+    done, failures = 0, []
+    for values in prepared:
+        try:
+            record_certificate(values, actor)
+        except Exception as exc:
+            failures.append(_failure(values["registration_id"], exc))
         else:
             done += 1
     return done, failures
