@@ -354,3 +354,41 @@ def test_changing_the_password_ends_the_other_sessions_and_keeps_this_one(app, m
     signed_out = phone.get("/privacy/")  # the other one, even with its remember-me cookie
     assert signed_out.status_code == 302
     assert "/login" in signed_out.headers["Location"]
+
+
+def test_rate_limits_are_kept_in_redis_when_redis_url_is_set(database_url, tmp_path):
+    import redis
+
+    url = "redis://127.0.0.1:6379/15"
+    try:
+        redis.Redis.from_url(url, socket_connect_timeout=1).ping()
+    except redis.RedisError:
+        pytest.skip("no local Redis")
+    app = create_app(
+        {
+            "SQLALCHEMY_DATABASE_URI": database_url,
+            "STORAGE_DIR": str(tmp_path / "storage"),
+            "REDIS_URL": url,
+            "RATELIMIT_ENABLED": True,
+        }
+    )
+    try:
+        assert app.config["RATELIMIT_STORAGE_URI"] == url
+        assert type(limiter.storage).__name__ == "RedisStorage"
+        limiter.reset()
+        client = app.test_client()
+        data = {"email": "nobody@example.org", "password": "wrong password"}
+        statuses = [client.post("/login", data=data).status_code for _ in range(11)]
+        assert statuses[-1] == 429 and 429 not in statuses[:-1]
+        # A second app (another gunicorn worker) shares the count through Redis.
+        other_worker = create_app(
+            {
+                "SQLALCHEMY_DATABASE_URI": database_url,
+                "REDIS_URL": url,
+                "RATELIMIT_ENABLED": True,
+            }
+        )
+        assert other_worker.test_client().post("/login", data=data).status_code == 429
+    finally:
+        limiter.reset()
+        limiter.enabled = False
