@@ -64,7 +64,13 @@ def _init_worker(overrides: dict | None) -> None:
     global _worker_app
     from schoolmgr import create_app
     from schoolmgr.certificates import rendering
+    from schoolmgr.extensions import db
 
+    # A forked worker inherits the parent's pooled connections: forget them without closing
+    # (closing would end the parent's sessions), then build its own app and engine.
+    for engines in list(db._app_engines.values()):
+        for engine in engines.values():
+            engine.dispose(close=False)
     _worker_app = create_app(overrides)
     _worker_app.app_context().push()
     rendering.warm_up()
@@ -92,7 +98,9 @@ def map_chunks(
         for chunk in chunks:
             yield issue_chunk(chunk, actor_id)
         return
-    context = multiprocessing.get_context("spawn")
+    # fork starts a worker in milliseconds with the modules already imported; spawn elsewhere.
+    method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
+    context = multiprocessing.get_context(method)
     with ProcessPoolExecutor(
         max_workers=processes,
         mp_context=context,
