@@ -31,6 +31,7 @@ class Config:
     # Public base URL used in emails, calendar feeds and certificate QR codes.
     BASE_URL = os.environ.get("BASE_URL", "http://127.0.0.1:5000")
     SCHOOL_NAME = os.environ.get("SCHOOL_NAME", "Regional School of Public Administration")
+    SCHOOL_SHORT_NAME = os.environ.get("SCHOOL_SHORT_NAME", "ReSPA")
     DEFAULT_TIMEZONE = os.environ.get("DEFAULT_TIMEZONE", "Europe/Belgrade")
 
     BABEL_DEFAULT_LOCALE = "en"

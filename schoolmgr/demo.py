@@ -490,6 +490,7 @@ def seed_demo() -> dict[str, int]:
                 waitlist_position=(i - 20) if status == RegistrationStatus.WAITLISTED else None,
                 motivation="I lead our institution's digital services and want to learn from peers.",
                 consent_at=now - timedelta(days=10, hours=-i),
+                created_at=now - timedelta(days=10, hours=-i),
                 cancelled_at=now - timedelta(days=2)
                 if status == RegistrationStatus.CANCELLED
                 else None,
@@ -533,6 +534,7 @@ def seed_demo() -> dict[str, int]:
                     status=status[i],
                     motivation="Our ministry needs a crisis communication plan.",
                     consent_at=now - timedelta(days=4, hours=i),
+                    created_at=now - timedelta(days=4, hours=i),
                     decided_at=now - timedelta(days=1)
                     if status[i] != RegistrationStatus.PENDING
                     else None,
@@ -578,6 +580,7 @@ def _register_past(edition: Edition, people: list[User], rng: random.Random, dec
             status=status,
             motivation="To bring modern practice into our administration.",
             consent_at=edition.registration_opens_at + timedelta(days=1 + i % 20),
+            created_at=edition.registration_opens_at + timedelta(days=1 + i % 20),
             decided_at=decided_at,
             cancelled_at=decided_at if status == RegistrationStatus.CANCELLED else None,
         )

@@ -39,4 +39,5 @@ def init_app(app: Flask) -> None:
             "now": now,
             "today": timeutils.local(now).date(),
             "school_name": current_app.config["SCHOOL_NAME"],
+            "school_short_name": current_app.config["SCHOOL_SHORT_NAME"],
         }
