@@ -11,12 +11,15 @@ import sqlalchemy as sa
 from schoolmgr.demo import DEMO_PASSWORD, seed_demo
 from schoolmgr.extensions import db
 from schoolmgr.models import Certificate, Registration, User
+from tests.e2e.conftest import axe_violations
 
 EDITION = "digital-transformation-2019"
 
 
 def signed_in_page(browser, live_server, email):
-    context = browser.new_context(base_url=live_server.url, locale="en-GB", accept_downloads=True)
+    context = browser.new_context(
+        base_url=live_server.url, locale="en-GB", accept_downloads=True, bypass_csp=True
+    )
     context.set_default_timeout(15_000)
     page = context.new_page()
     page.goto("/login")
@@ -33,6 +36,7 @@ def test_certificates_journey(browser, live_server, page, tmp_path):
 
     # Staff open the eligibility list and grant one exception, with a reason.
     staff.goto(f"/staff/editions/{EDITION}/certificates")
+    assert axe_violations(staff) == []
     row = staff.locator("tbody tr", has=staff.get_by_text("Not eligible", exact=True)).first
     name = row.locator("th").inner_text().splitlines()[0]
     row_id = row.get_attribute("id")
@@ -77,10 +81,13 @@ def test_certificates_journey(browser, live_server, page, tmp_path):
         .join(User, User.id == Registration.user_id)
         .where(User.email == "participant@example.org")
     )
-    visitor = browser.new_context(base_url=live_server.url, locale="en-GB").new_page()
+    visitor = browser.new_context(
+        base_url=live_server.url, locale="en-GB", bypass_csp=True
+    ).new_page()
     visitor.goto(certificate.snapshot["verify_url"])
     visitor.get_by_text("Valid", exact=True).wait_for()
     assert "Đorđe Čolić" in visitor.content()
+    assert axe_violations(visitor) == []
 
     # Staff revoke it; the verify page then says "revoked".
     staff.goto(f"/staff/certificates/{certificate.id}")
