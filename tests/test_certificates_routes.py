@@ -240,3 +240,13 @@ def test_list_pages_use_a_fixed_number_of_queries(client, login, edition_with_pe
         for reg_id in services.missing_registration_ids(edition):
             services.issue_for_registration(factories.db.session.get(Registration, reg_id), staff)
     assert counts[0] == counts[1], counts
+
+
+def test_progress_json_for_the_page_script(client, login, edition_with_people):
+    edition, _people = edition_with_people
+    login(role=Role.STAFF)
+    location = client.post("/staff/editions/autumn-school/certificates/issue").headers["Location"]
+    data = client.get(location + ".json").get_json()
+    assert data["status"] == "finished"
+    assert (data["done"], data["total"], data["failed"], data["running"]) == (2, 2, 0, False)
+    assert client.get("/staff/editions/autumn-school/certificates/runs/999").status_code == 404
