@@ -99,6 +99,7 @@ def test_a_participant_downloads_everything_held_about_them_and_nothing_of_other
     assert registration["attendance"][0]["comment"] == "Arrived with Maja's colleague"
     assert data["certificates"][0]["verification_code"] == MAJA_CODE
     assert data["emails"][0]["subject"] == "Your certificate, Maja Kovačević"
+    assert data["records_about_you"][0]["action"] == "registration.accepted"
     assert "Petar" not in response.text
     assert "password" not in response.text.lower()
 

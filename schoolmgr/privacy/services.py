@@ -94,6 +94,11 @@ def export_personal_data(user: User) -> dict:
         .where(OutboundEmail.recipient == user.email)
         .order_by(OutboundEmail.created_at)
     ).all()
+    events = db.session.scalars(
+        sa.select(AuditEvent)
+        .where(_about(user.id, registration_ids))
+        .order_by(AuditEvent.created_at, AuditEvent.id)
+    ).all()
     attendance_by_registration: dict[int, list[dict]] = {}
     for mark in attendances:
         attendance_by_registration.setdefault(mark.registration_id, []).append(
@@ -162,6 +167,9 @@ def export_personal_data(user: User) -> dict:
                 "sent_at": _iso(e.sent_at),
             }
             for e in emails
+        ],
+        "records_about_you": [
+            {"action": e.action, "at": _iso(e.created_at), "summary": e.summary} for e in events
         ],
     }
 
@@ -276,16 +284,20 @@ def _redact(value, texts: list[str]):
     return value if redacted == dumped else json.loads(redacted)
 
 
-def _redact_audit_events(user_id: int, registration_ids: list[int], texts: list[str]) -> None:
-    """Blank the person's name and email in audit events about them; the events themselves stay."""
-    about = sa.or_(
+def _about(user_id: int, registration_ids: list[int]):
+    """Audit events whose target is the person or one of their registrations."""
+    return sa.or_(
         sa.and_(AuditEvent.target_type == "user", AuditEvent.target_id == user_id),
         sa.and_(
             AuditEvent.target_type == "registration",
             AuditEvent.target_id.in_(registration_ids or [-1]),
         ),
     )
-    for event in db.session.scalars(sa.select(AuditEvent).where(about)):
+
+
+def _redact_audit_events(user_id: int, registration_ids: list[int], texts: list[str]) -> None:
+    """Blank the person's name and email in audit events about them; the events themselves stay."""
+    for event in db.session.scalars(sa.select(AuditEvent).where(_about(user_id, registration_ids))):
         event.summary = _redact(event.summary, texts)
         event.reason = _redact(event.reason, texts)
         event.before = _redact(event.before, texts)
