@@ -9,7 +9,7 @@ from schoolmgr.extensions import db
 from schoolmgr.models import AuditEvent, Country, Role, User
 from schoolmgr.pagination import paginate
 from schoolmgr.people import services
-from schoolmgr.people.forms import ActiveForm, RoleForm
+from schoolmgr.people.forms import ActiveForm, RoleForm, UserFilterForm
 
 bp = Blueprint("people", __name__, url_prefix="/staff/people")
 
@@ -18,12 +18,21 @@ bp = Blueprint("people", __name__, url_prefix="/staff/people")
 @role_required(Role.STAFF)
 def users():
     """Search and filter every account."""
-    q = request.args.get("q", "").strip()[:200]
-    role, active = request.args.get("role") or None, request.args.get("active") or None
+    form = UserFilterForm(request.args)
+    valid = form.validate()
+    q = (form.q.data or "").strip() if valid else ""
+    role = (form.role.data or None) if valid else None
+    active = (form.active.data or None) if valid else None
     pager = paginate(services.users_query(q, role, active))
     show_note = any(u.country == Country.KOSOVO for u in pager.items)
     return render_template(
-        "people/users.html", pager=pager, q=q, role=role, active=active, show_note=show_note
+        "people/users.html",
+        form=form,
+        pager=pager,
+        q=q,
+        role=role,
+        active=active,
+        show_note=show_note,
     )
 
 

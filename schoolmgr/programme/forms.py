@@ -9,6 +9,7 @@ from wtforms import (
     HiddenField,
     IntegerField,
     PasswordField,
+    SearchField,
     SelectField,
     SelectMultipleField,
     StringField,
@@ -30,7 +31,11 @@ from wtforms.validators import (
 
 from schoolmgr.forms import MIN_PASSWORD_LENGTH, NoControlCharacters
 from schoolmgr.models import EditionFormat, EditionKind, RegistrationMode
-from schoolmgr.models.edition import EDITION_FORMAT_LABELS, EDITION_KIND_LABELS
+from schoolmgr.models.edition import (
+    EDITION_FORMAT_LABELS,
+    EDITION_KIND_LABELS,
+    EDITION_STATUS_LABELS,
+)
 from schoolmgr.timeutils import to_utc
 
 SLUG = Regexp(
@@ -53,6 +58,22 @@ TIMEZONES = [
 
 def _clean(value):
     return value.strip() if isinstance(value, str) else value
+
+
+class EditionFilterForm(FlaskForm):
+    class Meta:
+        csrf = False  # a read-only GET filter
+
+    q = SearchField(
+        _l("Search"),
+        validators=[Optional(), Length(max=200)],
+        render_kw={"placeholder": _l("Title, address or series")},
+    )
+    status = SelectField(
+        _l("Status"),
+        choices=[("", _l("All"))] + [(k.value, str(v)) for k, v in EDITION_STATUS_LABELS.items()],
+        validators=[Optional()],
+    )
 
 
 class EditionForm(FlaskForm):

@@ -45,9 +45,12 @@ def _back_to(edition_id: int, anchor: str = ""):
 @staff
 def editions():
     """All editions, newest first, filterable by status."""
-    status, q = request.args.get("status") or None, request.args.get("q", "").strip()
+    form = forms.EditionFilterForm(request.args)
+    valid = form.validate()
+    status = (form.status.data or None) if valid else None
+    q = (form.q.data or "").strip() if valid else ""
     pager = paginate(services.editions_query(status, q))
-    return render_template("programme/editions.html", pager=pager, status=status, q=q)
+    return render_template("programme/editions.html", form=form, pager=pager, status=status, q=q)
 
 
 @bp.route("/editions/new", methods=["GET", "POST"])
