@@ -757,7 +757,7 @@ def prepare_chunk(
             existing += 1
         else:
             prepared.append(values)
-        db.session.rollback()  # end the read transaction: never hold the database between reads
+    db.session.rollback()  # end the read transaction before handing the chunk over
     return prepared, existing, failures
 
 
