@@ -81,6 +81,8 @@ class Config:
     RETENTION_YEARS = _env_int("RETENTION_YEARS", 5)
     PER_PAGE = _env_int("PER_PAGE", 25)
     SECURITY_HEADERS = _env_bool("SECURITY_HEADERS", True)
+    # Seconds a worker reuses the home and edition pages as anonymous visitors see them (0: off).
+    PUBLIC_PAGE_CACHE_SECONDS = _env_int("PUBLIC_PAGE_CACHE_SECONDS", 0)
 
 
 class DevelopmentConfig(Config):
@@ -103,6 +105,7 @@ class ProductionConfig(Config):
     REMEMBER_COOKIE_SECURE = True
     SESSION_COOKIE_SAMESITE = "Lax"
     PREFERRED_URL_SCHEME = "https"
+    PUBLIC_PAGE_CACHE_SECONDS = _env_int("PUBLIC_PAGE_CACHE_SECONDS", 5)
 
     @classmethod
     def validate(cls) -> None:

@@ -9,8 +9,10 @@
    page, the staff registrations list, a session roster and the certificate verify page.
 3. In the same run, serves the same home-page template from plain Python data in a bare Flask
    app (gunicorn, 2 workers): the framework's ceiling.
-4. Prints `page=NAME rps=R p50_ms=X p95_ms=Y ratio_to_ceiling=Q` per page, then does the same
-   on the demo data, then compares the two.
+4. Prints `page=NAME rps=R p50_ms=X p95_ms=Y ratio_to_ceiling=Q` per page (production
+   configuration, so anonymous home and edition pages come from the few-second page cache),
+   then home_nocache and edition_nocache with that cache off, then the same on the demo data,
+   then compares the two.
 
 Pages whose routes do not exist yet are reported as skipped. The database is dropped and
 rebuilt on every run; never point this at data you care about.
@@ -635,6 +637,29 @@ def home_cards_as_plain_data(app) -> dict:
 # --- the run ----------------------------------------------------------------------------------
 
 
+def _measurer(port: int, base: dict, label: str, args, results: dict):
+    def measure(name: str, url: str, cookie: str | None) -> None:
+        result = drive(
+            port,
+            url,
+            requests=args.requests,
+            concurrency=args.concurrency,
+            time_limit=args.time_limit,
+            cookie=cookie,
+        )
+        ratio = result["rps"] / base["rps"] if base["rps"] else 0.0
+        results[name] = result
+        line = (
+            f"page={name} rps={result['rps']:.1f} p50_ms={result['p50_ms']:.1f} "
+            f"p95_ms={result['p95_ms']:.1f} ratio_to_ceiling={ratio:.2f}"
+        )
+        if result["errors"]:
+            line += f" errors={len(result['errors'])} (first status {result['errors'][0]})"
+        print(line + f"  # {label} {url} n={result['n']}", flush=True)
+
+    return measure
+
+
 def run_pages(
     label: str, app, port: int, ceiling_port: int, credentials: dict, data_file: Path, args
 ) -> dict[str, dict]:
@@ -670,27 +695,18 @@ def run_pages(
             f"rps={base['rps']:.1f} p50_ms={base['p50_ms']:.1f} p95_ms={base['p95_ms']:.1f}",
             flush=True,
         )
+        measure = _measurer(port, base, label, args, results)
         for name, url, who, why in targets:
             if url is None:
                 print(f"page={name} skipped: {why}", flush=True)
                 continue
-            result = drive(
-                port,
-                url,
-                requests=args.requests,
-                concurrency=args.concurrency,
-                time_limit=args.time_limit,
-                cookie=cookies.get(who),
-            )
-            ratio = result["rps"] / base["rps"] if base["rps"] else 0.0
-            results[name] = result
-            line = (
-                f"page={name} rps={result['rps']:.1f} p50_ms={result['p50_ms']:.1f} "
-                f"p95_ms={result['p95_ms']:.1f} ratio_to_ceiling={ratio:.2f}"
-            )
-            if result["errors"]:
-                line += f" errors={len(result['errors'])} (first status {result['errors'][0]})"
-            print(line + f"  # {label} {url} n={result['n']}", flush=True)
+            measure(name, url, cookies.get(who))
+        # The same public pages with the anonymous page cache off: the app's own work per view.
+        stop(server)
+        server = start_gunicorn("wsgi:app", port, {**env, "PUBLIC_PAGE_CACHE_SECONDS": "0"})
+        for name, url, _who, _why in targets:
+            if name in ("home", "edition") and url is not None:
+                measure(f"{name}_nocache", url, None)
     finally:
         stop(server)
         stop(ceiling)

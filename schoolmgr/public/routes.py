@@ -6,12 +6,14 @@ from flask import Blueprint, abort, render_template
 from flask_login import current_user
 
 from schoolmgr.models import utcnow
+from schoolmgr.pagecache import cached_for_anonymous
 from schoolmgr.public import services
 
 bp = Blueprint("public", __name__)
 
 
 @bp.route("/")
+@cached_for_anonymous
 def home():
     """Upcoming and open editions first, past editions after."""
     now = utcnow()
@@ -20,6 +22,7 @@ def home():
 
 
 @bp.route("/editions/<slug>")
+@cached_for_anonymous
 def edition(slug: str):
     """An edition: programme, trainers, schedule by day, seats and the visitor's next step."""
     edition = services.edition_for_page(slug)

@@ -1,0 +1,66 @@
+"""Public pages are reused for a few seconds for anonymous visitors, never for anyone else."""
+
+import pytest
+
+from schoolmgr import pagecache
+from tests.querycount import count_queries
+
+
+@pytest.fixture
+def cached(app):
+    app.config["PUBLIC_PAGE_CACHE_SECONDS"] = 60
+    pagecache.clear()
+    yield app
+    pagecache.clear()
+
+
+def test_off_unless_configured(client, make_edition):
+    client.get("/")
+    make_edition(title="Announced a second later")
+
+    assert "Announced a second later" in client.get("/").text
+
+
+def test_anonymous_visitors_get_the_page_without_any_query(cached, client, make_edition):
+    slug = make_edition(title="Rapid Innovation Lab").slug
+    first = client.get("/")
+    client.get(f"/editions/{slug}")
+    make_edition(title="Announced a second later")
+
+    with count_queries() as queries:
+        again = client.get("/")
+        page = client.get(f"/editions/{slug}")
+
+    assert again.text == first.text
+    assert "Announced a second later" not in again.text
+    assert page.status_code == 200 and "Rapid Innovation Lab" in page.text
+    assert queries.count == 0
+    assert again.headers["Content-Security-Policy"]  # headers are still set per response
+    pagecache.clear()
+    assert "Announced a second later" in client.get("/").text
+
+
+def test_signed_in_visitors_and_pending_messages_bypass_the_cache(
+    cached, client, login, make_edition
+):
+    client.get("/")
+    make_edition(title="Announced a second later")
+
+    with client.session_transaction() as session:
+        session["_flashes"] = [("info", "You have been signed out.")]
+    with_message = client.get("/")
+    login()
+    signed_in = client.get("/")
+
+    assert "You have been signed out." in with_message.text
+    assert "Announced a second later" in with_message.text
+    assert "Announced a second later" in signed_in.text
+
+
+def test_unusual_query_strings_and_errors_are_not_cached(cached, client, make_edition):
+    client.get("/?utm_source=newsletter")
+    assert client.get("/editions/not-yet").status_code == 404
+    make_edition(title="Announced a second later", slug="not-yet")
+
+    assert "Announced a second later" in client.get("/?utm_source=newsletter").text
+    assert client.get("/editions/not-yet").status_code == 200
