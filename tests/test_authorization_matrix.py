@@ -286,6 +286,7 @@ def build_world() -> World:
     invitee = F.UserFactory(role=Role.TRAINER, password_hash=None, full_name="Invited Trainer")
     edition = F.EditionFactory(series="digital-transformation")
     module1 = F.ModuleFactory()
+    F.ModuleFactory(name="Spare Module")  # in the catalogue, not yet in the edition
     em1 = F.EditionModuleFactory(edition=edition, module=module1, trainers=[people["trainer"]])
     em2 = F.EditionModuleFactory(edition=edition, trainers=[people["otrainer"]])
     session1 = F.SessionFactory(edition_module=em1)
