@@ -57,3 +57,31 @@ def test_the_csp_really_blocks_injected_inline_script(page, live_server, csp_vio
 
     assert page.evaluate("() => window.__injected === undefined")
     assert csp_violations, "the browser should report the blocked inline script"
+
+
+def test_pages_with_javascript_run_without_csp_violations_or_errors(page, sign_in, live_server):
+    """The trainer and staff pages that load static/js/*.js, in a real browser under the CSP."""
+    from tests.test_authorization_matrix import build_world
+
+    world = build_world()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.on(
+        "console",
+        lambda msg: errors.append(msg.text) if "Content Security Policy" in msg.text else None,
+    )
+    sign_in(world.staff.email)
+    urls = [
+        f"/trainer/sessions/{world.session1.id}",
+        f"/trainer/sessions/{world.session1.id}/checkin",
+        f"/trainer/modules/{world.em1.id}",
+        f"/staff/editions/{world.edition.slug}/certificates/runs/{world.batch.id}",
+        f"/staff/editions/{world.edition.slug}/registrations",
+        f"/staff/editions/{world.edition.id}",
+    ]
+    for url in urls:
+        response = page.goto(url)
+        assert response.status == 200, url
+        page.wait_for_timeout(300)  # let scripts run (polling, QR refresh)
+
+    assert errors == []
