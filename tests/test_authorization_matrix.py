@@ -566,3 +566,40 @@ def test_nobody_can_edit_the_audit_log_through_the_app(app):
     assert audit_rules, "the audit log page is missing"
     for rule in audit_rules:
         assert rule.methods - {"HEAD", "OPTIONS"} == {"GET"}, rule
+
+
+def test_walking_every_id_as_a_participant_reveals_nobody_else(app, client):
+    """Guess ids 1..10 in every GET route that takes one integer: whatever answers 200 must not
+    show the other participant's name, email, motivation, needs or certificate code."""
+    from flask import url_for
+
+    world = build_world()
+    world.registration.needs = "Needs a sign-language interpreter"
+    db.session.commit()
+    secrets = [
+        world.owner.email,
+        world.owner.full_name,
+        world.registration.motivation,
+        world.registration.needs,
+        world.certificate.verification_code,
+    ]
+    with client.session_transaction() as session:
+        session["_user_id"] = world.other.get_id()
+    tried = 0
+    for rule in app.url_map.iter_rules():
+        int_args = [
+            a for a, conv in rule._converters.items() if type(conv).__name__ == "IdConverter"
+        ]
+        if "GET" not in rule.methods or len(int_args) != 1 or set(rule.arguments) != set(int_args):
+            continue
+        for guess in range(1, 11):
+            with app.test_request_context():
+                url = url_for(rule.endpoint, **{int_args[0]: guess})
+            response = client.get(url)
+            tried += 1
+            assert response.status_code < 500, url
+            if response.status_code == 200:
+                body = response.get_data(as_text=True)
+                leaked = [s for s in secrets if s and s in body]
+                assert not leaked, f"{url} shows {leaked}"
+    assert tried >= 100  # every id-taking page, ten guesses each
