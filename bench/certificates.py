@@ -6,8 +6,9 @@ Generates an edition with N accepted participants (names in Latin with diacritic
 Cyrillic, full attendance) in a fresh SQLite database, then:
 
 - naive: renders the same template with a fresh `HTML(string=...).write_pdf()` per certificate
-  (new FontConfiguration and stylesheet each time, one process), over the first --naive-n
-  certificates (the rate is per certificate, so a sample is enough);
+  (new FontConfiguration and stylesheet each time, one process), over --naive-n certificates
+  (the rate is per certificate, so a sample is enough), half timed before the app run and half
+  after, since the machine is shared;
 - app: issues all N certificates through the code path staff use (start_batch + run_batch:
   eligibility, snapshot, render, temporary file then rename, SHA-256, database row, audit event,
   queued email), with --processes worker processes, each holding one FontConfiguration and one
@@ -237,10 +238,12 @@ def main() -> None:
     sampler = RssSampler()
     sampler.start()
 
+    import sqlalchemy as sa
+
     from schoolmgr import create_app
-    from schoolmgr.certificates import rendering, services
+    from schoolmgr.certificates import codes, services
     from schoolmgr.extensions import db
-    from schoolmgr.models import Certificate
+    from schoolmgr.models import Certificate, Registration
 
     app = create_app(
         {
@@ -264,16 +267,28 @@ def main() -> None:
         edition = build_edition(args.n)
         print(f"generated edition with {args.n} participants in {time.perf_counter() - t0:.1f}s")
 
+        # The baseline renders exactly what the app will: snapshots built by the same service.
+        registrations = db.session.scalars(
+            sa.select(Registration)
+            .where(Registration.edition_id == edition.id)
+            .order_by(Registration.id)
+            .limit(args.naive_n)
+        ).all()
         sample = [
-            {
-                **rendering.SAMPLE_SNAPSHOT,
-                "name": person_name(i),
-                "serial": f"2025-0001-{i:05d}",
-            }
-            for i in range(min(args.naive_n, args.n))
+            services.build_snapshot(
+                reg,
+                services.evaluate_registration(reg),
+                f"2025-0001-{reg.id:05d}",
+                codes.new_code(),
+                date.today(),
+            )
+            for reg in registrations
         ]
-        naive_cps = naive_rate(sample)
-        print(f"naive: {len(sample)} certificates, {naive_cps:.2f}/s (one process)")
+        db.session.rollback()
+        # The machine is shared: time half of the baseline before the app run and half after,
+        # so a change of load during the run does not favour either side.
+        half = len(sample) // 2
+        naive_before = naive_rate(sample[:half])
 
         t0 = time.perf_counter()
         batch = services.start_batch(edition, None)
@@ -287,6 +302,12 @@ def main() -> None:
         )
         if batch.failures:
             print("first failure:", batch.failures[0])
+        naive_after = naive_rate(sample[half:])
+        naive_cps = 2 / (1 / naive_before + 1 / naive_after)
+        print(
+            f"naive: {len(sample)} certificates, {naive_cps:.2f}/s (one process; "
+            f"{naive_before:.2f}/s before the app run, {naive_after:.2f}/s after)"
+        )
     sampler.stop()
     print(
         f"n={args.n} naive_cps={naive_cps:.2f} app_cps={app_cps:.2f} "

@@ -9,6 +9,7 @@ certificates (row, audit event, email), so the database has a single writer (SQL
 
 from __future__ import annotations
 
+import gc
 import multiprocessing
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -74,6 +75,8 @@ def _init_worker(overrides: dict | None) -> None:
     _worker_app = create_app(overrides)
     _worker_app.app_context().push()
     rendering.warm_up()
+    # Everything loaded so far lives as long as the worker: keep the cyclic collector off it.
+    gc.freeze()
 
 
 def _prepare_chunk(
