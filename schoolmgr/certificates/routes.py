@@ -181,7 +181,7 @@ def detail(certificate_id: int):
         abort(404)
     revoke_form = forms.RevokeForm()
     revoke_form.category.choices = [("", _("Choose"))] + [
-        (k, _(v)) for k, v in REVOKE_CATEGORIES.items()
+        (k, str(v)) for k, v in REVOKE_CATEGORIES.items()
     ]
     return render_template(
         "certificates/detail.html",
@@ -211,7 +211,7 @@ def revoke(certificate_id: int):
     """Revoke a certificate with a category (public) and a reason (internal)."""
     back = url_for(".detail", certificate_id=certificate_id)
     form = forms.RevokeForm()
-    form.category.choices = list(REVOKE_CATEGORIES.items())
+    form.category.choices = [(k, str(v)) for k, v in REVOKE_CATEGORIES.items()]
     try:
         certificate = services.certificate_for_staff(certificate_id)
     except CertificateError:

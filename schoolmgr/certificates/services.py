@@ -20,6 +20,7 @@ from pathlib import Path
 import sqlalchemy as sa
 from flask import current_app
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
@@ -53,12 +54,13 @@ class CertificateError(DomainError):
     """A certificate rule said no; `code` is stable."""
 
 
+# Public reason categories (the verify page shows these; the written reason stays internal).
 REVOKE_CATEGORIES = {
-    "issued_in_error": "Issued in error",
-    "attendance_corrected": "Attendance record corrected",
-    "misconduct": "Breach of the code of conduct",
-    "holder_request": "Withdrawn at the holder's request",
-    "other": "Other",
+    "issued_in_error": _l("Issued in error"),
+    "attendance_corrected": _l("Attendance record corrected"),
+    "misconduct": _l("Breach of the code of conduct"),
+    "holder_request": _l("Withdrawn at the holder's request"),
+    "other": _l("Other"),
 }
 
 
@@ -952,7 +954,7 @@ def public_facts(certificate: Certificate) -> dict:
     }
     if certificate.revoked_at:
         facts["revoked_on"] = certificate.revoked_at.date().isoformat()
-        facts["revoked_reason"] = REVOKE_CATEGORIES.get(certificate.revoke_category, "")
+        facts["revoked_reason"] = str(REVOKE_CATEGORIES.get(certificate.revoke_category, ""))
     if certificate.superseded_by is not None:
         facts["superseded_by"] = certificate.superseded_by.serial
     return facts
