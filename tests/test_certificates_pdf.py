@@ -59,3 +59,19 @@ def test_url_fetcher_serves_only_static_files():
 def test_font_configuration_and_stylesheets_are_created_once():
     assert pdf.font_config() is pdf.font_config()
     assert pdf.stylesheet("css/certificate.css") is pdf.stylesheet("css/certificate.css")
+
+
+def test_every_signatory_and_module_is_printed():
+    snapshot = {
+        **rendering.SAMPLE_SNAPSHOT,
+        "modules": [{"name": f"Module {i}", "hours": 3.0} for i in range(8)],
+        "signatories": [
+            {"name": "Jelena Marković", "title": "Programme Manager", "signature": ""},
+            {"name": "Arben Krasniqi", "title": "Director", "signature": ""},
+        ],
+    }
+    reader = pypdf.PdfReader(io.BytesIO(rendering.render_certificate(snapshot)))
+    assert len(reader.pages) == 1
+    text = reader.pages[0].extract_text()
+    for expected in ("Jelena Marković", "Arben Krasniqi", "Director", "Module 0", "Module 7"):
+        assert expected in text
