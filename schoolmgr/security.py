@@ -1,4 +1,11 @@
-"""Security headers on every response, and a request id carried in headers and log records."""
+"""Request hardening shared by every route.
+
+- Security headers on every response (CSP without inline scripts, frame-ancestors 'none',
+  nosniff, Referrer-Policy, HSTS when cookies are secure or the request came over HTTPS).
+- A request id (X-Request-ID, in and out) carried in every log record and on the 500 page.
+- Requests holding NUL bytes are refused with a 400 before any query sees them.
+- `<int:...>` URL parts are bounded like database ids, so a huge guess is a 404.
+"""
 
 import logging
 import re
