@@ -339,3 +339,14 @@ def test_trainer_home(app, client, make_user, make_edition_module):
         return [make_edition_module(trainers=[trainer]) for _ in range(missing)]
 
     assert_same_query_count(client, "/trainer/", lambda n: grow_to(modules, n // 10, make))
+
+
+def test_series_page(client, make_edition):
+    editions: list[Edition] = []
+
+    def make(missing: int) -> list[Edition]:
+        return [make_edition(series="digital-transformation", past=True) for _ in range(missing)]
+
+    assert_same_query_count(
+        client, "/series/digital-transformation", lambda n: grow_to(editions, n // 4, make)
+    )
