@@ -10,15 +10,6 @@ from tests.factories import UserFactory
 
 
 @pytest.fixture
-def page(browser, live_server):
-    """As the shared `page`, but letting axe-core in past the app's Content-Security-Policy."""
-    context = browser.new_context(base_url=live_server.url, locale="en-GB", bypass_csp=True)
-    context.set_default_timeout(10_000)
-    yield context.new_page()
-    context.close()
-
-
-@pytest.fixture
 def people(app):
     return {
         "staff": UserFactory(staff=True, email="jelena@example.org", full_name="Jelena Marković"),

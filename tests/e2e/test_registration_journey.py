@@ -123,8 +123,7 @@ def test_waitlisted_participant_is_promoted_and_staff_export_the_xlsx(
 def test_registration_pages_have_no_serious_accessibility_violations(
     browser, live_server, demo, email, path
 ):
-    # axe is injected as a script, which the app's Content-Security-Policy rightly blocks.
-    context = browser.new_context(base_url=live_server.url, locale="en-GB", bypass_csp=True)
+    context = browser.new_context(base_url=live_server.url, locale="en-GB")
     page = context.new_page()
     if email:
         page.goto("/login")

@@ -127,8 +127,7 @@ def test_trainer_and_participant_pages_have_no_serious_accessibility_violations(
     em = EditionModuleFactory(edition=edition, trainers=[trainer], module__slug="agile")
     session = SessionFactory(edition_module=em)
     participant = RegistrationFactory(edition=edition, user__email="p@example.org").user
-    # axe is injected as an inline script, which the CSP forbids: bypass it for this check only.
-    context = browser.new_context(base_url=live_server.url, bypass_csp=True)
+    context = browser.new_context(base_url=live_server.url)
     page = context.new_page()
 
     def sign_in(email):
