@@ -21,6 +21,7 @@ sampled every 250 ms. The last line is
 
 import argparse
 import os
+import resource
 import sys
 import tempfile
 import threading
@@ -199,7 +200,13 @@ def build_edition(n: int):
     return edition
 
 
-def naive_rate(snapshots: list[dict]) -> float:
+def children_cpu() -> float:
+    """CPU seconds of this process's finished children (the worker processes)."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def naive_rate(snapshots: list[dict]) -> tuple[float, float]:
     """Fresh HTML(...).write_pdf() per certificate: new fonts and stylesheet every time."""
     from weasyprint import CSS, HTML
     from weasyprint.text.fonts import FontConfiguration
@@ -208,7 +215,7 @@ def naive_rate(snapshots: list[dict]) -> float:
     from schoolmgr.certificates import rendering
 
     css_path = pdf.STATIC_DIR / rendering.STYLESHEETS[0]
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     for snapshot in snapshots:
         html = pdf.render_html(
             rendering.TEMPLATE,
@@ -219,7 +226,8 @@ def naive_rate(snapshots: list[dict]) -> float:
         HTML(string=html, base_url=pdf.BASE_URL, url_fetcher=pdf.url_fetcher()).write_pdf(
             stylesheets=[css], font_config=font_config
         )
-    return len(snapshots) / (time.perf_counter() - started)
+    n = len(snapshots)
+    return n / (time.perf_counter() - started), (time.process_time() - cpu) / n
 
 
 def main() -> None:
@@ -288,12 +296,13 @@ def main() -> None:
         # The machine is shared: time half of the baseline before the app run and half after,
         # so a change of load during the run does not favour either side.
         half = len(sample) // 2
-        naive_before = naive_rate(sample[:half])
+        naive_before, naive_cpu_before = naive_rate(sample[:half])
 
-        t0 = time.perf_counter()
+        t0, cpu0, children0 = time.perf_counter(), time.process_time(), children_cpu()
         batch = services.start_batch(edition, None)
         batch = services.run_batch(batch.id, processes=args.processes)
         elapsed = time.perf_counter() - t0
+        app_cpu = (time.process_time() - cpu0 + children_cpu() - children0) / max(batch.done, 1)
         issued = db.session.scalar(db.select(db.func.count(Certificate.id)))
         app_cps = batch.done / elapsed
         print(
@@ -302,11 +311,19 @@ def main() -> None:
         )
         if batch.failures:
             print("first failure:", batch.failures[0])
-        naive_after = naive_rate(sample[half:])
+        naive_after, naive_cpu_after = naive_rate(sample[half:])
         naive_cps = 2 / (1 / naive_before + 1 / naive_after)
+        naive_cpu = (naive_cpu_before + naive_cpu_after) / 2
         print(
             f"naive: {len(sample)} certificates, {naive_cps:.2f}/s (one process; "
             f"{naive_before:.2f}/s before the app run, {naive_after:.2f}/s after)"
+        )
+        # CPU time does not depend on what else runs on the machine: it says what the ratio
+        # would be with the cores to ourselves.
+        print(
+            f"cpu per certificate: naive {1000 * naive_cpu:.0f} ms, app {1000 * app_cpu:.0f} ms "
+            f"(workers and this process); with {args.processes} idle cores the ratio would be "
+            f"about {args.processes * naive_cpu / app_cpu:.2f}"
         )
     sampler.stop()
     print(
