@@ -17,9 +17,7 @@ EDITION = "digital-transformation-2019"
 
 
 def signed_in_page(browser, live_server, email):
-    context = browser.new_context(
-        base_url=live_server.url, locale="en-GB", accept_downloads=True, bypass_csp=True
-    )
+    context = browser.new_context(base_url=live_server.url, locale="en-GB", accept_downloads=True)
     context.set_default_timeout(15_000)
     page = context.new_page()
     page.goto("/login")
@@ -81,9 +79,7 @@ def test_certificates_journey(browser, live_server, page, tmp_path):
         .join(User, User.id == Registration.user_id)
         .where(User.email == "participant@example.org")
     )
-    visitor = browser.new_context(
-        base_url=live_server.url, locale="en-GB", bypass_csp=True
-    ).new_page()
+    visitor = browser.new_context(base_url=live_server.url, locale="en-GB").new_page()
     visitor.goto(certificate.snapshot["verify_url"])
     visitor.get_by_text("Valid", exact=True).wait_for()
     assert "Đorđe Čolić" in visitor.content()

@@ -1,6 +1,7 @@
 """The pages work in a real browser under the Content-Security-Policy (no violations, JS runs)."""
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.factories import EditionFactory, UserFactory
 
@@ -25,8 +26,7 @@ def test_pages_render_and_bootstrap_js_runs_under_the_csp(page, sign_in, csp_vio
     page.goto(f"/editions/{edition.slug}")
     page.goto("/signup")
     sign_in("maja@example.org")
-    assert page.get_by_text("Signed in as Maja Kovačević").is_visible()
-
+    expect(page.get_by_text("Signed in as Maja Kovačević")).to_be_visible()
     # Bootstrap's JS (an external script, allowed) dismisses the flash message.
     page.get_by_role("button", name="Close").click()
     page.get_by_text("Signed in as Maja Kovačević").wait_for(state="detached")

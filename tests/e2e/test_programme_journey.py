@@ -3,6 +3,7 @@
 from datetime import timedelta
 
 import pytest
+from playwright.sync_api import expect
 
 from schoolmgr.models import utcnow
 from tests.e2e.conftest import axe_violations
@@ -29,8 +30,7 @@ def test_staff_create_and_publish_an_edition_and_a_visitor_sees_its_schedule(pag
         page.get_by_label("Name").fill(name)
         page.get_by_label("Summary").fill(f"{name} for public servants.")
         page.get_by_role("button", name="Save module").click()
-        assert page.get_by_text(f"Module {name} saved").is_visible()
-
+        expect(page.get_by_text(f"Module {name} saved")).to_be_visible()
     # The edition.
     page.get_by_role("link", name="Programme", exact=True).first.click()
     page.get_by_role("link", name="New edition").click()
@@ -45,9 +45,9 @@ def test_staff_create_and_publish_an_edition_and_a_visitor_sees_its_schedule(pag
     page.get_by_label("Capacity").fill("24")
     page.get_by_label("Description").fill("Three days on keeping services running in a crisis.")
     page.get_by_role("button", name="Save edition").click()
-    assert page.get_by_text(
-        "Draft edition Seasonal School on Resilient Administrations"
-    ).is_visible()
+    expect(
+        page.get_by_text("Draft edition Seasonal School on Resilient Administrations")
+    ).to_be_visible()
 
     # Two modules, each with a trainer and a session.
     plan = [
@@ -68,23 +68,21 @@ def test_staff_create_and_publish_an_edition_and_a_visitor_sees_its_schedule(pag
         page.get_by_label("Ends").fill(ends)
         page.get_by_label("Room").fill("Hall Biljana")
         page.get_by_role("button", name="Save session").click()
-        assert page.get_by_text("Session saved").is_visible()
-
-    assert page.get_by_text("Ivana Ivanović").is_visible()
+        expect(page.get_by_text("Session saved")).to_be_visible()
+    expect(page.get_by_text("Ivana Ivanović")).to_be_visible()
     assert axe_violations(page) == []
     page.get_by_role("button", name="Publish").click()
-    assert page.get_by_text("Published: visitors now see this edition").is_visible()
-
+    expect(page.get_by_text("Published: visitors now see this edition")).to_be_visible()
     # A visitor.
     page.get_by_role("button", name="Sign out").click()
     page.goto("/")
     page.get_by_role("link", name="Seasonal School on Resilient Administrations").click()
     schedule = page.locator("section[aria-labelledby=schedule-heading]")
-    assert schedule.get_by_text("09:30–12:30").is_visible()
-    assert schedule.get_by_text("14:00–17:00").is_visible()
-    assert schedule.get_by_text("Remote Teams").is_visible()
-    assert page.get_by_text("Trainers: Bekim Gashi").is_visible()
-    assert page.get_by_text("Europe/Skopje").first.is_visible()
+    expect(schedule.get_by_text("09:30–12:30")).to_be_visible()
+    expect(schedule.get_by_text("14:00–17:00")).to_be_visible()
+    expect(schedule.get_by_text("Remote Teams")).to_be_visible()
+    expect(page.get_by_text("Trainers: Bekim Gashi")).to_be_visible()
+    expect(page.get_by_text("Europe/Skopje").first).to_be_visible()
 
 
 def _email(people, name):

@@ -1,6 +1,7 @@
 """A visitor finds an edition, signs up and signs in, in a real browser; public pages pass axe."""
 
 import pytest
+from playwright.sync_api import expect
 
 from schoolmgr.demo import seed_demo
 from tests.e2e.conftest import axe_violations
@@ -14,9 +15,8 @@ def demo(app):
 def test_visitor_opens_an_edition_signs_up_and_signs_in(page, demo):
     page.goto("/")
     page.get_by_role("link", name="Seasonal School on Digital Transformation 20").first.click()
-    assert page.get_by_role("heading", level=2, name="Schedule").is_visible()
-    assert page.get_by_text("StrengthsFinder").first.is_visible()
-
+    expect(page.get_by_role("heading", level=2, name="Schedule")).to_be_visible()
+    expect(page.get_by_text("StrengthsFinder").first).to_be_visible()
     page.get_by_role("link", name="Create an account").first.click()
     page.get_by_label("Full name").fill("Ëndrit Krasniqi")
     page.get_by_label("Email").fill("endrit.krasniqi@example.org")
@@ -25,17 +25,17 @@ def test_visitor_opens_an_edition_signs_up_and_signs_in(page, demo):
     page.get_by_label("Country").select_option(label="Kosovo*")
     page.get_by_label("Institution").fill("Agency for Information Society")
     page.get_by_role("button", name="Create account").click()
-    assert page.get_by_text("Welcome, Ëndrit Krasniqi").is_visible()
+    expect(page.get_by_text("Welcome, Ëndrit Krasniqi")).to_be_visible()
     # Back on the edition they came from, now able to act on it.
     assert "/editions/digital-transformation-next" in page.url
 
     page.get_by_role("button", name="Sign out").click()
-    assert page.get_by_text("You have been signed out").is_visible()
+    expect(page.get_by_text("You have been signed out")).to_be_visible()
     page.get_by_role("link", name="Sign in").first.click()
     page.get_by_label("Email").fill("ENDRIT.KRASNIQI@example.org")
     page.get_by_label("Password").fill("a long enough password")
     page.get_by_role("button", name="Sign in").click()
-    assert page.get_by_text("Signed in as Ëndrit Krasniqi").is_visible()
+    expect(page.get_by_text("Signed in as Ëndrit Krasniqi")).to_be_visible()
 
 
 @pytest.mark.parametrize(
@@ -62,7 +62,7 @@ def test_home_page_works_on_a_phone(browser, live_server, demo):
     phone.goto("/")
     # The menu collapses behind a toggle that works by keyboard.
     toggle = phone.get_by_role("button", name="Toggle navigation")
-    assert toggle.is_visible()
+    expect(toggle).to_be_visible()
     toggle.focus()
     phone.keyboard.press("Enter")
     phone.get_by_role("link", name="Modules").wait_for(state="visible")

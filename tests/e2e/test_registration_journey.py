@@ -6,6 +6,7 @@ import io
 import pytest
 import sqlalchemy as sa
 from openpyxl import load_workbook
+from playwright.sync_api import expect
 
 from schoolmgr.demo import DEMO_PASSWORD, seed_demo
 from schoolmgr.extensions import db
@@ -49,7 +50,7 @@ def test_waitlisted_participant_is_promoted_and_staff_export_the_xlsx(
     # A participant registers for the upcoming school, which is full.
     sign_in("participant@example.org", DEMO_PASSWORD)
     page.goto(f"/editions/{SLUG}")
-    assert page.get_by_text("Fully booked").is_visible()
+    expect(page.get_by_text("Fully booked")).to_be_visible()
     page.get_by_role("link", name="Register", exact=True).click()
     assert page.get_by_label("Institution").input_value()  # prefilled from the profile
     page.get_by_label("Position").fill("Head of Digital Services")
@@ -58,9 +59,8 @@ def test_waitlisted_participant_is_promoted_and_staff_export_the_xlsx(
     page.get_by_label("Accessibility or other needs").fill("Vegetarian meals")
     page.get_by_label("I agree that the school processes my personal data").check()
     page.get_by_role("button", name="Register").click()
-    assert page.get_by_text("you are number 1 on the waiting list").is_visible()
-    assert page.get_by_text("Position 1 on the waiting list").is_visible()
-
+    expect(page.get_by_text("you are number 1 on the waiting list")).to_be_visible()
+    expect(page.get_by_text("Position 1 on the waiting list")).to_be_visible()
     # Another participant, with a seat, cancels in their own browser.
     leaving = first_accepted(demo)
     other = browser.new_context(base_url=live_server.url, locale="en-GB")
@@ -73,13 +73,13 @@ def test_waitlisted_participant_is_promoted_and_staff_export_the_xlsx(
     card = other_page.locator(f"#registration-{leaving.id}")
     card.get_by_text("Cancel my registration", exact=True).click()
     card.get_by_role("button", name="Yes, cancel my registration").click()
-    assert other_page.get_by_text("Your registration is cancelled.").is_visible()
+    expect(other_page.get_by_text("Your registration is cancelled.")).to_be_visible()
     other.close()
 
     # The first participant is promoted: accepted on the dashboard, and told by email.
     page.goto("/me/registrations")
     card = page.locator(".registration-card", has_text=demo.title)
-    assert card.get_by_text("Accepted").is_visible()
+    expect(card.get_by_text("Accepted")).to_be_visible()
     promoted = [m for m in outbox if m["To"] == "participant@example.org"]
     assert [m["Subject"] for m in promoted] == [
         f"You are on the waiting list for {demo.title}",
@@ -87,8 +87,7 @@ def test_waitlisted_participant_is_promoted_and_staff_export_the_xlsx(
     ]
     assert "now accepted" in promoted[-1].get_body(("plain",)).get_content()
     page.get_by_role("link", name="My schedule").click()
-    assert page.get_by_text("Agile").first.is_visible()
-
+    expect(page.get_by_text("Agile").first).to_be_visible()
     # Staff export the registrants; the workbook opens with the right rows.
     page.get_by_role("button", name="Sign out").click()
     sign_in("staff@example.org", DEMO_PASSWORD)
@@ -149,5 +148,5 @@ def test_registration_form_works_on_a_phone(browser, live_server, demo):
     phone.get_by_label("Agile").check()
     phone.get_by_label("I agree that the school processes my personal data").check()
     phone.get_by_role("button", name="Register").click()
-    assert phone.get_by_text("Position 1 on the waiting list").is_visible()
+    expect(phone.get_by_text("Position 1 on the waiting list")).to_be_visible()
     context.close()
