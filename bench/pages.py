@@ -726,6 +726,8 @@ def main() -> int:
     parser.add_argument("--skip-demo", action="store_true")
     args = parser.parse_args()
 
+    # A timeout's SIGTERM unwinds like Ctrl-C, so the gunicorn servers are always stopped.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     os.environ.setdefault("RATELIMIT_ENABLED", "false")
     from schoolmgr import create_app
 
