@@ -364,11 +364,13 @@ def fill_large_school(app, *, users: int, editions: int, big: int, roster: int, 
 
 
 def fill_demo(app) -> dict:
+    from schoolmgr.certificates.cli import issue_past_editions
     from schoolmgr.demo import DEMO_PASSWORD, seed_demo
     from schoolmgr.extensions import db
 
     with app.app_context():
-        counts = seed_demo()
+        counts = seed_demo()  # as `flask seed-demo` does: the data, then past certificates
+        counts["certificates"] = issue_past_editions()
         db.engine.dispose()
     print("# demo data: " + ", ".join(f"{k}={v}" for k, v in counts.items()), flush=True)
     return {
@@ -732,8 +734,14 @@ def main() -> int:
     from schoolmgr import create_app
 
     ensure_database(args.database)
-    app = create_app({"SQLALCHEMY_DATABASE_URI": database_url(args.database), "TESTING": False})
     with tempfile.TemporaryDirectory(prefix="bench-pages-") as tmp:
+        app = create_app(
+            {
+                "SQLALCHEMY_DATABASE_URI": database_url(args.database),
+                "TESTING": False,
+                "STORAGE_DIR": str(Path(tmp) / "storage"),  # where the servers look too
+            }
+        )
         data_file = Path(tmp) / "home.json"
         if not args.skip_fill:
             fresh_schema(app)
