@@ -1,8 +1,8 @@
 """Form pieces shared by every area: choice lists and common validators."""
 
 from flask_babel import lazy_gettext as _l
-from wtforms import SelectField
-from wtforms.validators import ValidationError
+from wtforms import PasswordField, SelectField
+from wtforms.validators import DataRequired, EqualTo, Length, ValidationError
 
 from schoolmgr.models import COUNTRY_LABELS, LANGUAGES
 
@@ -31,3 +31,28 @@ class NoControlCharacters:
 
 def CountryField(label=None, **kwargs) -> SelectField:  # noqa: N802 (reads like a field class)
     return SelectField(label or _l("Country"), choices=country_choices(), **kwargs)
+
+
+def NewPasswordField(label=None, description=None) -> PasswordField:  # noqa: N802
+    """A new password: the one length rule for every form that sets a password."""
+    return PasswordField(
+        label or _l("Password"),
+        validators=[
+            DataRequired(),
+            Length(
+                min=MIN_PASSWORD_LENGTH,
+                max=200,
+                message=_l(
+                    "Choose a password of at least %(n)d characters.", n=MIN_PASSWORD_LENGTH
+                ),
+            ),
+        ],
+        description=description or _l("At least %(n)d characters.", n=MIN_PASSWORD_LENGTH),
+    )
+
+
+def ConfirmPasswordField(label=None, fieldname: str = "password") -> PasswordField:  # noqa: N802
+    return PasswordField(
+        label or _l("Repeat password"),
+        validators=[DataRequired(), EqualTo(fieldname, message=_l("Passwords do not match."))],
+    )

@@ -3,9 +3,16 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import PasswordField, SelectField, StringField
-from wtforms.validators import DataRequired, EqualTo, Length, Optional
+from wtforms.validators import DataRequired, Length, Optional
 
-from schoolmgr.forms import MIN_PASSWORD_LENGTH, CountryField, NoControlCharacters, language_choices
+from schoolmgr.forms import (
+    MIN_PASSWORD_LENGTH,
+    ConfirmPasswordField,
+    CountryField,
+    NewPasswordField,
+    NoControlCharacters,
+    language_choices,
+)
 
 
 class ProfileForm(FlaskForm):
@@ -28,24 +35,11 @@ class PasswordForm(FlaskForm):
     current_password = PasswordField(
         _l("Current password"), validators=[DataRequired(), Length(max=200)]
     )
-    new_password = PasswordField(
+    new_password = NewPasswordField(
         _l("New password"),
-        validators=[
-            DataRequired(),
-            Length(
-                min=MIN_PASSWORD_LENGTH,
-                max=200,
-                message=_l(
-                    "Choose a password of at least %(n)d characters.", n=MIN_PASSWORD_LENGTH
-                ),
-            ),
-        ],
-        description=_l("At least %(n)d characters. Your other signed-in devices are signed out."),
+        description=_l(
+            "At least %(n)d characters. Your other signed-in devices are signed out.",
+            n=MIN_PASSWORD_LENGTH,
+        ),
     )
-    confirm = PasswordField(
-        _l("Repeat new password"),
-        validators=[
-            DataRequired(),
-            EqualTo("new_password", message=_l("Passwords do not match.")),
-        ],
-    )
+    confirm = ConfirmPasswordField(_l("Repeat new password"), "new_password")

@@ -3,9 +3,14 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, PasswordField, StringField
-from wtforms.validators import DataRequired, Email, EqualTo, Length
+from wtforms.validators import DataRequired, Email, Length
 
-from schoolmgr.forms import MIN_PASSWORD_LENGTH, CountryField, NoControlCharacters
+from schoolmgr.forms import (
+    ConfirmPasswordField,
+    CountryField,
+    NewPasswordField,
+    NoControlCharacters,
+)
 
 
 class SignupForm(FlaskForm):
@@ -15,24 +20,8 @@ class SignupForm(FlaskForm):
         description=_l("As it should appear on your certificate."),
     )
     email = EmailField(_l("Email"), validators=[DataRequired(), Email(), Length(max=254)])
-    password = PasswordField(
-        _l("Password"),
-        validators=[
-            DataRequired(),
-            Length(
-                min=MIN_PASSWORD_LENGTH,
-                max=200,
-                message=_l(
-                    "Choose a password of at least %(n)d characters.", n=MIN_PASSWORD_LENGTH
-                ),
-            ),
-        ],
-        description=_l("At least %(n)d characters.", n=MIN_PASSWORD_LENGTH),
-    )
-    confirm = PasswordField(
-        _l("Repeat password"),
-        validators=[DataRequired(), EqualTo("password", message=_l("Passwords do not match."))],
-    )
+    password = NewPasswordField(_l("Password"))
+    confirm = ConfirmPasswordField(_l("Repeat password"))
     country = CountryField(validators=[DataRequired()])
     institution = StringField(
         _l("Institution"),
@@ -53,21 +42,5 @@ class ForgotPasswordForm(FlaskForm):
 
 
 class ResetPasswordForm(FlaskForm):
-    password = PasswordField(
-        _l("New password"),
-        validators=[
-            DataRequired(),
-            Length(
-                min=MIN_PASSWORD_LENGTH,
-                max=200,
-                message=_l(
-                    "Choose a password of at least %(n)d characters.", n=MIN_PASSWORD_LENGTH
-                ),
-            ),
-        ],
-        description=_l("At least %(n)d characters.", n=MIN_PASSWORD_LENGTH),
-    )
-    confirm = PasswordField(
-        _l("Repeat new password"),
-        validators=[DataRequired(), EqualTo("password", message=_l("Passwords do not match."))],
-    )
+    password = NewPasswordField(_l("New password"))
+    confirm = ConfirmPasswordField(_l("Repeat new password"))

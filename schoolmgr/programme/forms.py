@@ -8,7 +8,6 @@ from wtforms import (
     EmailField,
     HiddenField,
     IntegerField,
-    PasswordField,
     SearchField,
     SelectField,
     SelectMultipleField,
@@ -21,7 +20,6 @@ from wtforms.validators import (
     URL,
     DataRequired,
     Email,
-    EqualTo,
     InputRequired,
     Length,
     NumberRange,
@@ -29,7 +27,7 @@ from wtforms.validators import (
     Regexp,
 )
 
-from schoolmgr.forms import MIN_PASSWORD_LENGTH, NoControlCharacters
+from schoolmgr.forms import ConfirmPasswordField, NewPasswordField, NoControlCharacters
 from schoolmgr.models import EditionFormat, EditionKind, RegistrationMode
 from schoolmgr.models.edition import (
     EDITION_FORMAT_LABELS,
@@ -288,24 +286,8 @@ class InviteTrainerForm(FlaskForm):
 
 
 class AcceptInvitationForm(FlaskForm):
-    password = PasswordField(
-        _l("Password"),
-        validators=[
-            DataRequired(),
-            Length(
-                min=MIN_PASSWORD_LENGTH,
-                max=200,
-                message=_l(
-                    "Choose a password of at least %(n)d characters.", n=MIN_PASSWORD_LENGTH
-                ),
-            ),
-        ],
-        description=_l("At least %(n)d characters.", n=MIN_PASSWORD_LENGTH),
-    )
-    confirm = PasswordField(
-        _l("Repeat password"),
-        validators=[DataRequired(), EqualTo("password", message=_l("Passwords do not match."))],
-    )
+    password = NewPasswordField(_l("Password"))
+    confirm = ConfirmPasswordField(_l("Repeat password"))
 
 
 class SessionForm(FlaskForm):
