@@ -133,8 +133,8 @@ ROWS = [
     # The module page is public (it lists public materials only to visitors); participants-only
     # materials are for the edition's accepted participants, the module's trainers and staff.
     T("materials.module_page",               "GET",  {"slug": "edition.slug", "module_slug": "module1.slug"}, PUBLIC),
-    T("materials.module_zip",                "GET",  {"slug": "edition.slug", "module_slug": "module1.slug"}, "403 200 200 200 403 200 200"),
-    T("materials.download",                  "GET",  {"material_id": "material.id"},       "403 R R R 403 R R"),
+    T("materials.module_zip",                "GET",  {"slug": "edition.slug", "module_slug": "module1.slug"}, "L 200 200 200 403 200 200"),
+    T("materials.download",                  "GET",  {"material_id": "material.id"},       "L R R R 403 R R"),
     # Certificate verification (public)
     T("certificates.verify",                 "GET",  {},                                   PUBLIC),
     T("certificates.verify",                 "POST", {},                                   "ok ok ok ok ok ok ok"),

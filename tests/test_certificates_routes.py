@@ -183,6 +183,24 @@ def test_verify_lookups_are_rate_limited(database_url, tmp_path):
     assert statuses[30] == 429
 
 
+def test_verify_lookups_share_one_limit_across_routes(database_url, tmp_path):
+    """30 lookups a minute per visitor in all, whichever of the verify routes they use."""
+    app = create_app(
+        {
+            "SQLALCHEMY_DATABASE_URI": database_url,
+            "RATELIMIT_ENABLED": True,
+            "STORAGE_DIR": str(tmp_path),
+        }
+    )
+    client = app.test_client()
+    code = "AAAA-BBBB-CCCC-DDDD-EEEE"
+    urls = [f"/verify/{code}", f"/verify/{code}.json", f"/verify?code={code}"]
+    statuses = [client.get(urls[k % 3]).status_code for k in range(30)]
+    assert statuses == [404] * 30
+    for url in urls:
+        assert client.get(url).status_code == 429, url
+
+
 def test_audit_log_filters(client, login, edition_with_people):
     _edition, (a, _b, _poor) = edition_with_people
     staff = login(role=Role.STAFF)

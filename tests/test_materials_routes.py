@@ -3,6 +3,7 @@
 import io
 import zipfile
 from pathlib import Path
+from urllib.parse import unquote
 
 import pytest
 
@@ -108,7 +109,10 @@ def test_participant_of_other_module_and_anonymous_are_refused(client, login, wo
     client.post("/logout")
     with client.session_transaction() as s:
         s.clear()
-    assert client.get(f"/materials/{material.id}/download").status_code == 403
+    response = client.get(f"/materials/{material.id}/download")
+    assert response.status_code == 302
+    assert response.location.startswith("/login?next=")
+    assert f"/materials/{material.id}/download" in unquote(response.location)
 
 
 def test_public_material_is_visible_to_anyone(client, login, world):
@@ -284,6 +288,13 @@ def test_participants_download_all_as_zip(client, login, world):
     assert sorted(names) == ["a.pdf", "b.pdf"]
     login(world["outsider"])
     assert client.get("/editions/school-2026/modules/agile/materials.zip").status_code == 403
+    client.post("/logout")
+    with client.session_transaction() as s:
+        s.clear()
+    response = client.get("/editions/school-2026/modules/agile/materials.zip")
+    assert response.status_code == 302
+    assert "/editions/school-2026/modules/agile/materials.zip" in unquote(response.location)
+    assert response.location.startswith("/login?next=")
 
 
 def test_pending_registration_sees_no_participant_materials(

@@ -24,6 +24,8 @@ from schoolmgr.pagination import paginate
 bp = Blueprint("certificates", __name__)
 
 VERIFY_LIMIT = "30 per minute"
+# One budget for every verification lookup (code form, page, JSON, upload), not one per route.
+verify_limit = limiter.shared_limit(VERIFY_LIMIT, scope="verify")
 
 
 def _edition_or_404(slug: str):
@@ -284,7 +286,7 @@ def my_pdf(certificate_id: int):
 
 
 @bp.route("/verify", methods=["GET", "POST"])
-@limiter.limit(VERIFY_LIMIT)
+@verify_limit
 def verify():
     """Enter a code, or upload a PDF to learn whether this exact file was issued."""
     code_form = forms.VerifyCodeForm(request.args)
@@ -319,7 +321,7 @@ def verify():
 
 
 @bp.route("/verify/<code>", methods=["GET", "POST"])
-@limiter.limit(VERIFY_LIMIT)
+@verify_limit
 def verify_code(code: str):
     """What the certificate says and whether it is valid; optionally compare an uploaded PDF."""
     certificate = services.find_by_code(code)
@@ -347,7 +349,7 @@ def verify_code(code: str):
 
 
 @bp.route("/verify/<code>.json")
-@limiter.limit(VERIFY_LIMIT)
+@verify_limit
 def verify_json(code: str):
     """The same facts as the verify page, for machines."""
     certificate = services.find_by_code(code)

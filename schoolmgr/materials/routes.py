@@ -185,10 +185,19 @@ def download(material_id: int):
     """Send a material's file to someone allowed to see it (links redirect)."""
     material = db.get_or_404(Material, material_id)
     if not services.may_view(current_user, material):
-        abort(404 if material.deleted_at else 403)
+        if material.deleted_at:
+            abort(404)
+        return _refuse()
     if material.kind == MaterialKind.LINK:
         return redirect(material.url)
     return _send_stored(material)
+
+
+def _refuse():
+    """Participants-only: anonymous visitors are sent to sign in (and back), others get 403."""
+    if not current_user.is_authenticated:
+        return current_app.login_manager.unauthorized()
+    abort(403)
 
 
 def _send_stored(material: Material):
@@ -249,7 +258,9 @@ def module_zip(slug: str, module_slug: str):
         abort(404)
     materials = services.visible_materials(current_user, edition_module)
     if not materials:
-        abort(403 if services.current_materials(edition_module) else 404)
+        if not services.current_materials(edition_module):
+            abort(404)
+        return _refuse()
     response = send_file(
         services.build_zip(materials),
         mimetype="application/zip",
