@@ -1,10 +1,12 @@
 """Times are stored in UTC and shown in the edition's time zone."""
 
 from datetime import UTC, date, datetime, time
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
+from babel import dates as babel_dates
 from flask import current_app
-from flask_babel import format_date, format_datetime, format_time
+from flask_babel import get_locale
 
 
 def zone(name: str | None = None) -> ZoneInfo:
@@ -24,14 +26,32 @@ def to_utc(day: date, at: time, tz: str | ZoneInfo) -> datetime:
     return datetime.combine(day, at, tzinfo=tzinfo).astimezone(UTC)
 
 
+@lru_cache(maxsize=8192)
+def _babel_date(value: date, pattern: str, locale: str | None) -> str:
+    return babel_dates.format_date(value, pattern, locale=locale)
+
+
+def format_date(value: date, pattern: str) -> str:
+    """A date in the visitor's language. Pages show the same few dates over and over (cards,
+    schedules, rosters), so each (date, pattern, language) is formatted by Babel only once."""
+    locale = get_locale()  # None outside an app context: Babel's default, as flask_babel does
+    return _babel_date(value, pattern, str(locale) if locale is not None else None)
+
+
+# Times: "HH:mm" has no language-dependent part (Babel writes Latin digits in every locale),
+# so it is plain strftime on the local time; dates go through the cached format_date.
+
+
 def fmt_datetime(dt: datetime | None, tz: str | ZoneInfo | None = None) -> str:
     shown = local(dt, tz)
-    return format_datetime(shown.replace(tzinfo=None), "d MMM yyyy, HH:mm") if shown else ""
+    if shown is None:
+        return ""
+    return f"{format_date(shown.date(), 'd MMM yyyy')}, {shown.strftime('%H:%M')}"
 
 
 def fmt_time(dt: datetime | None, tz: str | ZoneInfo | None = None) -> str:
     shown = local(dt, tz)
-    return format_time(shown.replace(tzinfo=None), "HH:mm") if shown else ""
+    return shown.strftime("%H:%M") if shown else ""
 
 
 def fmt_date(value: date | datetime | None, tz: str | ZoneInfo | None = None) -> str:

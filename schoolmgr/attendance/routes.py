@@ -17,6 +17,7 @@ from flask import (
 )
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
+from markupsafe import Markup
 from sqlalchemy.orm import selectinload
 
 from schoolmgr.attendance import services
@@ -33,6 +34,8 @@ from schoolmgr.models import (
     Session,
     utcnow,
 )
+from schoolmgr.pagination import paginate
+from schoolmgr.timeutils import zone
 from schoolmgr.trainer.access import managed_edition_module, managed_session
 
 bp = Blueprint("attendance", __name__)
@@ -44,6 +47,39 @@ def _is_fetch() -> bool:
     return request.headers.get("X-Requested-With") == "fetch"
 
 
+# Colours of the mark buttons, and of the current-mark badge (as the status_badge macro).
+ROSTER_BUTTONS = {
+    AttendanceStatus.PRESENT: "success",
+    AttendanceStatus.LATE: "dark",
+    AttendanceStatus.EXCUSED: "primary",
+    AttendanceStatus.ABSENT: "danger",
+}
+ROSTER_BADGES = {
+    AttendanceStatus.PRESENT: "success",
+    AttendanceStatus.LATE: "warning",
+    AttendanceStatus.EXCUSED: "info",
+    AttendanceStatus.ABSENT: "danger",
+}
+
+
+def roster_ui(session: Session) -> dict:
+    """What every roster row shows the same way, translated once per page instead of per row."""
+    return {
+        "choices": [(s, s.value, s.label, ROSTER_BUTTONS[s]) for s in STATUS_CHOICES],
+        "badges": {s: (ROSTER_BADGES[s], s.label) for s in STATUS_CHOICES},
+        "methods": {
+            AttendanceMethod.TRAINER.value: _("by trainer"),
+            AttendanceMethod.SELF_CHECKIN.value: _("self check-in"),
+            AttendanceMethod.IMPORT.value: _("from paper sheet"),
+            AttendanceMethod.APOLOGY.value: _("apology"),
+        },
+        # As Jinja's {{ _('...', name=...) }}: the translation is markup, the name is escaped.
+        "attendance_of": Markup(_("Attendance of %(name)s")),
+        "not_marked": _("Not marked"),
+        "tz": zone(session.edition_module.edition.timezone),
+    }
+
+
 def _roster_context(session: Session, form: RosterForm | None = None) -> dict:
     edition_module = session.edition_module
     return {
@@ -52,6 +88,7 @@ def _roster_context(session: Session, form: RosterForm | None = None) -> dict:
         "edition": edition_module.edition,
         "rows": services.roster(session),
         "statuses": STATUS_CHOICES,
+        "ui": roster_ui(session),
         "window": services.checkin_window(session),
         "form": form or RosterForm(),
     }
@@ -116,7 +153,7 @@ def mark_one(session_id: int, registration_id: int):
     if _is_fetch():
         row = next(r for r in services.roster(session) if r.registration.id == registration_id)
         return render_template(
-            "attendance/_roster_row.html", row=row, session=session, statuses=STATUS_CHOICES
+            "attendance/_roster_row.html", row=row, session=session, ui=roster_ui(session)
         )
     return redirect(url_for(".roster", session_id=session.id))
 
@@ -230,13 +267,14 @@ def edition_summary(edition_id: int):
         edition_id,
         options=[selectinload(Edition.edition_modules).joinedload(EditionModule.module)],
     )
-    rows, rates = services.edition_summary(edition)
+    pager = paginate(services.edition_participants(edition))
     return render_template(
         "attendance/summary.html",
         em=None,
         edition=edition,
-        rows=rows,
-        rates=rates,
+        rows=services.summary_rows(edition, pager.items),
+        rates=services.module_rates(edition),
+        pager=pager,
         csv_url=url_for(".edition_summary_csv", edition_id=edition.id),
     )
 
