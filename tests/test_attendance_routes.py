@@ -315,3 +315,27 @@ def test_checkin_code_entry_is_rate_limited(app, database_url, tmp_path):
         db.session.remove()
     assert statuses[:20] == [400] * 20
     assert statuses[20] == 429
+
+
+def test_staff_edition_summary_is_paginated_with_rates_over_the_whole_edition(
+    app, client, login, world, make_attendance
+):
+    make_attendance(session=world["session"], registration=world["ana"])
+    app.config["PER_PAGE"] = 2
+    login(role=Role.STAFF)
+    url = f"/staff/editions/{world['edition'].id}/attendance"
+    names = [r.user.full_name for r in (world["ana"], world["bojan"], world["outsider"])]
+
+    first, second = client.get(url), client.get(url + "?page=2")
+
+    assert first.status_code == second.status_code == 200
+    shown = [[n for n in names if n in page.text] for page in (first, second)]
+    assert len(shown[0]) == 2 and len(shown[1]) == 1
+    assert sorted(shown[0] + shown[1]) == sorted(names)
+    for page in (first, second):
+        assert "Participants (3)" in page.text
+        assert "1 / 2" in page.text  # module rate: Ana of the two who chose it, on every page
+        assert "?page=2" in page.text or "page=1" in page.text
+    assert client.get(url + "?page=3").status_code == 404
+    csv = client.get(f"/staff/editions/{world['edition'].id}/attendance.csv")
+    assert all(n in csv.data.decode("utf-8-sig") for n in names)  # the export has everyone

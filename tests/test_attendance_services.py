@@ -298,3 +298,67 @@ def test_edition_summary_has_rates_per_module(setup, make_attendance):
         setup["ciril"].id,
     }
     assert [(r.sessions, r.planned, r.credited) for r in rates] == [(1, 2, 1), (0, 0, 0)]
+
+
+def _rates_by_tally(edition):
+    """Rates the long way, tallying each accepted participant in Python (the reference)."""
+    now = services.utcnow()
+    data = services._edition_data(edition)
+    rates = []
+    for em in edition.edition_modules:
+        module_sessions = [s_id for s_id, _ends, em_id in data.sessions if em_id == em.id]
+        planned = credited = 0
+        for reg_id in data.registration_ids:
+            if edition.module_choice and em.id not in data.chosen[reg_id]:
+                continue
+            tally = services._tally(
+                reg_id,
+                [(s_id, now) for s_id in module_sessions],
+                data.marks[reg_id],
+                edition.excused_counts_as_attended,
+                now,
+            )
+            planned += tally.planned
+            credited += tally.credited
+        rates.append((em.id, len(module_sessions), planned, credited))
+    return rates
+
+
+@pytest.mark.parametrize("module_choice", [True, False])
+@pytest.mark.parametrize("excused_counts", [True, False])
+def test_module_rates_counted_in_the_database_match_the_tallies(
+    setup, make_session, make_attendance, module_choice, excused_counts
+):
+    edition = setup["edition"]
+    edition.module_choice = module_choice
+    edition.excused_counts_as_attended = excused_counts
+    s_a1, s_b1 = setup["session"], make_session(edition_module=setup["mod_b"])
+    s_b2 = make_session(edition_module=setup["mod_b"])
+    db.session.commit()
+    make_attendance(session=s_a1, registration=setup["ana"], status=AttendanceStatus.PRESENT)
+    make_attendance(session=s_a1, registration=setup["bojan"], status=AttendanceStatus.EXCUSED)
+    make_attendance(session=s_b1, registration=setup["ciril"], status=AttendanceStatus.LATE)
+    make_attendance(session=s_b2, registration=setup["ciril"], status=AttendanceStatus.ABSENT)
+    # Ana marked on a module she did not choose: counts only without module choice.
+    make_attendance(session=s_b1, registration=setup["ana"], status=AttendanceStatus.PRESENT)
+
+    rates = services.module_rates(edition)
+
+    assert [(r.edition_module.id, r.sessions, r.planned, r.credited) for r in rates] == (
+        _rates_by_tally(edition)
+    )
+
+
+def test_summary_rows_tally_one_page_over_the_whole_edition(setup, make_attendance):
+    make_attendance(session=setup["session"], registration=setup["ana"])
+    edition = setup["edition"]
+    page = db.session.scalars(services.edition_participants(edition).limit(2)).unique().all()
+    assert [r.user.full_name for r in page] == ["Ana Anić", "Bojan Bojić"]
+
+    rows = services.summary_rows(edition, page)
+
+    all_rows, _rates = services.edition_summary(edition)
+    expected = {r.registration.id: r.tally for r in all_rows}
+    assert [r.registration for r in rows] == page
+    assert all(r.tally == expected[r.registration.id] for r in rows)
+    assert rows[0].tally.attended == 1

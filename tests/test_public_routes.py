@@ -147,3 +147,35 @@ def test_navigation_depends_on_role(client, login):
     login(role=Role.STAFF)
     staff = client.get("/").text
     assert "Sign out" in staff and "Programme staff" in staff
+
+
+def test_series_page_is_paginated_newest_first(client, monkeypatch, make_edition):
+    from datetime import UTC, date, datetime
+
+    from schoolmgr.public import series
+
+    monkeypatch.setattr(series, "SERIES_PER_PAGE", 2)
+    for year in (2019, 2021, 2023, 2025, 2027):
+        make_edition(
+            series="digital-transformation",
+            title=f"Digital Transformation {year}",
+            start_date=date(year, 6, 1),
+            end_date=date(year, 6, 5),
+            registration_opens_at=datetime(year - 1, 1, 1, tzinfo=UTC),
+            registration_closes_at=datetime(year, 5, 1, tzinfo=UTC),
+        )
+
+    pages = [client.get(f"/series/digital-transformation?page={n}") for n in (1, 2, 3)]
+
+    assert [p.status_code for p in pages] == [200, 200, 200]
+    shown = [
+        [y for y in (2027, 2025, 2023, 2021, 2019) if f"Transformation {y}<" in p.text]
+        for p in pages
+    ]
+    assert shown == [[2027, 2025], [2023, 2021], [2019]]
+    for page in pages:
+        # The school's name, the count and the first year are the whole series', on every page.
+        assert '<h1 class="h2">Digital Transformation</h1>' in page.text
+        assert "5 editions since 2019" in page.text
+    assert 'href="/series/digital-transformation?page=2"' in pages[0].text
+    assert client.get("/series/digital-transformation?page=4").status_code == 404

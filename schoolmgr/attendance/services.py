@@ -143,13 +143,19 @@ class _EditionData:
         return [row for row in self.sessions if row[2] in chosen]
 
 
-def _edition_data(edition: Edition) -> _EditionData:
-    """Everything a tally of the edition needs, in at most four queries."""
+def _edition_data(edition: Edition, registration_ids: list[int] | None = None) -> _EditionData:
+    """Everything a tally of the edition needs, in at most four queries.
+
+    With `registration_ids` (one page of accepted participants), only theirs is loaded.
+    """
     accepted = (
         Registration.edition_id == edition.id,
         Registration.status == RegistrationStatus.ACCEPTED,
     )
-    registration_ids = list(db.session.scalars(sa.select(Registration.id).where(*accepted)))
+    if registration_ids is None:
+        registration_ids = list(db.session.scalars(sa.select(Registration.id).where(*accepted)))
+    else:
+        accepted = (*accepted, Registration.id.in_(registration_ids))
     data = _EditionData(registration_ids, [], defaultdict(set), defaultdict(dict))
     if not registration_ids:
         return data
@@ -655,35 +661,103 @@ def _registrations_with_users(ids) -> list[Registration]:
 def edition_summary(
     edition: Edition, now: datetime | None = None
 ) -> tuple[list[SummaryRow], list[ModuleRate]]:
-    """Per participant tallies over the whole edition and attendance rates per module.
+    """Per participant tallies over the whole edition (every row: the CSV export) and
+    attendance rates per module."""
+    now = now or utcnow()
+    tallies = _tallies(edition, _edition_data(edition), now)
+    rows = [SummaryRow(r, tallies[r.id]) for r in _registrations_with_users(tallies)]
+    return rows, module_rates(edition)
+
+
+def edition_participants(edition: Edition) -> sa.Select:
+    """Accepted registrations of `edition` with their users, by name: for `paginate`."""
+    return (
+        sa.select(Registration)
+        .join(User, User.id == Registration.user_id)
+        .where(
+            Registration.edition_id == edition.id,
+            Registration.status == RegistrationStatus.ACCEPTED,
+        )
+        .options(contains_eager(Registration.user))
+        .order_by(User.full_name, User.id)
+    )
+
+
+def summary_rows(
+    edition: Edition, registrations: list[Registration], now: datetime | None = None
+) -> list[SummaryRow]:
+    """Tallies over the whole edition of the given accepted registrations (one page of them),
+    in their order; at most three queries however many they are."""
+    if not registrations:
+        return []
+    data = _edition_data(edition, [r.id for r in registrations])
+    tallies = _tallies(edition, data, now or utcnow())
+    return [SummaryRow(r, tallies[r.id]) for r in registrations]
+
+
+def module_rates(edition: Edition) -> list[ModuleRate]:
+    """Attendance rate of each module of `edition`, counted in the database (four queries).
 
     A module's rate is the credited participant-sessions over the planned ones, counted the
-    same way as the participants' percentages.
+    same way as the participants' percentages: every accepted participant (with module choice,
+    those who chose the module) is planned at every session of the module.
     """
-    now = now or utcnow()
-    data = _edition_data(edition)
-    tallies = _tallies(edition, data, now)
-    rows = [SummaryRow(r, tallies[r.id]) for r in _registrations_with_users(tallies)]
-    rates = []
-    for edition_module in edition.edition_modules:
-        module_sessions = {
-            s_id for s_id, _ends, em_id in data.sessions if em_id == edition_module.id
-        }
-        planned = credited = 0
-        for reg_id in data.registration_ids:
-            if edition.module_choice and edition_module.id not in data.chosen[reg_id]:
-                continue
-            counts = _tally(
-                reg_id,
-                [(s_id, now) for s_id in module_sessions],
-                data.marks[reg_id],
-                edition.excused_counts_as_attended,
-                now,
-            )
-            planned += counts.planned
-            credited += counts.credited
-        rates.append(ModuleRate(edition_module, len(module_sessions), planned, credited))
-    return rows, rates
+    accepted = (
+        Registration.edition_id == edition.id,
+        Registration.status == RegistrationStatus.ACCEPTED,
+    )
+    sessions = dict(
+        db.session.execute(
+            sa.select(Session.edition_module_id, sa.func.count(Session.id))
+            .join(EditionModule, EditionModule.id == Session.edition_module_id)
+            .where(EditionModule.edition_id == edition.id)
+            .group_by(Session.edition_module_id)
+        ).all()
+    )
+    credited_statuses = [AttendanceStatus.PRESENT, AttendanceStatus.LATE]
+    if edition.excused_counts_as_attended:
+        credited_statuses.append(AttendanceStatus.EXCUSED)
+    credited_query = (
+        sa.select(Session.edition_module_id, sa.func.count(Attendance.id))
+        .join(Session, Session.id == Attendance.session_id)
+        .join(EditionModule, EditionModule.id == Session.edition_module_id)
+        .join(Registration, Registration.id == Attendance.registration_id)
+        .where(
+            EditionModule.edition_id == edition.id,
+            Attendance.status.in_(credited_statuses),
+            *accepted,
+        )
+        .group_by(Session.edition_module_id)
+    )
+    if edition.module_choice:
+        participants = dict(
+            db.session.execute(
+                sa.select(registration_modules.c.edition_module_id, sa.func.count())
+                .join(Registration, Registration.id == registration_modules.c.registration_id)
+                .where(*accepted)
+                .group_by(registration_modules.c.edition_module_id)
+            ).all()
+        )
+        credited_query = credited_query.join(
+            registration_modules,
+            sa.and_(
+                registration_modules.c.registration_id == Attendance.registration_id,
+                registration_modules.c.edition_module_id == Session.edition_module_id,
+            ),
+        )
+    else:
+        everyone = db.session.scalar(sa.select(sa.func.count(Registration.id)).where(*accepted))
+        participants = {em.id: everyone for em in edition.edition_modules}
+    credited = dict(db.session.execute(credited_query).all())
+    return [
+        ModuleRate(
+            em,
+            sessions=sessions.get(em.id, 0),
+            planned=sessions.get(em.id, 0) * participants.get(em.id, 0),
+            credited=credited.get(em.id, 0),
+        )
+        for em in edition.edition_modules
+    ]
 
 
 def module_summary(

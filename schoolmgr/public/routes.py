@@ -1,13 +1,12 @@
 """Public pages: home, edition page, module catalogue."""
 
-import re
-
 from flask import Blueprint, abort, render_template
 from flask_login import current_user
 
 from schoolmgr.models import utcnow
 from schoolmgr.pagecache import cached_for_anonymous
 from schoolmgr.public import services
+from schoolmgr.public.series import series_page
 
 bp = Blueprint("public", __name__)
 
@@ -41,21 +40,18 @@ def edition(slug: str):
 
 @bp.route("/series/<series>")
 def series(series: str):
-    """Every edition of a recurring school, with its year."""
-    editions = services.series_editions(series)
-    if not editions:
+    """Every edition of a recurring school, with its year (paginated, newest first)."""
+    page = series_page(series, utcnow())
+    if page is None:
         abort(404)
-    now = utcnow()
-    counts = services.accepted_counts([e.id for e in editions])
-    cards = [
-        services.EditionCard(
-            e, services.seats_left(e, counts.get(e.id, 0)), e.registration_is_open(now)
-        )
-        for e in editions
-    ]
-    # The school's name is its newest edition's title without the year.
-    name = re.sub(r"\s*\b(19|20)\d{2}\b\s*$", "", editions[0].title) or editions[0].title
-    return render_template("public/series.html", series=series, name=name, cards=cards)
+    return render_template(
+        "public/series.html",
+        series=series,
+        name=page.name,
+        first_year=page.first_year,
+        pager=page.pager,
+        cards=page.cards,
+    )
 
 
 @bp.route("/modules")
