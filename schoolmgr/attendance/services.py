@@ -143,6 +143,9 @@ class _EditionData:
         return [row for row in self.sessions if row[2] in chosen]
 
 
+EditionData = _EditionData
+
+
 def _edition_data(edition: Edition, registration_ids: list[int] | None = None) -> _EditionData:
     """Everything a tally of the edition needs, in at most four queries.
 
@@ -190,6 +193,15 @@ def tally_edition(edition: Edition, now: datetime | None = None) -> dict[int, At
     return _tallies(edition, _edition_data(edition), now or utcnow())
 
 
+def tally_edition_data(
+    edition: Edition, now: datetime | None = None
+) -> tuple[EditionData, dict[int, AttendanceTally]]:
+    """As `tally_edition`, with the loaded data too (sessions, chosen modules, marks), for rules
+    that need more than the counts (certificate eligibility: mandatory modules)."""
+    data = _edition_data(edition)
+    return data, _tallies(edition, data, now or utcnow())
+
+
 def _tallies(edition: Edition, data: _EditionData, now: datetime) -> dict[int, AttendanceTally]:
     return {
         reg_id: _tally(
@@ -234,21 +246,27 @@ def roster_registrations(session: Session) -> list[Registration]:
 
 def module_registrations(edition_module: EditionModule) -> list[Registration]:
     """Accepted participants of the module (of the edition without module choice), by name."""
-    query = (
+    query = _of_module(
         sa.select(Registration)
         .join(User, User.id == Registration.user_id)
-        .where(
-            Registration.edition_id == edition_module.edition_id,
-            Registration.status == RegistrationStatus.ACCEPTED,
-        )
         .options(contains_eager(Registration.user))
-        .order_by(User.full_name, User.id)
+        .order_by(User.full_name, User.id),
+        edition_module,
+    )
+    return list(db.session.scalars(query))
+
+
+def _of_module(query: sa.Select, edition_module: EditionModule) -> sa.Select:
+    """Restrict a query over registrations to the module's accepted participants."""
+    query = query.where(
+        Registration.edition_id == edition_module.edition_id,
+        Registration.status == RegistrationStatus.ACCEPTED,
     )
     if edition_module.edition.module_choice:
         query = query.join(
             registration_modules, registration_modules.c.registration_id == Registration.id
         ).where(registration_modules.c.edition_module_id == edition_module.id)
-    return list(db.session.scalars(query))
+    return query
 
 
 def marks_of(session: Session) -> dict[int, Attendance]:
@@ -257,10 +275,32 @@ def marks_of(session: Session) -> dict[int, Attendance]:
     return {a.registration_id: a for a in rows}
 
 
-@dataclass(frozen=True)
+# The roster page shows a few columns of hundreds of rows: plain read-only records, not ORM
+# objects (building and tracking three mapped objects per participant cost more than the page).
+@dataclass(frozen=True, slots=True)
+class RosterPerson:
+    full_name: str
+    institution: str
+
+
+@dataclass(frozen=True, slots=True)
+class RosterRegistration:
+    id: int
+    user: RosterPerson
+
+
+@dataclass(frozen=True, slots=True)
+class RosterMark:
+    status: AttendanceStatus
+    method: AttendanceMethod
+    recorded_at: datetime
+    comment: str
+
+
+@dataclass(frozen=True, slots=True)
 class RosterRow:
-    registration: Registration
-    attendance: Attendance | None
+    registration: RosterRegistration
+    attendance: RosterMark | None
 
     @property
     def status(self) -> AttendanceStatus | None:
@@ -268,9 +308,37 @@ class RosterRow:
 
 
 def roster(session: Session) -> list[RosterRow]:
-    """Each expected participant with their current mark (two queries)."""
-    marks = marks_of(session)
-    return [RosterRow(r, marks.get(r.id)) for r in roster_registrations(session)]
+    """Each expected participant (by name) with their current mark, in one query."""
+    query = _of_module(
+        sa.select(
+            Registration.id,
+            User.full_name,
+            User.institution,
+            Attendance.status,
+            Attendance.method,
+            Attendance.recorded_at,
+            Attendance.comment,
+        )
+        .join(User, User.id == Registration.user_id)
+        .outerjoin(
+            Attendance,
+            sa.and_(
+                Attendance.registration_id == Registration.id,
+                Attendance.session_id == session.id,
+            ),
+        )
+        .order_by(User.full_name, User.id),
+        session.edition_module,
+    )
+    return [
+        RosterRow(
+            RosterRegistration(rid, RosterPerson(name, institution)),
+            RosterMark(status, method, recorded_at, comment or "") if status else None,
+        )
+        for rid, name, institution, status, method, recorded_at, comment in db.session.execute(
+            query
+        )
+    ]
 
 
 def registration_for_session(user: User, session: Session) -> Registration | None:
