@@ -2,6 +2,7 @@
 
 from collections.abc import Sequence
 
+import sqlalchemy as sa
 from flask import current_app, request
 from flask_sqlalchemy.pagination import Pagination
 from sqlalchemy import Select
@@ -39,4 +40,43 @@ def paginate_list(items: Sequence, per_page: int | None = None) -> Pagination:
         max_per_page=200,
         error_out=True,
         items=items,
+    )
+
+
+class CountedPagination(Pagination):
+    """A Pagination whose page query also counts the whole list (count(*) OVER ()): one round
+    trip instead of two. The select is of one entity; `params` fills its bind parameters."""
+
+    def _query_items(self) -> list:
+        statement = self._query_args["select"]
+        rows = db.session.execute(
+            statement.add_columns(sa.func.count().over())
+            .limit(self.per_page)
+            .offset(self._query_offset),
+            self._query_args["params"],
+        ).all()
+        self._counted = rows[0][-1] if rows else None
+        return [row[0] for row in rows]
+
+    def _query_count(self) -> int:
+        if self._counted is not None:
+            return self._counted
+        # An empty page: count separately (only ever 0 on page 1; other pages are a 404).
+        sub = self._query_args["select"].order_by(None).subquery()
+        return db.session.scalar(
+            sa.select(sa.func.count()).select_from(sub), self._query_args["params"]
+        )
+
+
+def paginate_counted(
+    statement: Select, per_page: int | None = None, params: dict | None = None
+) -> Pagination:
+    """As `paginate`, in one query per page instead of two (for the busiest public lists)."""
+    return CountedPagination(
+        page=request.args.get("page", 1, type=int),
+        per_page=per_page or current_app.config["PER_PAGE"],
+        max_per_page=200,
+        error_out=True,
+        select=statement,
+        params=params or {},
     )

@@ -3,6 +3,7 @@
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime
+from functools import cache
 
 import sqlalchemy as sa
 from flask_sqlalchemy.pagination import Pagination
@@ -19,7 +20,7 @@ from schoolmgr.models import (
     Session,
     User,
 )
-from schoolmgr.pagination import paginate
+from schoolmgr.pagination import paginate_counted
 
 
 def accepted_counts(edition_ids: list[int]) -> dict[int, int]:
@@ -51,17 +52,17 @@ class EditionCard:
 PAST_PER_PAGE = 12
 
 
-def catalogue(
-    now: datetime, today: date
-) -> tuple[list[EditionCard], list[EditionCard], Pagination]:
-    """Published editions not yet ended (open for registration first), and one page of the past
-    editions, newest first. A fixed number of queries however many editions the school has run."""
-    upcoming_editions = db.session.scalars(
+@cache
+def _catalogue_queries() -> tuple[sa.Select, sa.Select]:
+    """The home page's two statements, built once per process (`today` is a parameter): building
+    and cache-keying them anew on every request cost more than running them."""
+    today = sa.bindparam("today", type_=sa.Date)
+    upcoming = (
         sa.select(Edition)
         .where(Edition.status == EditionStatus.PUBLISHED, Edition.end_date >= today)
         .order_by(Edition.start_date, Edition.id)
-    ).all()
-    past_pager = paginate(
+    )
+    past = (
         sa.select(Edition)
         .where(
             sa.or_(
@@ -69,9 +70,19 @@ def catalogue(
                 sa.and_(Edition.status == EditionStatus.PUBLISHED, Edition.end_date < today),
             )
         )
-        .order_by(Edition.start_date.desc(), Edition.id.desc()),
-        per_page=PAST_PER_PAGE,
+        .order_by(Edition.start_date.desc(), Edition.id.desc())
     )
+    return upcoming, past
+
+
+def catalogue(
+    now: datetime, today: date
+) -> tuple[list[EditionCard], list[EditionCard], Pagination]:
+    """Published editions not yet ended (open for registration first), and one page of the past
+    editions, newest first. Three queries however many editions the school has run."""
+    upcoming_query, past_query = _catalogue_queries()
+    upcoming_editions = db.session.scalars(upcoming_query, {"today": today}).all()
+    past_pager = paginate_counted(past_query, per_page=PAST_PER_PAGE, params={"today": today})
     counts = accepted_counts([e.id for e in [*upcoming_editions, *past_pager.items]])
 
     def card(e: Edition) -> EditionCard:
