@@ -6,9 +6,8 @@ Create Date: 2026-11-27 10:30:38.566428
 
 """
 
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = "0efbc4a6aae2"
