@@ -95,13 +95,21 @@ def catalogue(
 
 def edition_for_page(slug: str) -> Edition | None:
     """An edition with its modules, trainers and sessions loaded in a fixed number of queries."""
-    return db.session.scalar(
+    return db.session.scalar(_edition_page_query(), {"slug": slug})
+
+
+@cache
+def _edition_page_query() -> sa.Select:
+    """Built once per process (the slug is a parameter); each module comes with its edition
+    module row (a join), trainers and sessions in one query each."""
+    modules = selectinload(Edition.edition_modules)
+    return (
         sa.select(Edition)
-        .where(Edition.slug == slug)
+        .where(Edition.slug == sa.bindparam("slug", type_=sa.String))
         .options(
-            selectinload(Edition.edition_modules).selectinload(EditionModule.module),
-            selectinload(Edition.edition_modules).selectinload(EditionModule.trainers),
-            selectinload(Edition.edition_modules).selectinload(EditionModule.sessions),
+            modules.joinedload(EditionModule.module, innerjoin=True),
+            modules.selectinload(EditionModule.trainers),
+            modules.selectinload(EditionModule.sessions),
         )
     )
 
