@@ -45,6 +45,52 @@ def test_eligibility_page_shows_reasons(client, login, edition_with_people):
     assert "Issue all missing certificates (2)" in html
 
 
+def test_eligibility_page_is_paginated_with_counts_and_issue_all_for_the_whole_edition(
+    app, client, login, edition_with_people, outbox
+):
+    edition, people = edition_with_people
+    app.config["PER_PAGE"] = 2
+    login(role=Role.STAFF)
+    url = "/staff/editions/autumn-school/certificates"
+    names = [r.user.full_name for r in people]
+
+    pages = [
+        client.get(url).get_data(as_text=True),
+        client.get(url + "?page=2").get_data(as_text=True),
+    ]
+
+    # "Ëndrit", "Jasmin", "Кристина": sorted by folded name across the pages.
+    assert [[n for n in names if n in page] for page in pages] == [
+        ["Ëndrit Hoxha", "Jasmin Ćatić"],
+        ["Кристина Ѕвезданоска"],
+    ]
+    for page in pages:  # counts and the bulk issue cover the whole edition, on every page
+        assert "3 accepted participants" in page
+        assert "Issue all missing certificates (2)" in page
+        assert "Missing: 2" in page
+    assert f'href="{url}?page=2"' in pages[0]
+    assert client.get(url + "?page=3").status_code == 404
+
+    # A row's form on page 2 brings the user back to page 2, at the row (here with a message).
+    kristina, jasmin = people[1], people[2]
+    assert f"/override/{kristina.id}?page=2" in pages[1]
+    response = client.post(
+        f"{url}/override/{kristina.id}?page=2",
+        data={"decision": "granted", "reason": "Not needed: eligible already"},
+    )
+    assert response.location.endswith(f"{url}?page=2#reg-{kristina.id}")
+    client.post(
+        f"{url}/override/{jasmin.id}", data={"decision": "granted", "reason": "Make-up session"}
+    )
+    assert "Missing: 3" in client.get(url + "?page=2").get_data(as_text=True)
+
+    client.post(f"{url}/issue")  # issue all, whatever page the button was on: every page
+    issued = factories.db.session.scalars(sa.select(Certificate.registration_id)).all()
+    assert sorted(issued) == sorted(r.id for r in people)
+    page = client.get(url + "?page=2").get_data(as_text=True)
+    assert "Certificates issued: 3" in page and "Missing: 0" in page
+
+
 def test_post_without_csrf_token_is_refused(app, client, login, edition_with_people):
     app.config["WTF_CSRF_ENABLED"] = True
     login(role=Role.STAFF)

@@ -17,6 +17,7 @@ from schoolmgr.models import (
     Certificate,
     CertificateBatchStatus,
     CertificateOverride,
+    Registration,
     Role,
     utcnow,
 )
@@ -322,3 +323,45 @@ def test_parallel_run_renders_in_workers_and_records_once(past_edition, app):
     for certificate in certificates:
         content = services.read_pdf(certificate).read_bytes()
         assert hashlib.sha256(content).hexdigest() == certificate.sha256
+
+
+def test_edition_standing_agrees_with_each_participants_own_evaluation(past_edition):
+    """The cheap whole-edition pass (counts, issue all) decides as the one-by-one rules do."""
+    edition, sessions = past_edition
+    staff = factories.UserFactory(role=Role.STAFF)
+    plans = {
+        "good": [P] * 10,
+        "low": [P] * 6 + [A] * 4,
+        "missed": [P] * 5 + [P, P, P, A, A],
+        "excused": [P] * 6 + [E] * 4,
+        "granted": [P] * 5 + [A] * 5,
+        "excluded": [P] * 10,
+    }
+    registrations = {}
+    for name, statuses in plans.items():
+        registrations[name] = factories.RegistrationFactory(
+            edition=edition, user__full_name=f"Person {name}"
+        )
+        attend(registrations[name], sessions, statuses)
+    services.set_override(edition, registrations["granted"].id, "granted", "Medical note", staff)
+    services.set_override(edition, registrations["excluded"].id, "excluded", "Left early", staff)
+    services.issue_for_registration(registrations["good"], None)
+
+    standing = services.edition_standing(edition)
+
+    assert [s.name for s in standing.standings] == sorted(f"Person {n}" for n in plans)
+    for s in standing.standings:
+        own = services.evaluate_registration(
+            factories.db.session.get(Registration, s.registration_id)
+        )
+        assert (s.state, s.eligible) == (own.state, own.eligible), s.name
+    assert standing.counts == {
+        "eligible": 2,  # good, excused
+        "exception": 1,
+        "pending": 0,
+        "ineligible": 2,  # low, missed
+        "excluded": 1,
+    }
+    assert standing.issued == 1
+    assert set(standing.missing_ids) == {registrations[n].id for n in ("excused", "granted")}
+    assert services.missing_registration_ids(edition) == standing.missing_ids

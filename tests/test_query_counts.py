@@ -350,3 +350,21 @@ def test_series_page(client, make_edition):
     assert_same_query_count(
         client, "/series/digital-transformation", lambda n: grow_to(editions, n // 4, make)
     )
+
+
+def test_certificate_eligibility_past_batch_sizes(app, client, login, school):
+    """Past 500 registrations (SQLAlchemy's IN batch size) the page still sends the same
+    queries: only one page of rows is loaded, the whole edition is counted in bulk."""
+    login(role=Role.STAFF)
+    url = f"/staff/editions/{school.edition.slug}/certificates"
+    school.grow(SMALL)
+    db.session.expire_all()
+    with count_queries() as small:
+        assert client.get(url).status_code == 200
+    school.grow(600)
+    db.session.expire_all()
+    with count_queries() as large:
+        page = client.get(url + "?page=3")
+    assert page.status_code == 200
+    assert "600 accepted participants" in page.get_data(as_text=True)
+    assert large.count == small.count, f"{small}\n{large}"

@@ -35,6 +35,13 @@ def _edition_or_404(slug: str):
         abort(404)
 
 
+def _back_to_row(slug: str, registration_id: int) -> str:
+    """The eligibility page the row's form was on (?page=N of the form's action), at the row."""
+    page = request.args.get("page", type=int)
+    args = {"page": page} if page and page > 1 else {}
+    return url_for(".eligibility", slug=slug, **args) + f"#reg-{registration_id}"
+
+
 def _fail(err: CertificateError, to: str):
     if err.status_code == 404:
         abort(404)
@@ -51,13 +58,15 @@ def _fail(err: CertificateError, to: str):
 def eligibility(slug: str):
     """Who gets a certificate and why, with exceptions, exclusions and issuing."""
     edition = _edition_or_404(slug)
-    rows = services.evaluate_edition(edition)
+    standing, pager, rows = services.eligibility_page(edition)
     return render_template(
         "certificates/eligibility.html",
         edition=edition,
         rows=rows,
-        missing=sum(1 for r in rows if r.eligible and r.certificate is None),
-        issued=sum(1 for r in rows if r.certificate is not None),
+        pager=pager,
+        counts=standing.counts,
+        missing=len(standing.missing_ids),
+        issued=standing.issued,
         batch=services.latest_batch(edition),
         override_form=forms.OverrideForm(),
         issue_form=forms.IssueForm(),
@@ -69,7 +78,7 @@ def eligibility(slug: str):
 def override(slug: str, registration_id: int):
     """Grant an exception, exclude, or withdraw either, with a written reason."""
     edition = _edition_or_404(slug)
-    back = url_for(".eligibility", slug=slug) + f"#reg-{registration_id}"
+    back = _back_to_row(slug, registration_id)
     form = forms.OverrideForm()
     if not form.validate_on_submit():
         flash(_("The decision could not be read; please try again."), "danger")
@@ -105,7 +114,7 @@ def issue_all(slug: str):
 def issue_one(slug: str, registration_id: int):
     """Issue one participant's certificate."""
     edition = _edition_or_404(slug)
-    back = url_for(".eligibility", slug=slug) + f"#reg-{registration_id}"
+    back = _back_to_row(slug, registration_id)
     if not forms.IssueForm().validate_on_submit():
         abort(400)
     try:

@@ -21,11 +21,17 @@ import sqlalchemy as sa
 from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_sqlalchemy.pagination import Pagination
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload, selectinload
 
 from schoolmgr import audit
-from schoolmgr.attendance.services import AttendanceTally, tally_edition, tally_registration
+from schoolmgr.attendance.services import (
+    AttendanceTally,
+    EditionData,
+    tally_edition_data,
+    tally_registration,
+)
 from schoolmgr.certificates import codes, rendering
 from schoolmgr.errors import DomainError
 from schoolmgr.extensions import db
@@ -46,6 +52,7 @@ from schoolmgr.models import (
     User,
     utcnow,
 )
+from schoolmgr.pagination import paginate_list
 from schoolmgr.text import fold
 from schoolmgr.timeutils import fmt_date, fmt_date_range
 
@@ -66,6 +73,23 @@ REVOKE_CATEGORIES = {
 
 # --------------------------------------------------------------------------------------------
 # Eligibility
+
+
+def _state(meets_rules: bool, override: CertificateOverride | None, can_still_reach: bool) -> str:
+    if override == CertificateOverride.EXCLUDED:
+        return "excluded"
+    if meets_rules:
+        return "eligible"
+    if override == CertificateOverride.GRANTED:
+        return "exception"
+    return "pending" if can_still_reach else "ineligible"
+
+
+def _is_eligible(meets_rules: bool, override: CertificateOverride | None) -> bool:
+    """Eligible by the rules or by a staff exception, and not excluded."""
+    if override == CertificateOverride.EXCLUDED:
+        return False
+    return meets_rules or override == CertificateOverride.GRANTED
 
 
 @dataclass
@@ -92,48 +116,159 @@ class Eligibility:
     @property
     def eligible(self) -> bool:
         """Eligible by the rules or by a staff exception, and not excluded."""
-        if self.override == CertificateOverride.EXCLUDED:
-            return False
-        return self.meets_rules or self.override == CertificateOverride.GRANTED
+        return _is_eligible(self.meets_rules, self.override)
 
     @property
     def state(self) -> str:
-        if self.override == CertificateOverride.EXCLUDED:
-            return "excluded"
-        if self.meets_rules:
-            return "eligible"
-        if self.override == CertificateOverride.GRANTED:
-            return "exception"
-        return "pending" if self.can_still_reach else "ineligible"
+        return _state(self.meets_rules, self.override, self.can_still_reach)
+
+
+@dataclass(frozen=True)
+class Standing:
+    """Where one accepted participant stands: cheap enough to know for the whole edition."""
+
+    registration_id: int
+    name: str
+    state: str
+    eligible: bool
+    certificate_id: int | None
+
+
+STATES = ("eligible", "exception", "pending", "ineligible", "excluded")
+
+
+@dataclass
+class EditionStanding:
+    """Every accepted participant's standing, by name, and what the page rows are built from."""
+
+    standings: list[Standing]
+    tallies: dict[int, AttendanceTally]
+    mandatory: dict[int, dict[int, tuple[int, int]]]
+    now: datetime
+
+    @property
+    def counts(self) -> dict[str, int]:
+        counts = dict.fromkeys(STATES, 0)
+        for standing in self.standings:
+            counts[standing.state] += 1
+        return counts
+
+    @property
+    def missing_ids(self) -> list[int]:
+        """Eligible participants without a current certificate, by name."""
+        return [
+            s.registration_id for s in self.standings if s.eligible and s.certificate_id is None
+        ]
+
+    @property
+    def issued(self) -> int:
+        return sum(1 for s in self.standings if s.certificate_id is not None)
 
 
 def sessions_needed(planned: int, threshold: int) -> int:
     return math.ceil(planned * threshold / 100 - 1e-9)
 
 
-def evaluate_edition(edition: Edition, now: datetime | None = None) -> list[Eligibility]:
-    """Eligibility of every accepted participant of `edition`, sorted by name (fixed queries)."""
+def _credited_statuses(edition: Edition) -> set[AttendanceStatus]:
+    statuses = {AttendanceStatus.PRESENT, AttendanceStatus.LATE}
+    if edition.excused_counts_as_attended:
+        statuses.add(AttendanceStatus.EXCUSED)
+    return statuses
+
+
+def edition_standing(edition: Edition, now: datetime | None = None) -> EditionStanding:
+    """The standing of every accepted participant of `edition`, sorted by name.
+
+    A fixed number of queries (six at most) and no ORM objects per participant, so thousands of
+    registrations stay fast; `eligibility_rows` then gives the full rows of one page.
+    """
     now = now or utcnow()
-    tallies = tally_edition(edition, now)
-    registrations = db.session.scalars(
-        sa.select(Registration)
-        .where(Registration.id.in_(list(tallies)))
-        .options(selectinload(Registration.user), selectinload(Registration.modules))
+    data, tallies = tally_edition_data(edition, now)
+    mandatory = _mandatory_from_data(edition, data)
+    accepted = db.session.execute(
+        sa.select(Registration.id, User.full_name, Registration.certificate_override)
+        .join(User, User.id == Registration.user_id)
+        .where(
+            Registration.edition_id == edition.id,
+            Registration.status == RegistrationStatus.ACCEPTED,
+        )
     ).all()
+    current = dict(
+        db.session.execute(
+            sa.select(Certificate.registration_id, Certificate.id)
+            .join(Registration, Registration.id == Certificate.registration_id)
+            .where(Registration.edition_id == edition.id, Certificate.superseded_at.is_(None))
+        ).all()
+    )
+    standings = []
+    for reg_id, name, override in accepted:
+        if reg_id not in tallies:  # accepted between the two reads
+            continue
+        chosen = data.chosen.get(reg_id, set()) if edition.module_choice else None
+        judged = _judge(edition, tallies[reg_id], chosen, mandatory.get(reg_id, {}))
+        meets_rules = judged.attendance_ok and not judged.missed
+        standings.append(
+            Standing(
+                registration_id=reg_id,
+                name=name,
+                state=_state(meets_rules, override, judged.can_still_reach),
+                eligible=_is_eligible(meets_rules, override),
+                certificate_id=current.get(reg_id),
+            )
+        )
+    standings.sort(key=lambda s: (fold(s.name), s.registration_id))
+    return EditionStanding(standings, tallies, mandatory, now)
+
+
+def eligibility_rows(
+    edition: Edition, standing: EditionStanding, registration_ids: list[int]
+) -> list[Eligibility]:
+    """Full rows (registration, user, certificate, reasons) of the given participants, in
+    that order: three queries for a page of them."""
+    if not registration_ids:
+        return []
+    registrations = {
+        r.id: r
+        for r in db.session.scalars(
+            sa.select(Registration)
+            .where(Registration.id.in_(registration_ids))
+            .options(joinedload(Registration.user), selectinload(Registration.modules))
+        ).unique()
+    }
     current = {
         c.registration_id: c
         for c in db.session.scalars(
             sa.select(Certificate).where(
-                Certificate.registration_id.in_(list(tallies)), Certificate.superseded_at.is_(None)
+                Certificate.registration_id.in_(registration_ids),
+                Certificate.superseded_at.is_(None),
             )
         )
     }
-    mandatory = _mandatory_credit(edition, list(tallies))
-    result = [
-        _evaluate(edition, r, tallies[r.id], mandatory, current.get(r.id)) for r in registrations
+    return [
+        _evaluate(
+            edition,
+            registrations[reg_id],
+            standing.tallies[reg_id],
+            standing.mandatory,
+            current.get(reg_id),
+        )
+        for reg_id in registration_ids
+        if reg_id in registrations and reg_id in standing.tallies
     ]
-    result.sort(key=lambda e: fold(e.registration.user.full_name))
-    return result
+
+
+def eligibility_page(edition: Edition) -> tuple[EditionStanding, Pagination, list[Eligibility]]:
+    """The whole edition's standing, the requested page (?page=N) and that page's full rows."""
+    standing = edition_standing(edition)
+    pager = paginate_list(standing.standings)
+    rows = eligibility_rows(edition, standing, [s.registration_id for s in pager.items])
+    return standing, pager, rows
+
+
+def evaluate_edition(edition: Edition, now: datetime | None = None) -> list[Eligibility]:
+    """Eligibility of every accepted participant of `edition`, sorted by name (fixed queries)."""
+    standing = edition_standing(edition, now)
+    return eligibility_rows(edition, standing, [s.registration_id for s in standing.standings])
 
 
 def evaluate_registration(registration: Registration, now: datetime | None = None) -> Eligibility:
@@ -146,6 +281,31 @@ def evaluate_registration(registration: Registration, now: datetime | None = Non
     return _evaluate(
         registration.edition, registration, tally, mandatory, current_certificate(registration)
     )
+
+
+def _mandatory_from_data(
+    edition: Edition, data: EditionData
+) -> dict[int, dict[int, tuple[int, int]]]:
+    """As `_mandatory_credit`, for every accepted participant, from the edition's loaded marks."""
+    module_ids = [em.id for em in edition.edition_modules if em.mandatory]
+    if not module_ids:
+        return {}
+    sessions_of: dict[int, list[int]] = defaultdict(list)
+    for session_id, _ends, em_id in data.sessions:
+        if em_id in module_ids:
+            sessions_of[em_id].append(session_id)
+    credited_statuses = _credited_statuses(edition)
+    result = {}
+    for reg_id in data.registration_ids:
+        marks = data.marks.get(reg_id, {})
+        result[reg_id] = {
+            em_id: (
+                sum(1 for s in sessions_of[em_id] if marks.get(s) in credited_statuses),
+                len(sessions_of[em_id]),
+            )
+            for em_id in module_ids
+        }
+    return result
 
 
 def _mandatory_credit(
@@ -161,9 +321,7 @@ def _mandatory_credit(
             Session.edition_module_id.in_(module_ids)
         )
     ).all()
-    credited_statuses = {AttendanceStatus.PRESENT, AttendanceStatus.LATE}
-    if edition.excused_counts_as_attended:
-        credited_statuses.add(AttendanceStatus.EXCUSED)
+    credited_statuses = _credited_statuses(edition)
     credited: dict[int, dict[int, int]] = defaultdict(lambda: defaultdict(int))
     for reg_id, em_id in db.session.execute(
         sa.select(Attendance.registration_id, Session.edition_module_id)
@@ -184,6 +342,44 @@ def _mandatory_credit(
     }
 
 
+@dataclass(frozen=True)
+class _Judgement:
+    needed: int
+    attendance_ok: bool
+    can_reach_attendance: bool
+    missed: list[EditionModule]
+    can_still_reach: bool
+
+
+def _judge(
+    edition: Edition,
+    tally: AttendanceTally,
+    chosen: set[int] | None,
+    credit: dict[int, tuple[int, int]],
+) -> _Judgement:
+    """The rules applied to one participant's counts (no queries)."""
+    needed = sessions_needed(tally.planned, edition.certificate_threshold)
+    attendance_ok = tally.planned > 0 and tally.credited >= needed
+    # Sessions not yet held or not yet marked could still count.
+    open_sessions = max(tally.remaining, tally.unmarked)
+    can_reach_attendance = tally.planned > 0 and tally.credited + open_sessions >= needed
+    missed = []
+    for em in edition.edition_modules:
+        if not em.mandatory or (chosen is not None and em.id not in chosen):
+            continue
+        credited, planned = credit.get(em.id, (0, 0))
+        if planned and credited < sessions_needed(planned, edition.certificate_threshold):
+            missed.append(em)
+    can_reach_mandatory = not (missed and not tally.remaining)
+    return _Judgement(
+        needed=needed,
+        attendance_ok=attendance_ok,
+        can_reach_attendance=can_reach_attendance,
+        missed=missed,
+        can_still_reach=bool(tally.remaining) and can_reach_attendance and can_reach_mandatory,
+    )
+
+
 def _evaluate(
     edition: Edition,
     registration: Registration,
@@ -191,11 +387,9 @@ def _evaluate(
     mandatory: dict[int, dict[int, tuple[int, int]]],
     certificate: Certificate | None,
 ) -> Eligibility:
-    needed = sessions_needed(tally.planned, edition.certificate_threshold)
-    attendance_ok = tally.planned > 0 and tally.credited >= needed
-    # Sessions not yet held or not yet marked could still count.
-    open_sessions = max(tally.remaining, tally.unmarked)
-    can_reach_attendance = tally.planned > 0 and tally.credited + open_sessions >= needed
+    chosen = {em.id for em in registration.modules} if edition.module_choice else None
+    judged = _judge(edition, tally, chosen, mandatory.get(registration.id, {}))
+    needed, attendance_ok = judged.needed, judged.attendance_ok
     reasons = []
     if tally.planned == 0:
         reasons.append(_("no sessions planned"))
@@ -218,19 +412,9 @@ def _evaluate(
         )
     if tally.excused and tally.excused_counts_as_attended:
         reasons.append(_("excused absences counted: %(count)d", count=tally.excused))
-    chosen = {em.id for em in registration.modules} if edition.module_choice else None
-    missed = []
-    can_reach_mandatory = True
-    for em in edition.edition_modules:
-        if not em.mandatory or (chosen is not None and em.id not in chosen):
-            continue
-        credited, planned = mandatory.get(registration.id, {}).get(em.id, (0, 0))
-        if planned and credited < sessions_needed(planned, edition.certificate_threshold):
-            missed.append(em.module.name)
-            reasons.append(_("missed mandatory module %(module)s", module=em.module.name))
-    if missed and not tally.remaining:
-        can_reach_mandatory = False
-    if not attendance_ok and can_reach_attendance and tally.remaining:
+    for em in judged.missed:
+        reasons.append(_("missed mandatory module %(module)s", module=em.module.name))
+    if not attendance_ok and judged.can_reach_attendance and tally.remaining:
         reasons.append(
             _(
                 "%(count)d sessions still to come: can still reach the threshold",
@@ -249,8 +433,8 @@ def _evaluate(
         tally=tally,
         needed=needed,
         attendance_ok=attendance_ok,
-        missed_mandatory=missed,
-        can_still_reach=bool(tally.remaining) and can_reach_attendance and can_reach_mandatory,
+        missed_mandatory=[em.module.name for em in judged.missed],
+        can_still_reach=judged.can_still_reach,
         reasons=reasons,
         certificate=certificate,
     )
@@ -659,10 +843,8 @@ def revoke(certificate: Certificate, actor: User, category: str, reason: str) ->
 
 
 def missing_registration_ids(edition: Edition) -> list[int]:
-    """Eligible participants of `edition` who have no current certificate yet."""
-    return [
-        e.registration.id for e in evaluate_edition(edition) if e.eligible and e.certificate is None
-    ]
+    """Eligible participants of `edition` who have no current certificate yet (whole edition)."""
+    return edition_standing(edition).missing_ids
 
 
 def running_batch(edition: Edition) -> CertificateBatch | None:
