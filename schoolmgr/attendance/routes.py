@@ -17,7 +17,7 @@ from flask import (
 )
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
-from markupsafe import Markup
+from markupsafe import Markup, escape
 from sqlalchemy.orm import selectinload
 
 from schoolmgr.attendance import services
@@ -65,7 +65,10 @@ ROSTER_BADGES = {
 def roster_ui(session: Session) -> dict:
     """What every roster row shows the same way, translated once per page instead of per row."""
     return {
-        "choices": [(s, s.value, s.label, ROSTER_BUTTONS[s]) for s in STATUS_CHOICES],
+        # Escaped here once: the row macro prints these without escaping (see the template).
+        "choices": [
+            (s, escape(s.value), escape(s.label), ROSTER_BUTTONS[s]) for s in STATUS_CHOICES
+        ],
         "badges": {s: (ROSTER_BADGES[s], s.label) for s in STATUS_CHOICES},
         "methods": {
             AttendanceMethod.TRAINER.value: _("by trainer"),
@@ -77,6 +80,10 @@ def roster_ui(session: Session) -> dict:
         "attendance_of": Markup(_("Attendance of %(name)s")),
         "not_marked": _("Not marked"),
         "tz": zone(session.edition_module.edition.timezone),
+        # Each row's in-place marking URL is this prefix and the registration id.
+        "mark_url_prefix": url_for(
+            "attendance.mark_one", session_id=session.id, registration_id=0
+        ).removesuffix("0"),
     }
 
 
