@@ -179,7 +179,9 @@ def _edition_data(edition: Edition, registration_ids: list[int] | None = None) -
             .where(*accepted)
         ):
             data.chosen[reg_id].add(em_id)
-    for reg_id, session_id, status in db.session.execute(
+    # Plain rows through the connection: no ORM result processing for (registrations x
+    # sessions) rows, the bulk of a large edition's cost.
+    for reg_id, session_id, status in db.session.connection().execute(
         sa.select(Attendance.registration_id, Attendance.session_id, Attendance.status)
         .join(Registration, Registration.id == Attendance.registration_id)
         .where(*accepted)
