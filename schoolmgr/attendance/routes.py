@@ -17,7 +17,7 @@ from flask import (
 )
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
-from markupsafe import Markup, escape
+from markupsafe import escape
 from sqlalchemy.orm import selectinload
 
 from schoolmgr.attendance import services
@@ -63,27 +63,32 @@ ROSTER_BADGES = {
 
 
 def roster_ui(session: Session) -> dict:
-    """What every roster row shows the same way, translated once per page instead of per row."""
+    """What every roster row shows the same way, translated and escaped once per page instead of
+    once per row (the row macro prints these without escaping them again)."""
+    # As Jinja's {{ _('Attendance of %(name)s', name=...) }}: the translation around the name.
+    legend = escape(_("Attendance of %(name)s"))
+    before, placeholder, after = legend.partition("%(name)s")
     return {
-        # Escaped here once: the row macro prints these without escaping (see the template).
         "choices": [
             (s, escape(s.value), escape(s.label), ROSTER_BUTTONS[s]) for s in STATUS_CHOICES
         ],
-        "badges": {s: (ROSTER_BADGES[s], s.label) for s in STATUS_CHOICES},
+        "badges": {s: (ROSTER_BADGES[s], escape(s.label)) for s in STATUS_CHOICES},
         "methods": {
-            AttendanceMethod.TRAINER.value: _("by trainer"),
-            AttendanceMethod.SELF_CHECKIN.value: _("self check-in"),
-            AttendanceMethod.IMPORT.value: _("from paper sheet"),
-            AttendanceMethod.APOLOGY.value: _("apology"),
+            AttendanceMethod.TRAINER: escape(_("by trainer")),
+            AttendanceMethod.SELF_CHECKIN: escape(_("self check-in")),
+            AttendanceMethod.IMPORT: escape(_("from paper sheet")),
+            AttendanceMethod.APOLOGY: escape(_("apology")),
         },
-        # As Jinja's {{ _('...', name=...) }}: the translation is markup, the name is escaped.
-        "attendance_of": Markup(_("Attendance of %(name)s")),
-        "not_marked": _("Not marked"),
+        "legend_before": before,
+        "legend_after": after if placeholder else "",
+        "not_marked": escape(_("Not marked")),
         "tz": zone(session.edition_module.edition.timezone),
         # Each row's in-place marking URL is this prefix and the registration id.
-        "mark_url_prefix": url_for(
-            "attendance.mark_one", session_id=session.id, registration_id=0
-        ).removesuffix("0"),
+        "mark_url_prefix": escape(
+            url_for("attendance.mark_one", session_id=session.id, registration_id=0).removesuffix(
+                "0"
+            )
+        ),
     }
 
 
