@@ -24,10 +24,10 @@ def home():
 @cached_for_anonymous
 def edition(slug: str):
     """An edition: programme, trainers, schedule by day, seats and the visitor's next step."""
-    edition = services.edition_for_page(slug)
-    if edition is None or not services.is_visible_to(edition, current_user):
+    found = services.edition_page(slug)
+    if found is None or not services.is_visible_to(found[0], current_user):
         abort(404)
-    accepted = services.accepted_counts([edition.id]).get(edition.id, 0)
+    edition, accepted = found
     return render_template(
         "public/edition.html",
         edition=edition,

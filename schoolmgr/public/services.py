@@ -98,6 +98,27 @@ def edition_for_page(slug: str) -> Edition | None:
     return db.session.scalar(_edition_page_query(), {"slug": slug})
 
 
+def edition_page(slug: str) -> tuple[Edition, int] | None:
+    """As `edition_for_page`, with the edition's accepted registrations counted in the same
+    query (the public edition page)."""
+    row = db.session.execute(_edition_page_with_count_query(), {"slug": slug}).first()
+    return (row[0], row[1]) if row else None
+
+
+@cache
+def _edition_page_with_count_query() -> sa.Select:
+    accepted = (
+        sa.select(sa.func.count())
+        .where(
+            Registration.edition_id == Edition.id,
+            Registration.status == RegistrationStatus.ACCEPTED,
+        )
+        .correlate(Edition)
+        .scalar_subquery()
+    )
+    return _edition_page_query().add_columns(accepted)
+
+
 @cache
 def _edition_page_query() -> sa.Select:
     """Built once per process (the slug is a parameter); each module comes with its edition
