@@ -21,6 +21,7 @@ from sqlalchemy.orm import contains_eager, joinedload
 
 from schoolmgr import audit
 from schoolmgr.errors import DomainError
+from schoolmgr.exports import spreadsheet_safe
 from schoolmgr.extensions import db
 from schoolmgr.models import (
     KOSOVO_FOOTNOTE,
@@ -37,6 +38,7 @@ from schoolmgr.models import (
     registration_modules,
     utcnow,
 )
+from schoolmgr.registration.services import accepted_registration_for
 from schoolmgr.timeutils import fmt_date, fmt_time
 
 
@@ -345,17 +347,7 @@ def roster(session: Session) -> list[RosterRow]:
 
 def registration_for_session(user: User, session: Session) -> Registration | None:
     """The user's accepted registration that covers `session`, if any."""
-    edition_module = session.edition_module
-    query = sa.select(Registration).where(
-        Registration.user_id == user.id,
-        Registration.edition_id == edition_module.edition_id,
-        Registration.status == RegistrationStatus.ACCEPTED,
-    )
-    if edition_module.edition.module_choice:
-        query = query.join(
-            registration_modules, registration_modules.c.registration_id == Registration.id
-        ).where(registration_modules.c.edition_module_id == edition_module.id)
-    return db.session.scalar(query)
+    return accepted_registration_for(user, session.edition_module)
 
 
 # --------------------------------------------------------------------------------------------
@@ -888,10 +880,10 @@ def summary_csv(rows: list[SummaryRow]) -> str:
         kosovo = kosovo or user.country == Country.KOSOVO
         writer.writerow(
             [
-                _csv_safe(user.full_name),
-                _csv_safe(user.email),
+                spreadsheet_safe(user.full_name),
+                spreadsheet_safe(user.email),
                 str(user.country.label) if user.country else "",
-                _csv_safe(user.institution or ""),
+                spreadsheet_safe(user.institution or ""),
                 tally.planned,
                 tally.attended,
                 tally.excused,
@@ -904,11 +896,6 @@ def summary_csv(rows: list[SummaryRow]) -> str:
         writer.writerow([])
         writer.writerow([KOSOVO_FOOTNOTE])
     return out.getvalue()
-
-
-def _csv_safe(value: str) -> str:
-    """Keep spreadsheets from running cell contents as formulas."""
-    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
 
 
 def my_marks(user: User, edition_module: EditionModule) -> dict[int, Attendance]:

@@ -35,12 +35,10 @@ from schoolmgr.models import (
     MaterialKind,
     MaterialVisibility,
     Module,
-    Registration,
-    RegistrationStatus,
     User,
-    registration_modules,
     utcnow,
 )
+from schoolmgr.registration.services import accepted_registration_for
 from schoolmgr.trainer.access import may_manage
 
 CHUNK = 1024 * 1024
@@ -521,18 +519,7 @@ def delete_material(material: Material, *, by: User, reason: str = "") -> None:
 
 def participates_in(user: User, edition_module: EditionModule) -> bool:
     """An accepted participant of the edition and, with module choice, of this module."""
-    if not user.is_authenticated:
-        return False
-    query = sa.select(Registration.id).where(
-        Registration.user_id == user.id,
-        Registration.edition_id == edition_module.edition_id,
-        Registration.status == RegistrationStatus.ACCEPTED,
-    )
-    if edition_module.edition.module_choice:
-        query = query.join(
-            registration_modules, registration_modules.c.registration_id == Registration.id
-        ).where(registration_modules.c.edition_module_id == edition_module.id)
-    return db.session.scalar(query.limit(1)) is not None
+    return user.is_authenticated and accepted_registration_for(user, edition_module) is not None
 
 
 def may_view(user: User, material: Material) -> bool:

@@ -151,17 +151,6 @@ def schedule_by_day(edition: Edition) -> list[tuple[date, list[Session]]]:
     return sorted(days.items())
 
 
-def series_editions(series: str) -> list[Edition]:
-    """Every non-draft edition of a recurring school, newest first."""
-    return list(
-        db.session.scalars(
-            sa.select(Edition)
-            .where(Edition.series == series, Edition.status != EditionStatus.DRAFT)
-            .order_by(Edition.start_date.desc())
-        )
-    )
-
-
 def registration_of(user: User | None, edition: Edition) -> Registration | None:
     if not (user and user.is_authenticated):
         return None

@@ -20,6 +20,7 @@ from sqlalchemy.orm import selectinload
 
 from schoolmgr import audit
 from schoolmgr.errors import DomainError
+from schoolmgr.exports import spreadsheet_safe
 from schoolmgr.extensions import db
 from schoolmgr.mail import queue_email
 from schoolmgr.models import (
@@ -538,6 +539,21 @@ def registrations_query(edition: Edition, filters: RegistrationFilters) -> sa.Se
     )
 
 
+def accepted_registration_for(user: User, edition_module: EditionModule) -> Registration | None:
+    """The user's accepted registration covering this module (chosen, when the edition offers a
+    choice of modules)."""
+    query = sa.select(Registration).where(
+        Registration.user_id == user.id,
+        Registration.edition_id == edition_module.edition_id,
+        Registration.status == RegistrationStatus.ACCEPTED,
+    )
+    if edition_module.edition.module_choice:
+        query = query.join(
+            registration_modules, registration_modules.c.registration_id == Registration.id
+        ).where(registration_modules.c.edition_module_id == edition_module.id)
+    return db.session.scalar(query.limit(1))
+
+
 def status_counts(edition: Edition) -> dict[RegistrationStatus, int]:
     rows = db.session.execute(
         sa.select(Registration.status, sa.func.count())
@@ -820,14 +836,7 @@ def export_xlsx(edition: Edition) -> bytes:
 
 
 def _defuse(rows: list[list]) -> list[list]:
-    """Prefix text starting with = + - @ so spreadsheet programs do not run it as a formula."""
-    return [
-        [
-            "'" + v if isinstance(v, str) and v[:1] in ("=", "+", "-", "@", "\t", "\r") else v
-            for v in row
-        ]
-        for row in rows
-    ]
+    return [[spreadsheet_safe(v) for v in row] for row in rows]
 
 
 def export_filename(edition: Edition, extension: str) -> str:
