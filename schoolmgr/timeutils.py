@@ -54,9 +54,12 @@ def fmt_time(dt: datetime | None, tz: str | ZoneInfo | None = None) -> str:
     return shown.strftime("%H:%M") if shown else ""
 
 
-def fmt_date(value: date | datetime | None, tz: str | ZoneInfo | None = None) -> str:
-    if value is None:
+def fmt_date(value: date | datetime | str | None, tz: str | ZoneInfo | None = None) -> str:
+    """A date for people; also takes an ISO date string (as stored in certificate snapshots)."""
+    if not value:
         return ""
+    if isinstance(value, str):
+        value = date.fromisoformat(value)
     if isinstance(value, datetime):
         value = local(value, tz).date()
     return format_date(value, "d MMMM yyyy")

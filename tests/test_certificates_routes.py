@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from schoolmgr import create_app
 from schoolmgr.certificates import services
 from schoolmgr.models import AttendanceStatus, AuditEvent, Certificate, Registration, Role
+from schoolmgr.timeutils import fmt_date
 from tests import factories
 
 
@@ -159,6 +160,7 @@ def test_verify_pages(client, edition_with_people):
     html = response.get_data(as_text=True)
     assert response.status_code == 200
     assert "Valid" in html and "Ëndrit Hoxha" in html
+    assert fmt_date(certificate.issued_at) in html  # a date in words, not ISO
     assert a.user.email not in html
 
     response = client.get(f"/verify?code={code.lower().replace('-', ' ')}")
@@ -211,6 +213,7 @@ def test_revoke_and_reissue_through_pages(client, login, edition_with_people):
     )
     page = client.get(f"/verify/{new.verification_code}").get_data(as_text=True)
     assert "Revoked" in page
+    assert f"on {fmt_date(new.revoked_at)}" in page
     assert "Breach of the code of conduct" in page
     assert "Plagiarised" not in page
 
