@@ -3,9 +3,9 @@
 from flask_babel import gettext as _
 
 from schoolmgr.audit import record
+from schoolmgr.auth.services import check_new_password
 from schoolmgr.errors import DomainError
 from schoolmgr.extensions import db
-from schoolmgr.forms import MIN_PASSWORD_LENGTH
 from schoolmgr.models import LANGUAGES, Country, User
 
 
@@ -56,11 +56,7 @@ def change_password(user: User, current: str, new: str) -> User:
     """Replace the password; other signed-in sessions of this user end."""
     if not user.check_password(current):
         raise AccountError(_("Your current password is not correct."), "wrong_password", 400)
-    if len(new) < MIN_PASSWORD_LENGTH:
-        raise AccountError(
-            _("Choose a password of at least %(n)d characters.", n=MIN_PASSWORD_LENGTH),
-            "weak_password",
-        )
+    check_new_password(new, AccountError)
     if new == current:
         raise AccountError(_("The new password is the same as the current one."), "same_password")
     user.set_password(new)

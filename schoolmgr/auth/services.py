@@ -22,6 +22,16 @@ class AuthError(DomainError):
     reset_link_invalid."""
 
 
+def check_new_password(password: str, error: type[DomainError] = AuthError, **extra) -> None:
+    """The one password rule; raises `error` with code "weak_password" when it is not met."""
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise error(
+            _("Choose a password of at least %(n)d characters.", n=MIN_PASSWORD_LENGTH),
+            "weak_password",
+            **extra,
+        )
+
+
 def find_user_by_email(email: str) -> User | None:
     return db.session.scalar(sa.select(User).where(User.email == normalise_email(email)))
 
@@ -40,11 +50,8 @@ def create_user(
     """Create an account; the email must be free in any letter case."""
     if find_user_by_email(email) is not None:
         raise AuthError(_("An account with this email address already exists."), "email_taken", 409)
-    if password is not None and len(password) < MIN_PASSWORD_LENGTH:
-        raise AuthError(
-            _("Choose a password of at least %(n)d characters.", n=MIN_PASSWORD_LENGTH),
-            "weak_password",
-        )
+    if password is not None:
+        check_new_password(password)
     user = User(
         email=email,
         full_name=full_name.strip(),
@@ -153,11 +160,7 @@ def user_for_reset_token(token: str) -> User:
 def reset_password(token: str, new_password: str) -> User:
     """Set a new password from a reset link; the link and all other sessions stop working."""
     user = user_for_reset_token(token)
-    if len(new_password) < MIN_PASSWORD_LENGTH:
-        raise AuthError(
-            _("Choose a password of at least %(n)d characters.", n=MIN_PASSWORD_LENGTH),
-            "weak_password",
-        )
+    check_new_password(new_password)
     user.set_password(new_password)
     user.session_version += 1
     from schoolmgr.audit import record

@@ -12,6 +12,7 @@ from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy.orm import selectinload
 
 from schoolmgr.audit import record
+from schoolmgr.auth.services import check_new_password
 from schoolmgr.errors import DomainError
 from schoolmgr.extensions import db
 from schoolmgr.mail import queue_email
@@ -857,15 +858,8 @@ def user_for_invitation(token: str) -> User:
 
 def accept_invitation(token: str, password: str) -> User:
     """Set the invited trainer's password; the link then stops working."""
-    from schoolmgr.forms import MIN_PASSWORD_LENGTH
-
     user = user_for_invitation(token)
-    if len(password) < MIN_PASSWORD_LENGTH:
-        raise ProgrammeError(
-            _("Choose a password of at least %(n)d characters.", n=MIN_PASSWORD_LENGTH),
-            "weak_password",
-            field="password",
-        )
+    check_new_password(password, ProgrammeError, field="password")
     user.set_password(password)
     user.last_login_at = utcnow()
     record("user.invitation_accepted", target=user, actor=user, summary=user.email)
