@@ -53,6 +53,7 @@ from schoolmgr.models import (
     utcnow,
 )
 from schoolmgr.pagination import paginate_list
+from schoolmgr.public.services import edition_with_modules
 from schoolmgr.text import fold
 from schoolmgr.timeutils import fmt_date, fmt_date_range
 
@@ -1023,11 +1024,7 @@ def get_batch(edition: Edition, batch_id: int) -> CertificateBatch:
 
 
 def edition_by_slug(slug: str) -> Edition:
-    edition = db.session.scalar(
-        sa.select(Edition)
-        .where(Edition.slug == slug)
-        .options(selectinload(Edition.edition_modules).selectinload(EditionModule.module))
-    )
+    edition = edition_with_modules(slug)
     if edition is None:
         raise CertificateError(_("No such edition."), "not_found", 404)
     return edition

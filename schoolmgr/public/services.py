@@ -135,6 +135,15 @@ def _edition_page_query() -> sa.Select:
     )
 
 
+def edition_with_modules(slug: str) -> Edition | None:
+    """An edition (any status) with its modules loaded, for staff pages."""
+    return db.session.scalar(
+        sa.select(Edition)
+        .where(Edition.slug == slug)
+        .options(selectinload(Edition.edition_modules).selectinload(EditionModule.module))
+    )
+
+
 def is_visible_to(edition: Edition, user: User | None) -> bool:
     """Drafts are seen only by staff (as a preview)."""
     if edition.status != EditionStatus.DRAFT:

@@ -37,6 +37,7 @@ from schoolmgr.models import (
     registration_modules,
     utcnow,
 )
+from schoolmgr.public.services import edition_with_modules
 from schoolmgr.text import search_terms
 
 log = logging.getLogger(__name__)
@@ -566,11 +567,7 @@ def status_counts(edition: Edition) -> dict[RegistrationStatus, int]:
 
 
 def staff_edition(slug: str) -> Edition:
-    edition = db.session.scalar(
-        sa.select(Edition)
-        .where(Edition.slug == slug)
-        .options(selectinload(Edition.edition_modules).selectinload(EditionModule.module))
-    )
+    edition = edition_with_modules(slug)
     if edition is None:
         raise RegistrationError(_("This edition does not exist."), "edition_not_found", 404)
     return edition
