@@ -101,6 +101,7 @@ def build_edition(n: int):
     """An ended edition with two modules of two sessions and N participants who attended all."""
     import sqlalchemy as sa
 
+    from bench.fill import accepted_participants
     from schoolmgr.extensions import db
     from schoolmgr.models import (
         Attendance,
@@ -112,11 +113,7 @@ def build_edition(n: int):
         EditionModule,
         EditionStatus,
         Module,
-        Registration,
-        RegistrationStatus,
-        Role,
         Session,
-        User,
         utcnow,
     )
     from schoolmgr.timeutils import to_utc
@@ -153,35 +150,18 @@ def build_edition(n: int):
     db.session.flush()
     session_ids = [s.id for em in edition.edition_modules for s in em.sessions]
     now = utcnow()
-    users = [
-        {
-            "email": f"bench{i}@example.org",
-            "full_name": person_name(i),
-            "role": Role.PARTICIPANT,
-            "search_key": "",
-            "institution": "Ministry of Public Administration",
-        }
-        for i in range(n)
-    ]
-    db.session.execute(sa.insert(User), users)
-    user_ids = db.session.scalars(
-        sa.select(User.id).where(User.email.like("bench%@example.org")).order_by(User.id)
-    ).all()
-    db.session.execute(
-        sa.insert(Registration),
+    reg_ids = accepted_participants(
+        edition.id,
         [
             {
-                "user_id": uid,
-                "edition_id": edition.id,
-                "status": RegistrationStatus.ACCEPTED,
-                "consent_at": now,
+                "email": f"bench{i}@example.org",
+                "full_name": person_name(i),
+                "search_key": "",
+                "institution": "Ministry of Public Administration",
             }
-            for uid in user_ids
+            for i in range(n)
         ],
     )
-    reg_ids = db.session.scalars(
-        sa.select(Registration.id).where(Registration.edition_id == edition.id)
-    ).all()
     db.session.execute(
         sa.insert(Attendance),
         [

@@ -20,14 +20,13 @@ import sqlalchemy as sa
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.fill import accepted_participants  # noqa: E402
 from schoolmgr import create_app  # noqa: E402
 from schoolmgr.extensions import db  # noqa: E402
 from schoolmgr.models import (  # noqa: E402
     Attendance,
     AttendanceMethod,
     AttendanceStatus,
-    Registration,
-    RegistrationStatus,
     Role,
     User,
     utcnow,
@@ -45,36 +44,17 @@ def build(n: int) -> tuple[str, User]:
     staff = factories.UserFactory(role=Role.STAFF)
     password = factories.password_hash()
     now = utcnow()
-    db.session.execute(
-        sa.insert(User),
+    reg_ids = accepted_participants(
+        edition.id,
         [
             {
                 "email": f"bench{k}@example.org",
                 "full_name": f"Participant {k:05d}",
-                "role": Role.PARTICIPANT,
                 "password_hash": password,
             }
             for k in range(n)
         ],
     )
-    user_ids = db.session.scalars(
-        sa.select(User.id).where(User.email.like("bench%@example.org")).order_by(User.id)
-    ).all()
-    db.session.execute(
-        sa.insert(Registration),
-        [
-            {
-                "user_id": uid,
-                "edition_id": edition.id,
-                "status": RegistrationStatus.ACCEPTED,
-                "consent_at": now,
-            }
-            for uid in user_ids
-        ],
-    )
-    reg_ids = db.session.scalars(
-        sa.select(Registration.id).where(Registration.edition_id == edition.id)
-    ).all()
     statuses = [AttendanceStatus.PRESENT] * 8 + [AttendanceStatus.ABSENT, AttendanceStatus.EXCUSED]
     db.session.execute(
         sa.insert(Attendance),
