@@ -1,6 +1,6 @@
 """One way to paginate: a select statement in, a Flask-SQLAlchemy Pagination out."""
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import sqlalchemy as sa
 from flask import current_app, request
@@ -44,15 +44,20 @@ def paginate_list(items: Sequence, per_page: int | None = None) -> Pagination:
 
 
 class CountedPagination(Pagination):
-    """A Pagination whose page query also counts the whole list (count(*) OVER ()): one round
-    trip instead of two. The select is of one entity; `params` fills its bind parameters."""
+    """A Pagination whose page query also counts the whole list: one round trip instead of two.
+    The count is an uncorrelated scalar subquery, which the database runs once (an index or a
+    narrow scan), not count(*) OVER (), which would carry every matching row through the window.
+    The select is of one entity; `params` fills its bind parameters."""
 
     def _query_items(self) -> list:
         statement = self._query_args["select"]
+        total = (
+            sa.select(sa.func.count())
+            .select_from(statement.order_by(None).subquery())
+            .scalar_subquery()
+        )
         rows = db.session.execute(
-            statement.add_columns(sa.func.count().over())
-            .limit(self.per_page)
-            .offset(self._query_offset),
+            statement.add_columns(total).limit(self.per_page).offset(self._query_offset),
             self._query_args["params"],
         ).all()
         self._counted = rows[0][-1] if rows else None
@@ -66,6 +71,34 @@ class CountedPagination(Pagination):
         return db.session.scalar(
             sa.select(sa.func.count()).select_from(sub), self._query_args["params"]
         )
+
+
+class RowsPagination(Pagination):
+    """A Pagination over a select of plain rows (several columns, not one entity); `build` turns
+    the page's rows into what the template shows."""
+
+    def _query_items(self) -> list:
+        statement = self._query_args["select"]
+        rows = db.session.execute(statement.limit(self.per_page).offset(self._query_offset))
+        return self._query_args["build"](rows.all())
+
+    def _query_count(self) -> int:
+        sub = self._query_args["select"].order_by(None).subquery()
+        return db.session.scalar(sa.select(sa.func.count()).select_from(sub))
+
+
+def paginate_rows(
+    statement: Select, build: Callable[[list], list], per_page: int | None = None
+) -> Pagination:
+    """As `paginate`, for a select of several columns; `build` maps the page's rows."""
+    return RowsPagination(
+        page=request.args.get("page", 1, type=int),
+        per_page=per_page or current_app.config["PER_PAGE"],
+        max_per_page=200,
+        error_out=True,
+        select=statement,
+        build=build,
+    )
 
 
 def paginate_counted(

@@ -76,6 +76,40 @@ def test_roster_marks_all_present_then_adjusts(client, login, world):
     assert bojan.method == AttendanceMethod.IMPORT
 
 
+def test_long_roster_is_paged_searchable_and_marks_everyone(
+    client, login, world, make_registration
+):
+    s, em = world["session"], world["em"]
+    zoras = [  # 60 participants with Ana and Bojan: 50 on page 1, 10 on page 2
+        make_registration(edition=world["edition"], modules=[em], user__full_name=f"Zora {n:02d}")
+        for n in range(58)
+    ]
+    login(world["trainer"])
+    first = client.get(f"/trainer/sessions/{s.id}")
+    assert first.text.count('id="roster-row-') == 50
+    assert "1–50 of 60" in first.text and "Zora 57" not in first.text
+    second = client.get(f"/trainer/sessions/{s.id}?page=2")
+    assert second.text.count('id="roster-row-') == 10 and "Zora 57" in second.text
+    assert client.get(f"/trainer/sessions/{s.id}?page=3").status_code == 404
+
+    found = client.get(f"/trainer/sessions/{s.id}?q=djuric")  # "Đurić" typed on any keyboard
+    assert found.text.count('id="roster-row-') == 1 and "Bojan Đurić" in found.text
+    none = client.get(f"/trainer/sessions/{s.id}?q=nobody")
+    assert "No participant of this session matches" in none.text
+
+    # Saving page 2 returns to page 2; "everyone present" reaches the other page too.
+    last = zoras[-1].id
+    saved = client.post(
+        f"/trainer/sessions/{s.id}?page=2",
+        data={"action": "save", "method": "trainer", f"status-{last}": "late"},
+    )
+    assert saved.status_code == 302 and saved.headers["Location"].endswith("?page=2")
+    client.post(f"/trainer/sessions/{s.id}", data={"action": "all_present", "method": "trainer"})
+    statuses = {m.registration_id: m.status for m in marks(s).values()}
+    assert set(statuses) == {r.id for r in [world["ana"], world["bojan"], *zoras]}
+    assert statuses[last] == AttendanceStatus.LATE
+
+
 def test_roster_refuses_unknown_participant_and_saves_nothing(client, login, world):
     s = world["session"]
     login(world["trainer"])

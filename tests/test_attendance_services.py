@@ -53,8 +53,12 @@ def mark(session, registration):
 # Roster ---------------------------------------------------------------------------------------
 
 
+def roster(session, q=""):
+    return services.roster_rows(db.session.execute(services.roster_query(session, q)).all())
+
+
 def test_roster_lists_accepted_participants_of_the_module(setup):
-    rows = services.roster(setup["session"])
+    rows = roster(setup["session"])
     assert [r.registration.user.full_name for r in rows] == ["Ana Anić", "Bojan Bojić"]
     assert all(r.status is None for r in rows)
 
@@ -62,8 +66,22 @@ def test_roster_lists_accepted_participants_of_the_module(setup):
 def test_roster_without_module_choice_lists_whole_edition(setup):
     setup["edition"].module_choice = False
     db.session.commit()
-    names = [r.registration.user.full_name for r in services.roster(setup["session"])]
+    names = [r.registration.user.full_name for r in roster(setup["session"])]
     assert names == ["Ana Anić", "Bojan Bojić", "Ћирил Ћирић"]
+
+
+def test_roster_search_finds_names_without_diacritics(setup):
+    assert [r.registration.user.full_name for r in roster(setup["session"], "bojic")] == [
+        "Bojan Bojić"
+    ]
+    assert roster(setup["session"], "nobody here") == []
+
+
+def test_roster_row_of_one_participant(setup):
+    ana = setup["ana"]
+    row = services.roster_row(setup["session"], ana.id)
+    assert row.registration.user.full_name == "Ana Anić"
+    assert services.roster_row(setup["session"], 10**6) is None
 
 
 def test_save_marks_records_method_and_author(setup):

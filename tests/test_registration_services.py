@@ -348,6 +348,26 @@ def test_staff_search_folds_accents_and_cyrillic(db, make_edition, make_registra
     assert [r.user.full_name for r in db.session.scalars(query)] == ["Arben Hoxha"]
 
 
+def test_staff_list_is_in_review_order_and_follows_status_changes(
+    db, make_edition, make_registration
+):
+    edition = make_edition()
+    statuses = ["cancelled", "accepted", "pending", "rejected", "accepted", "pending"]
+    made = [make_registration(edition=edition, status=RegistrationStatus(s)) for s in statuses]
+
+    def listed():
+        query = services.registrations_query(edition, services.RegistrationFilters())
+        return [(r.status.value, r.id) for r in db.session.scalars(query)]
+
+    # Pending first, then accepted, then the rest; oldest first within each.
+    assert [s for s, _ in listed()] == [
+        "pending", "pending", "accepted", "accepted", "cancelled", "rejected"
+    ]  # fmt: skip
+    made[0].status = RegistrationStatus.PENDING  # the database re-ranks it
+    db.session.commit()
+    assert listed()[0] == ("pending", made[0].id)
+
+
 def test_schedule_lists_chosen_modules_of_accepted_registrations_in_time_order(
     db, make_edition, make_edition_module, make_session, make_registration, make_user
 ):

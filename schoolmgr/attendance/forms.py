@@ -2,8 +2,8 @@
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import SelectField, StringField, TextAreaField
-from wtforms.validators import DataRequired, Length
+from wtforms import SearchField, SelectField, StringField, TextAreaField
+from wtforms.validators import DataRequired, Length, Optional
 
 from schoolmgr.forms import NoControlCharacters
 
@@ -22,6 +22,17 @@ class ApologyForm(FlaskForm):
         _l("Why you cannot attend"),
         validators=[DataRequired(), Length(max=1000), NoControlCharacters()],
         render_kw={"rows": 2},
+    )
+
+
+class RosterSearchForm(FlaskForm):
+    class Meta:
+        csrf = False  # a read-only GET filter
+
+    q = SearchField(
+        _l("Find a participant"),
+        validators=[Optional(), Length(max=200)],
+        render_kw={"placeholder": _l("Name or institution")},
     )
 
 

@@ -21,7 +21,12 @@ from markupsafe import escape
 from sqlalchemy.orm import selectinload
 
 from schoolmgr.attendance import services
-from schoolmgr.attendance.forms import ApologyForm, CheckinCodeForm, RosterForm
+from schoolmgr.attendance.forms import (
+    ApologyForm,
+    CheckinCodeForm,
+    RosterForm,
+    RosterSearchForm,
+)
 from schoolmgr.attendance.services import AttendanceError
 from schoolmgr.auth.access import role_required
 from schoolmgr.extensions import db, limiter
@@ -34,7 +39,7 @@ from schoolmgr.models import (
     Session,
     utcnow,
 )
-from schoolmgr.pagination import paginate
+from schoolmgr.pagination import paginate, paginate_rows
 from schoolmgr.timeutils import zone
 from schoolmgr.trainer.access import managed_edition_module, managed_session
 
@@ -92,13 +97,22 @@ def roster_ui(session: Session) -> dict:
     }
 
 
+ROSTER_PER_PAGE = 50
+
+
 def _roster_context(session: Session, form: RosterForm | None = None) -> dict:
     edition_module = session.edition_module
+    search = RosterSearchForm(request.args)
+    q = (search.q.data or "")[:200]
     return {
         "session": session,
         "em": edition_module,
         "edition": edition_module.edition,
-        "rows": services.roster(session),
+        "pager": paginate_rows(
+            services.roster_query(session, q), services.roster_rows, per_page=ROSTER_PER_PAGE
+        ),
+        "search": search,
+        "q": q,
         "statuses": STATUS_CHOICES,
         "ui": roster_ui(session),
         "window": services.checkin_window(session),
@@ -106,10 +120,17 @@ def _roster_context(session: Session, form: RosterForm | None = None) -> dict:
     }
 
 
+def _back_to_roster(session: Session):
+    """To the roster page (and search) the trainer was on."""
+    kept = {k: v for k, v in request.args.items() if k in ("page", "q") and v}
+    return redirect(url_for(".roster", session_id=session.id, **kept))
+
+
 @bp.route("/trainer/sessions/<int:session_id>", methods=["GET", "POST"])
 @role_required(Role.TRAINER, Role.STAFF)
 def roster(session_id: int):
-    """The session's roster: mark each participant, or everyone present, in one save."""
+    """The session's roster, 50 participants a page (a search narrows it): mark each
+    participant, save a page of marks at once, or mark everyone not yet marked present."""
     session = managed_session(session_id)
     form = RosterForm()
     if form.validate_on_submit():
@@ -127,7 +148,7 @@ def roster(session_id: int):
             flash(error.message, "danger")
             return render_template("attendance/roster.html", **_roster_context(session, form)), 400
         flash(_("Saved: %(n)d mark(s) changed.", n=changed), "success")
-        return redirect(url_for(".roster", session_id=session.id))
+        return _back_to_roster(session)
     if request.method == "POST":
         return render_template("attendance/roster.html", **_roster_context(session, form)), 400
     return render_template("attendance/roster.html", **_roster_context(session, form))
@@ -163,7 +184,9 @@ def mark_one(session_id: int, registration_id: int):
         flash(error.message, "danger")
         return redirect(url_for(".roster", session_id=session.id))
     if _is_fetch():
-        row = next(r for r in services.roster(session) if r.registration.id == registration_id)
+        row = services.roster_row(session, registration_id)
+        if row is None:  # marked, then left the module's participants in the meantime
+            return _("This participant is no longer on the roster."), 404
         return render_template(
             "attendance/_roster_row.html", row=row, session=session, ui=roster_ui(session)
         )

@@ -39,6 +39,7 @@ from schoolmgr.models import (
     utcnow,
 )
 from schoolmgr.registration.services import accepted_registration_for
+from schoolmgr.text import search_terms
 from schoolmgr.timeutils import fmt_date, fmt_time
 
 
@@ -311,8 +312,9 @@ class RosterRow:
         return self.attendance.status if self.attendance else None
 
 
-def roster(session: Session) -> list[RosterRow]:
-    """Each expected participant (by name) with their current mark, in one query."""
+def roster_query(session: Session, q: str = "", registration_id: int | None = None) -> sa.Select:
+    """Each expected participant (by name) with their current mark, as plain rows for
+    `roster_rows`; `q` narrows it to names, e-mails or institutions holding every word."""
     query = _of_module(
         sa.select(
             Registration.id,
@@ -334,15 +336,28 @@ def roster(session: Session) -> list[RosterRow]:
         .order_by(User.full_name, User.id),
         session.edition_module,
     )
+    for term in search_terms(q):
+        query = query.where(User.search_key.contains(term, autoescape=True))
+    if registration_id is not None:
+        query = query.where(Registration.id == registration_id)
+    return query
+
+
+def roster_rows(rows: list[sa.Row]) -> list[RosterRow]:
+    """`roster_query` rows as read-only roster records."""
     return [
         RosterRow(
             RosterRegistration(rid, RosterPerson(name, institution)),
             RosterMark(status, method, recorded_at, comment or "") if status else None,
         )
-        for rid, name, institution, status, method, recorded_at, comment in db.session.execute(
-            query
-        )
+        for rid, name, institution, status, method, recorded_at, comment in rows
     ]
+
+
+def roster_row(session: Session, registration_id: int) -> RosterRow | None:
+    """One participant's roster row (after marking them in place)."""
+    rows = db.session.execute(roster_query(session, registration_id=registration_id)).all()
+    return next(iter(roster_rows(rows)), None)
 
 
 def registration_for_session(user: User, session: Session) -> Registration | None:

@@ -503,10 +503,10 @@ class RegistrationFilters:
 
 
 def registrations_query(edition: Edition, filters: RegistrationFilters) -> sa.Select:
-    """Registrations of an edition matching the staff filters, with user and modules loaded."""
+    """Registrations of an edition matching the staff filters, with user and modules loaded,
+    in review order (pending, accepted, waiting list, the rest; oldest first within each)."""
     statement = (
         sa.select(Registration)
-        .join(Registration.user)
         .where(Registration.edition_id == edition.id)
         .options(
             selectinload(Registration.user),
@@ -515,8 +515,6 @@ def registrations_query(edition: Edition, filters: RegistrationFilters) -> sa.Se
     )
     if filters.status in {s.value for s in RegistrationStatus}:
         statement = statement.where(Registration.status == RegistrationStatus(filters.status))
-    if filters.country in {c.value for c in Country}:
-        statement = statement.where(User.country == Country(filters.country))
     if filters.module_id:
         statement = statement.where(
             Registration.id.in_(
@@ -525,15 +523,16 @@ def registrations_query(edition: Edition, filters: RegistrationFilters) -> sa.Se
                 )
             )
         )
-    for term in search_terms(filters.q):
-        statement = statement.where(User.search_key.contains(term, autoescape=True))
+    terms = search_terms(filters.q)
+    by_country = filters.country in {c.value for c in Country}
+    if terms or by_country:  # only then is the user's row needed (a join costs on big editions)
+        statement = statement.join(Registration.user)
+        if by_country:
+            statement = statement.where(User.country == Country(filters.country))
+        for term in terms:
+            statement = statement.where(User.search_key.contains(term, autoescape=True))
     return statement.order_by(
-        sa.case(
-            (Registration.status == RegistrationStatus.PENDING, 0),
-            (Registration.status == RegistrationStatus.ACCEPTED, 1),
-            (Registration.status == RegistrationStatus.WAITLISTED, 2),
-            else_=3,
-        ),
+        Registration.review_rank,
         Registration.waitlist_position,
         Registration.created_at,
         Registration.id,

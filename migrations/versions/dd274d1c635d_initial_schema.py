@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: 0efbc4a6aae2
+Revision ID: dd274d1c635d
 Revises:
-Create Date: 2026-11-27 10:30:38.566428
+Create Date: 2026-11-27 12:55:41.146992
 
 """
 
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 # revision identifiers, used by Alembic.
-revision = "0efbc4a6aae2"
+revision = "dd274d1c635d"
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -360,6 +360,15 @@ def upgrade():
             nullable=False,
         ),
         sa.Column("waitlist_position", sa.Integer(), nullable=True),
+        sa.Column(
+            "review_rank",
+            sa.Integer(),
+            sa.Computed(
+                "CASE status WHEN 'pending' THEN 0 WHEN 'accepted' THEN 1 WHEN 'waitlisted' THEN 2 ELSE 3 END",
+                persisted=True,
+            ),
+            nullable=False,
+        ),
         sa.Column("motivation", sa.Text(), nullable=False),
         sa.Column("needs", sa.Text(), nullable=False),
         sa.Column("consent_at", sa.DateTime(timezone=True), nullable=False),
@@ -433,6 +442,11 @@ def upgrade():
         )
         batch_op.create_index(
             "ix_registrations_edition_id_status", ["edition_id", "status"], unique=False
+        )
+        batch_op.create_index(
+            "ix_registrations_review_order",
+            ["edition_id", "review_rank", "waitlist_position", "created_at", "id"],
+            unique=False,
         )
 
     op.create_table(
@@ -768,6 +782,7 @@ def downgrade():
 
     op.drop_table("certificates")
     with op.batch_alter_table("registrations", schema=None) as batch_op:
+        batch_op.drop_index("ix_registrations_review_order")
         batch_op.drop_index("ix_registrations_edition_id_status")
         batch_op.drop_index(batch_op.f("ix_registrations_edition_id"))
         batch_op.drop_index(batch_op.f("ix_registrations_decided_by_id"))
