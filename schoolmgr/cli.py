@@ -1,4 +1,5 @@
-"""Command-line tools for operators: `flask seed-demo`, `flask create-user`, `flask mail send`."""
+"""Command-line tools for operators: `flask seed-demo`, `flask create-user`, `flask mail send`,
+`flask materials clean-uploads`."""
 
 import click
 import sqlalchemy as sa
@@ -9,6 +10,7 @@ from schoolmgr.extensions import db
 from schoolmgr.models import Country, Role, User
 
 mail_cli = AppGroup("mail", help="Outgoing email.")
+materials_cli = AppGroup("materials", help="Files of the modules' materials.")
 
 
 @click.command("seed-demo")
@@ -76,10 +78,22 @@ def mail_send_command() -> None:
     click.echo(f"sent={sent} failed={failed}")
 
 
+@materials_cli.command("clean-uploads")
+@click.option("--hours", default=24, show_default=True, help="Only uploads older than this.")
+def materials_clean_uploads_command(hours: int) -> None:
+    """Delete partial uploads abandoned by a worker killed mid-upload."""
+    from datetime import timedelta
+
+    from schoolmgr.materials.services import remove_abandoned_uploads
+
+    click.echo(f"removed={remove_abandoned_uploads(timedelta(hours=hours))}")
+
+
 def init_app(app: Flask) -> None:
     for command in (seed_demo_command, demo_logins_command, create_user_command):
         app.cli.add_command(command)
     app.cli.add_command(mail_cli)
+    app.cli.add_command(materials_cli)
     from schoolmgr.certificates.cli import certificates_cli
 
     app.cli.add_command(certificates_cli)

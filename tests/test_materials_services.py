@@ -121,3 +121,24 @@ def test_zip_names_are_unique(app, make_edition_module, make_user):
     out = io.BytesIO()
     services.write_zip([a, b], out)
     assert zipfile.ZipFile(out).namelist() == ["same.pdf", "same (2).pdf"]
+
+
+def test_clean_uploads_removes_only_abandoned_partial_uploads(app, runner, make_edition_module):
+    import os
+    import time
+
+    make_edition_module()
+    with app.app_context():
+        folder = services.storage_dir()
+    stale, fresh, stored = folder / ".upload-stale", folder / ".upload-fresh", folder / "abc123"
+    for path in (stale, fresh, stored):
+        path.write_bytes(b"x")
+    two_days_ago = time.time() - 2 * 86400
+    for path in (stale, stored):
+        os.utime(path, (two_days_ago, two_days_ago))
+
+    result = runner.invoke(args=["materials", "clean-uploads"])
+
+    assert result.exit_code == 0 and "removed=1" in result.output
+    assert not stale.exists()
+    assert fresh.exists() and stored.exists()  # an upload in progress; a stored material

@@ -8,11 +8,13 @@ from __future__ import annotations
 import hashlib
 import os
 import tempfile
+import time
 import unicodedata
 import uuid
 import zipfile
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path, PurePosixPath
 from typing import IO
 from urllib.parse import quote, urlsplit
@@ -207,6 +209,24 @@ def _receive(stream: IO[bytes], target: Path) -> tuple[int, str]:
     return size, digest.hexdigest()
 
 
+UPLOAD_PREFIX = ".upload-"
+
+
+def remove_abandoned_uploads(older_than: timedelta = timedelta(hours=24)) -> int:
+    """Delete partial uploads left behind by a worker that was killed mid-upload (a failed
+    upload removes its own); returns how many. Run it daily (`flask materials clean-uploads`)."""
+    cutoff = time.time() - older_than.total_seconds()
+    removed = 0
+    for path in storage_dir().glob(UPLOAD_PREFIX + "*"):
+        try:
+            if path.stat().st_mtime < cutoff:
+                path.unlink()
+                removed += 1
+        except FileNotFoundError:  # finished or removed meanwhile
+            continue
+    return removed
+
+
 @dataclass
 class ReceivedFile:
     temp_path: Path
@@ -218,7 +238,7 @@ class ReceivedFile:
 
 def _receive_checked(stream: IO[bytes], filename: str | None) -> ReceivedFile:
     name = clean_filename(filename)
-    temp = storage_dir() / f".upload-{uuid.uuid4().hex}"
+    temp = storage_dir() / f"{UPLOAD_PREFIX}{uuid.uuid4().hex}"
     try:
         size, sha = _receive(stream, temp)
         kind = detect_kind(temp)
