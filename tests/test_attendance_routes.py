@@ -292,6 +292,45 @@ def test_summary_and_csv(client, login, world, make_attendance):
     assert client.get(f"/staff/editions/{world['edition'].id}/attendance").status_code == 403
 
 
+def test_module_summary_is_paginated_with_the_rate_over_all_participants(
+    app, client, login, world, make_registration, make_attendance
+):
+    em, session = world["em"], world["session"]
+    ciril = make_registration(edition=world["edition"], modules=[em], user__full_name="Ćiril Ćirić")
+    make_attendance(session=session, registration=world["ana"])  # the last one by name
+    app.config["PER_PAGE"] = 2
+    login(world["trainer"])
+    url = f"/trainer/modules/{em.id}/attendance"
+    names = ["Bojan Đurić", "Ćiril Ćirić", "Ана Јовановић"]  # by name: Latin before Cyrillic
+
+    first, second = client.get(url), client.get(url + "?page=2")
+
+    assert first.status_code == second.status_code == 200
+    assert [n for n in names if n in first.text] == names[:2]
+    assert [n for n in names if n in second.text] == names[2:]
+    assert f'href="{url}?page=2"' in first.text
+    assert f'href="{url}?page=1"' in second.text
+    assert "1–2 of 3" in first.text and "3–3 of 3" in second.text
+    for page in (first, second):
+        assert "Participants (3)" in page.text
+        # Ana's one attended session of the three planned, on the page without her too.
+        assert "1 / 3" in page.text and "33.3%" in page.text
+        assert world["outsider"].user.full_name not in page.text
+    assert "Kosovo*" in second.text and "Kosovo*" not in first.text
+    assert client.get(url + "?page=3").status_code == 404
+    assert client.get(url + "?page=0").status_code == 404
+
+    csv = client.get(f"{url}.csv").data.decode("utf-8-sig")
+    assert all(n in csv for n in names)  # the export has everyone, not one page
+    assert world["outsider"].user.full_name not in csv
+    assert len(csv.strip().splitlines()) == 1 + 3 + 2  # header, everyone, Kosovo footnote
+
+    module_page = client.get(f"/trainer/modules/{em.id}").text
+    assert "1 / 3" in module_page  # session marks over all participants
+    assert "Rate so far: 33.3%" in module_page
+    assert ciril.user.full_name not in module_page  # the module page lists no participants
+
+
 def test_roster_post_without_csrf_token_is_refused(client, login, world, app):
     app.config["WTF_CSRF_ENABLED"] = True
     login(world["trainer"])

@@ -307,6 +307,55 @@ def test_module_summary_and_csv(setup, make_attendance):
     assert "UNSCR 1244" in csv_text
 
 
+@pytest.mark.parametrize("module_choice", [True, False])
+@pytest.mark.parametrize("excused_counts", [True, False])
+def test_module_rate_counted_in_the_database_matches_the_full_summary(
+    setup, make_session, make_attendance, make_registration, module_choice, excused_counts
+):
+    edition, mod_a = setup["edition"], setup["mod_a"]
+    edition.module_choice = module_choice
+    edition.excused_counts_as_attended = excused_counts
+    s_a1, s_a2 = setup["session"], make_session(edition_module=mod_a)
+    s_b1 = make_session(edition_module=setup["mod_b"])
+    pending = make_registration(edition=edition, modules=[mod_a], status=RegistrationStatus.PENDING)
+    db.session.commit()
+    make_attendance(session=s_a1, registration=setup["ana"], status=AttendanceStatus.PRESENT)
+    make_attendance(session=s_a2, registration=setup["ana"], status=AttendanceStatus.LATE)
+    make_attendance(session=s_a1, registration=setup["bojan"], status=AttendanceStatus.EXCUSED)
+    make_attendance(session=s_a2, registration=setup["bojan"], status=AttendanceStatus.ABSENT)
+    # Ćiril on module A counts only without module choice; a pending one and module B never.
+    make_attendance(session=s_a1, registration=setup["ciril"], status=AttendanceStatus.PRESENT)
+    make_attendance(session=s_a1, registration=pending, status=AttendanceStatus.PRESENT)
+    make_attendance(session=s_b1, registration=setup["ana"], status=AttendanceStatus.PRESENT)
+
+    rows, summed = services.module_summary(mod_a)
+    rate = services.module_rate(mod_a)
+
+    fields = ("sessions", "planned", "credited", "participants")
+    assert [getattr(rate, f) for f in fields] == [getattr(summed, f) for f in fields]
+    participants = 2 if module_choice else 3
+    assert (rate.sessions, rate.participants, rate.planned) == (2, participants, 2 * participants)
+    assert rate.credited == 2 + excused_counts + (not module_choice)
+    assert len(rows) == participants
+
+
+def test_module_summary_rows_tally_one_page_like_the_full_summary(setup, make_attendance):
+    mod_a = setup["mod_a"]
+    make_attendance(session=setup["session"], registration=setup["bojan"])
+    page = db.session.scalars(services.module_participants(mod_a).offset(1).limit(1)).all()
+    assert [r.user.full_name for r in page] == ["Bojan Bojić"]
+
+    now = services.utcnow()
+    rows = services.module_summary_rows(mod_a, page, now)
+
+    all_rows, _rate = services.module_summary(mod_a, now)
+    assert [(r.registration, r.tally) for r in rows] == [
+        (r.registration, r.tally) for r in all_rows[1:]
+    ]
+    assert rows[0].tally.attended == 1
+    assert services.module_summary_rows(mod_a, []) == []
+
+
 def test_edition_summary_has_rates_per_module(setup, make_attendance):
     make_attendance(session=setup["session"], registration=setup["ana"])
     rows, rates = services.edition_summary(setup["edition"])

@@ -274,6 +274,21 @@ def test_staff_list_pages_grow_without_more_queries(app, client, login, school, 
     assert_same_query_count(client, url, grow)
 
 
+@pytest.mark.parametrize("module_choice", [True, False])
+def test_trainer_module_summary_page_two(app, client, login, school, module_choice):
+    """The trainer's module attendance summary, a later page: one page of participants is
+    tallied, the rate is counted over all of them, in the same queries at 10 and 200."""
+    school.edition.module_choice = module_choice
+    db.session.commit()
+    app.config["PER_PAGE"] = 5
+    login(school.trainer)
+    url = f"/trainer/modules/{school.edition_module.id}/attendance?page=2"
+    assert_same_query_count(client, url, school.grow)
+    page = client.get(url).get_data(as_text=True)
+    assert "Participants (200)" in page and "6–10 of 200" in page
+    assert "200 / 200" in page  # the rate: everyone present at the one session
+
+
 def test_staff_edition_and_module_lists(app, client, login, make_edition):
     login(role=Role.STAFF)
     editions: list[Edition] = []

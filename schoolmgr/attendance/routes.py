@@ -269,15 +269,17 @@ def sheet(session_id: int):
 @bp.route("/trainer/modules/<int:edition_module_id>/attendance")
 @role_required(Role.TRAINER, Role.STAFF)
 def module_summary(edition_module_id: int):
-    """Attendance per participant over the module's sessions, and the module's rate."""
+    """Attendance per participant over the module's sessions (a page of them), and the
+    module's rate over all its participants."""
     edition_module = managed_edition_module(edition_module_id)
-    rows, rate = services.module_summary(edition_module)
+    pager = paginate(services.module_participants(edition_module))
     return render_template(
         "attendance/summary.html",
         em=edition_module,
         edition=edition_module.edition,
-        rows=rows,
-        rates=[rate],
+        rows=services.module_summary_rows(edition_module, pager.items),
+        rates=[services.module_rate(edition_module)],
+        pager=pager,
         csv_url=url_for(".module_summary_csv", edition_module_id=edition_module.id),
     )
 

@@ -251,14 +251,18 @@ def roster_registrations(session: Session) -> list[Registration]:
 
 def module_registrations(edition_module: EditionModule) -> list[Registration]:
     """Accepted participants of the module (of the edition without module choice), by name."""
-    query = _of_module(
+    return list(db.session.scalars(module_participants(edition_module)))
+
+
+def module_participants(edition_module: EditionModule) -> sa.Select:
+    """The module's accepted registrations with their users, by name: for `paginate`."""
+    return _of_module(
         sa.select(Registration)
         .join(User, User.id == Registration.user_id)
         .options(contains_eager(Registration.user))
         .order_by(User.full_name, User.id),
         edition_module,
     )
-    return list(db.session.scalars(query))
 
 
 def _of_module(query: sa.Select, edition_module: EditionModule) -> sa.Select:
@@ -715,6 +719,7 @@ class ModuleRate:
     sessions: int
     planned: int  # participant-sessions
     credited: int
+    participants: int = 0  # accepted participants planned at the module's sessions
 
     @property
     def percent(self) -> float:
@@ -832,6 +837,7 @@ def module_rates(edition: Edition) -> list[ModuleRate]:
             sessions=sessions.get(em.id, 0),
             planned=sessions.get(em.id, 0) * participants.get(em.id, 0),
             credited=credited.get(em.id, 0),
+            participants=participants.get(em.id, 0),
         )
         for em in edition.edition_modules
     ]
@@ -840,35 +846,94 @@ def module_rates(edition: Edition) -> list[ModuleRate]:
 def module_summary(
     edition_module: EditionModule, now: datetime | None = None
 ) -> tuple[list[SummaryRow], ModuleRate]:
-    """Per participant tallies over this module's sessions only, and the module's rate."""
-    now = now or utcnow()
-    edition = edition_module.edition
-    sessions = [(s.id, s.ends_at) for s in edition_module.sessions]
-    session_ids = [s for s, _ in sessions]
-    registrations = module_registrations(edition_module)
-    marks: dict[int, dict[int, AttendanceStatus]] = defaultdict(dict)
-    if session_ids and registrations:
-        for reg_id, session_id, status in db.session.execute(
-            sa.select(Attendance.registration_id, Attendance.session_id, Attendance.status).where(
-                Attendance.session_id.in_(session_ids)
-            )
-        ):
-            marks[reg_id][session_id] = status
-    rows = [
-        SummaryRow(r, _tally(r.id, sessions, marks[r.id], edition.excused_counts_as_attended, now))
-        for r in registrations
-    ]
+    """Every participant's tallies over this module's sessions only (the CSV export), and the
+    module's rate; three queries however many participants."""
+    rows = _module_rows(edition_module, module_registrations(edition_module), None, now)
+    sessions = len(edition_module.sessions)
     rate = ModuleRate(
         edition_module,
-        sessions=len(sessions),
+        sessions=sessions,
         planned=sum(row.tally.planned for row in rows),
         credited=sum(row.tally.credited for row in rows),
+        participants=len(rows),
     )
     return rows, rate
 
 
-def module_rate(edition_module: EditionModule, now: datetime | None = None) -> ModuleRate:
-    return module_summary(edition_module, now)[1]
+def module_summary_rows(
+    edition_module: EditionModule, registrations: list[Registration], now: datetime | None = None
+) -> list[SummaryRow]:
+    """Tallies over the module's sessions of the given accepted registrations (one page of
+    `module_participants`), in their order; at most two queries however many they are."""
+    if not registrations:
+        return []
+    return _module_rows(edition_module, registrations, [r.id for r in registrations], now)
+
+
+def _module_rows(
+    edition_module: EditionModule,
+    registrations: list[Registration],
+    registration_ids: list[int] | None,
+    now: datetime | None,
+) -> list[SummaryRow]:
+    """Tally `registrations` over the module's sessions; marks are loaded for
+    `registration_ids` only, or for everyone when None (the whole module)."""
+    now = now or utcnow()
+    sessions = [(s.id, s.ends_at) for s in edition_module.sessions]
+    marks: dict[int, dict[int, AttendanceStatus]] = defaultdict(dict)
+    if sessions and registrations:
+        query = (
+            sa.select(Attendance.registration_id, Attendance.session_id, Attendance.status)
+            .join(Session, Session.id == Attendance.session_id)
+            .where(Session.edition_module_id == edition_module.id)
+        )
+        if registration_ids is not None:
+            query = query.where(Attendance.registration_id.in_(registration_ids))
+        for reg_id, session_id, status in db.session.connection().execute(query):
+            marks[reg_id][session_id] = status
+    excused_counts = edition_module.edition.excused_counts_as_attended
+    return [
+        SummaryRow(r, _tally(r.id, sessions, marks[r.id], excused_counts, now))
+        for r in registrations
+    ]
+
+
+def module_rate(edition_module: EditionModule) -> ModuleRate:
+    """The module's attendance rate over all its accepted participants, counted in the
+    database in one query (the same count as summing `module_summary`'s tallies)."""
+    edition = edition_module.edition
+    credited_statuses = [AttendanceStatus.PRESENT, AttendanceStatus.LATE]
+    if edition.excused_counts_as_attended:
+        credited_statuses.append(AttendanceStatus.EXCUSED)
+    sessions = (
+        sa.select(sa.func.count(Session.id))
+        .where(Session.edition_module_id == edition_module.id)
+        .scalar_subquery()
+    )
+    participants = _of_module(
+        sa.select(sa.func.count(Registration.id)), edition_module
+    ).scalar_subquery()
+    credited = _of_module(
+        sa.select(sa.func.count(Attendance.id))
+        .select_from(Attendance)
+        .join(Registration, Registration.id == Attendance.registration_id)
+        .join(Session, Session.id == Attendance.session_id)
+        .where(
+            Session.edition_module_id == edition_module.id,
+            Attendance.status.in_(credited_statuses),
+        ),
+        edition_module,
+    ).scalar_subquery()
+    n_sessions, n_participants, n_credited = db.session.execute(
+        sa.select(sessions, participants, credited)
+    ).one()
+    return ModuleRate(
+        edition_module,
+        sessions=n_sessions,
+        planned=n_sessions * n_participants,
+        credited=n_credited,
+        participants=n_participants,
+    )
 
 
 def summary_csv(rows: list[SummaryRow]) -> str:

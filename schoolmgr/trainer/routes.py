@@ -33,14 +33,14 @@ def module(edition_module_id: int):
     """One module of an edition: sessions, materials, attendance summary."""
     edition_module = managed_edition_module(edition_module_id)
     sessions = edition_module.sessions
-    rows, rate = attendance.module_summary(edition_module)
+    rate = attendance.module_rate(edition_module)
     return render_template(
         "trainer/module.html",
         em=edition_module,
         edition=edition_module.edition,
         sessions=sessions,
         counts=services.mark_counts([s.id for s in sessions]),
-        participants=len(rows),
+        participants=rate.participants,
         rate=rate,
         materials=materials.current_materials(edition_module),
         form=MaterialForm(),
