@@ -120,6 +120,7 @@ ROWS = [
     T("registration.schedule",               "GET",  {},                                   SIGNED_IN),
     T("registration.schedule_ics",           "GET",  {},                                   SIGNED_IN),
     T("registration.calendar_feed",          "GET",  {"token": "owner.calendar_token"},    PUBLIC),
+    T("registration.reset_calendar_address", "POST", {},                                   "L ok ok ok ok ok ok"),
     T("certificates.mine",                   "GET",  {},                                   SIGNED_IN),
     T("certificates.my_pdf",                 "GET",  CERT,                                 "L 200 404 404 404 404 404"),
     # Both participants attend module 1; people who are not participants are sent back.

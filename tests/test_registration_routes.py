@@ -199,6 +199,25 @@ def test_schedule_page_ics_download_and_private_feed(
     assert client.get("/calendar/guessed-token.ics").status_code == 404
 
 
+def test_new_calendar_address_retires_the_old_one(
+    client, login, db, make_edition_module, make_registration
+):
+    em = make_edition_module(module__name="Human Ware")
+    user = login()
+    make_registration(user=user, edition=em.edition)
+    old = user.calendar_token
+
+    response = client.post("/me/schedule/calendar-address", follow_redirects=True)
+
+    db.session.refresh(user)
+    assert user.calendar_token != old
+    assert "the old one no longer works" in response.text
+    assert user.calendar_token in response.text and old not in response.text
+    assert client.get(f"/calendar/{old}.ics").status_code == 404
+    assert client.get(f"/calendar/{user.calendar_token}.ics").status_code == 200
+    assert client.get("/me/schedule/calendar-address").status_code == 405
+
+
 def test_edition_page_shows_my_status(client, login, make_registration):
     user = login()
     registration = make_registration(

@@ -93,6 +93,10 @@ class CancelForm(FlaskForm):
     """Only the CSRF token: cancelling asks for confirmation on the page."""
 
 
+class CalendarResetForm(FlaskForm):
+    """Only the CSRF token: a new private calendar address."""
+
+
 class BulkActionForm(FlaskForm):
     action = SelectField(
         _l("Action"),

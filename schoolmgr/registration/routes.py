@@ -22,6 +22,7 @@ from schoolmgr.public import services as public_services
 from schoolmgr.registration import services
 from schoolmgr.registration.forms import (
     BulkActionForm,
+    CalendarResetForm,
     CancelForm,
     CapacityForm,
     FilterForm,
@@ -157,7 +158,29 @@ def schedule():
     feed_url = current_app.config["BASE_URL"].rstrip("/") + url_for(
         "registration.calendar_feed", token=current_user.calendar_token
     )
-    return render_template("registration/schedule.html", entries=entries, feed_url=feed_url)
+    return render_template(
+        "registration/schedule.html",
+        entries=entries,
+        feed_url=feed_url,
+        reset_form=CalendarResetForm(),
+    )
+
+
+@bp.route("/me/schedule/calendar-address", methods=["POST"])
+@login_required
+def reset_calendar_address():
+    """A new private calendar address, when the old one was shared by mistake."""
+    if not CalendarResetForm().validate_on_submit():
+        abort(400)
+    services.reset_calendar_token(current_user)
+    flash(
+        _(
+            "Your calendar address has changed and the old one no longer works. Subscribe again "
+            "in your calendar app with the new address."
+        ),
+        "success",
+    )
+    return redirect(url_for("registration.schedule")), 303
 
 
 def _ics_response(body: bytes, filename: str | None) -> Response:

@@ -37,6 +37,7 @@ from schoolmgr.models import (
     registration_modules,
     utcnow,
 )
+from schoolmgr.models.types import random_token
 from schoolmgr.public.services import edition_with_modules
 from schoolmgr.text import search_terms
 
@@ -458,6 +459,12 @@ def user_for_calendar_token(token: str) -> User | None:
     return db.session.scalar(
         sa.select(User).where(User.calendar_token == token, User.active.is_(True))
     )
+
+
+def reset_calendar_token(user: User) -> None:
+    """Give the user a new calendar feed address; the old one stops working at once."""
+    user.calendar_token = random_token()
+    db.session.commit()
 
 
 def schedule_ics(user: User) -> bytes:
