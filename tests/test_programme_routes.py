@@ -1,6 +1,7 @@
 """Programme pages as staff, trainers, participants and visitors use them."""
 
 from datetime import date, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 import sqlalchemy as sa
@@ -160,6 +161,28 @@ def test_capacity_below_accepted_is_refused_on_the_form(
     response = client.post(f"/staff/editions/{edition.id}/edit", data=data)
     assert response.status_code == 400
     assert "2 registrations already accepted" in response.text
+
+
+def test_changing_the_time_zone_says_sessions_keep_their_local_times(
+    client, login, make_edition, make_session, db
+):
+    edition = make_edition(timezone="Europe/Belgrade", slug="ril-2027")
+    session = make_session(edition_module__edition=edition)  # 09:30 local on the first day
+    login(role=Role.STAFF)
+    data = edition_form(
+        slug="ril-2027",
+        timezone="Europe/London",
+        start_date=edition.start_date.isoformat(),
+        end_date=edition.end_date.isoformat(),
+        registration_opens_date=(edition.start_date - timedelta(days=30)).isoformat(),
+        registration_closes_date=edition.start_date.isoformat(),
+        registration_closes_time="08:00",
+    )
+    response = client.post(f"/staff/editions/{edition.id}/edit", data=data, follow_redirects=True)
+    assert response.status_code == 200
+    assert "every session kept its local clock time" in response.text
+    db.session.refresh(session)
+    assert session.starts_at.astimezone(ZoneInfo("Europe/London")).strftime("%H:%M") == "09:30"
 
 
 def test_publish_then_visitors_see_it(client, login, make_edition, db):

@@ -1,6 +1,7 @@
 """Programme rules: edition dates, slugs, capacity, duplication, conflicts and dependants."""
 
 from datetime import date, time, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 import sqlalchemy as sa
@@ -162,6 +163,24 @@ def test_update_records_before_and_after(db, make_edition):
     services.update_edition(edition, _values_of(edition, venue="Tirana"))
     event = db.session.scalar(sa.select(AuditEvent).where(AuditEvent.action == "edition.updated"))
     assert event.before == {"venue": "Budva"} and event.after == {"venue": "Tirana"}
+
+
+def test_new_time_zone_keeps_sessions_at_their_local_clock_time(db, make_edition, make_session):
+    edition = make_edition(timezone="Europe/Belgrade")
+    day = edition.start_date
+    first = make_session(
+        edition_module__edition=edition,
+        starts_at=to_utc(day, time(9, 0), "Europe/Belgrade"),
+        ends_at=to_utc(day, time(10, 30), "Europe/Belgrade"),
+    )
+
+    services.update_edition(edition, _values_of(edition, timezone="Europe/London"))
+
+    db.session.refresh(first)
+    london = ZoneInfo("Europe/London")
+    assert first.starts_at.astimezone(london).time() == time(9, 0)
+    assert first.ends_at.astimezone(london).time() == time(10, 30)
+    assert first.starts_at.astimezone(london).date() == day
 
 
 def _values_of(edition, **overrides):

@@ -108,7 +108,10 @@ class EditionForm(FlaskForm):
         _l("Time zone"),
         choices=[(z, z) for z in TIMEZONES],
         default="Europe/Belgrade",
-        description=_l("Session times are entered and shown in this zone."),
+        description=_l(
+            "Session times are entered and shown in this zone. Changing it keeps each session at "
+            "the same local clock time."
+        ),
     )
     start_date = DateField(_l("First day"), validators=[InputRequired()])
     end_date = DateField(_l("Last day"), validators=[InputRequired()])

@@ -111,6 +111,7 @@ def edit_edition(edition_id: int):
     edition = _edition_or_404(edition_id)
     form = forms.EditionForm()
     form.allow_timezone(edition.timezone)
+    old_timezone = edition.timezone
     if request.method == "GET":
         form.load(edition)
     if form.validate_on_submit():
@@ -123,6 +124,14 @@ def edit_edition(edition_id: int):
                 "programme/edition_form.html", form=form, edition=edition, suggestion=err.suggestion
             ), err.status_code
         flash(_("Edition saved."), "success")
+        if edition.timezone != old_timezone:
+            flash(
+                _(
+                    "Time zone is now %(tz)s: every session kept its local clock time.",
+                    tz=edition.timezone,
+                ),
+                "info",
+            )
         return _back_to(edition.id)
     status = 400 if form.is_submitted() else 200
     return render_template("programme/edition_form.html", form=form, edition=edition), status

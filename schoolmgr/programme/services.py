@@ -190,7 +190,9 @@ def _edition_problems(values: dict, edition: Edition | None) -> list[tuple[str |
                 )
             )
         if end >= start:
-            outside = sessions_outside(edition, start, end, tz)
+            # Sessions keep their local clock times when the zone changes (see update_edition),
+            # so their days are those of the current zone.
+            outside = sessions_outside(edition, start, end, edition.timezone)
             if outside:
                 problems.append(
                     (
@@ -200,7 +202,7 @@ def _edition_problems(values: dict, edition: Edition | None) -> list[tuple[str |
                             "(first: %(when)s). Move them first.",
                             n=len(outside),
                             when=outside[0]
-                            .starts_at.astimezone(ZoneInfo(tz))
+                            .starts_at.astimezone(ZoneInfo(edition.timezone))
                             .strftime("%Y-%m-%d %H:%M"),
                         ),
                         "sessions_outside_dates",
@@ -306,12 +308,14 @@ def update_edition(edition: Edition, values: dict) -> Edition:
     problems = _edition_problems(values, edition)
     _raise_problems(problems, _suggestion(problems, values["slug"], edition.id))
     before = _audit_values(edition)
-    old_capacity = edition.capacity
+    old_capacity, old_timezone = edition.capacity, edition.timezone
     if "signatories" in values:
         values["signatories"] = _keep_signatures(edition.signatories or [], values["signatories"])
     for name in EDITION_FIELDS:
         if name in values:
             setattr(edition, name, values[name])
+    if edition.timezone != old_timezone:
+        _keep_local_session_times(edition, old_timezone)
     after = _audit_values(edition)
     changed = {k for k in after if after[k] != before[k]}
     if changed:
@@ -327,6 +331,18 @@ def update_edition(edition: Edition, values: dict) -> Edition:
         _fill_free_seats(edition)
     _commit_unique_slug(edition.slug, edition.id)
     return edition
+
+
+def _keep_local_session_times(edition: Edition, old_timezone: str) -> None:
+    """A new time zone for an edition corrects where it happens, not when: each session keeps
+    its local clock time (09:00 stays 09:00, now in the new zone)."""
+    old, new = ZoneInfo(old_timezone), ZoneInfo(edition.timezone)
+    sessions = db.session.scalars(
+        sa.select(Session).join(EditionModule).where(EditionModule.edition_id == edition.id)
+    )
+    for session in sessions:
+        session.starts_at = session.starts_at.astimezone(old).replace(tzinfo=new).astimezone(UTC)
+        session.ends_at = session.ends_at.astimezone(old).replace(tzinfo=new).astimezone(UTC)
 
 
 def _keep_signatures(old: list[dict], new: list[dict]) -> list[dict]:
