@@ -3,6 +3,7 @@
 from datetime import timedelta
 
 import pytest
+import sqlalchemy as sa
 from freezegun import freeze_time
 
 from schoolmgr.attendance import services
@@ -249,6 +250,24 @@ def test_ensure_checkin_code_generates_once(setup):
     code = services.ensure_checkin_code(s)
     assert len(code) == 6
     assert services.ensure_checkin_code(s) == code
+
+
+def test_closed_session_gets_no_check_in_code_and_only_closed_ones_reopen(setup):
+    s, trainer = setup["session"], setup["trainer"]
+    s.checkin_code = None
+    db.session.commit()
+    with pytest.raises(AttendanceError) as exc:
+        services.reopen_session(s, by=trainer)
+    assert exc.value.code == "not_closed"
+    assert not db.session.scalar(sa.select(AuditEvent).filter_by(action="attendance.reopen"))
+
+    services.close_session(s, by=trainer, now=s.starts_at)
+    with pytest.raises(AttendanceError) as exc:
+        services.ensure_checkin_code(s)
+    assert exc.value.code == "session_closed" and s.checkin_code is None
+
+    services.reopen_session(s, by=trainer)
+    assert s.closed_at is None and services.ensure_checkin_code(s)
 
 
 # Apologies ------------------------------------------------------------------------------------

@@ -212,8 +212,12 @@ def close(session_id: int):
 def reopen(session_id: int):
     """Reopen a closed session for self check-in."""
     session = managed_session(session_id)
-    services.reopen_session(session, by=current_user)
-    flash(_("Session reopened."), "success")
+    try:
+        services.reopen_session(session, by=current_user)
+    except AttendanceError as error:
+        flash(error.message, "warning")
+    else:
+        flash(_("Session reopened."), "success")
     return redirect(url_for(".roster", session_id=session.id))
 
 
@@ -223,7 +227,10 @@ def checkin_screen(session_id: int):
     """The screen shown in the room: a rotating QR code and the short typed code."""
     session = managed_session(session_id)
     if request.method == "POST":
-        services.ensure_checkin_code(session)
+        try:
+            services.ensure_checkin_code(session)
+        except AttendanceError as error:
+            flash(error.message, "warning")
         return redirect(url_for(".checkin_screen", session_id=session.id))
     return render_template(
         "attendance/checkin_screen.html",

@@ -488,6 +488,8 @@ def close_session(session: Session, *, by: User, now: datetime | None = None) ->
 
 def reopen_session(session: Session, *, by: User) -> None:
     """Reopen a closed session for self check-in (marks stay as they are)."""
+    if session.closed_at is None:
+        raise AttendanceError(_("This session is already open for check-in."), "not_closed")
     session.closed_at = None
     audit.record(
         "attendance.reopen",
@@ -511,6 +513,11 @@ def normalise_code(code: str) -> str:
 
 def ensure_checkin_code(session: Session) -> str:
     """Give the session a typed check-in code if it has none yet (unique among sessions)."""
+    if session.closed_at is not None:
+        raise AttendanceError(
+            _("This session is closed: reopen it before starting self check-in."),
+            "session_closed",
+        )
     if not session.checkin_code:
         while True:
             code = "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
