@@ -131,8 +131,8 @@ def main() -> None:
         summary_ms = (time.perf_counter() - t0) * 1000
 
         session = ems[0].sessions[0]
-        roster = services.roster(session)
-        marks = {r.registration.id: AttendanceStatus.PRESENT for r in roster}
+        roster = services.roster_registrations(session)
+        marks = {r.id: AttendanceStatus.PRESENT for r in roster}
         t0 = time.perf_counter()
         services.save_marks(session, marks, by=db.session.get(User, trainer.id))
         roster_ms = (time.perf_counter() - t0) * 1000

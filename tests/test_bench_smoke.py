@@ -1,0 +1,34 @@
+"""The benchmarks under bench/ still run as the code changes (tiny sizes; figures not judged).
+
+bench/pages.py, bench/certificates.py and bench/registration_burst.py need gunicorn,
+PostgreSQL or minutes of PDF rendering, and are run by hand (see the README)."""
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+RUNS = [
+    (
+        ["bench/attendance.py", "--participants", "12", "--modules", "2", "--sessions", "2"],
+        r"^participants=12 sessions=4 tally_ms=[\d.]+ queries=\d+ .*sheet_ms=[\d.]+$",
+    ),
+    (["bench/programme.py", "--users", "300", "--repeat", "1"], r"^duplicate: median_ms=[\d.]+"),
+    (
+        ["bench/eligibility.py", "--registrations", "40", "--requests", "1"],
+        r"^page=1 registrations=40 queries=\d+ median_ms=\d+$",
+    ),
+]
+
+
+@pytest.mark.parametrize(("args", "figure"), RUNS, ids=[run[0][0] for run in RUNS])
+def test_benchmark_runs_and_prints_its_figures(args, figure):
+    done = subprocess.run(
+        [sys.executable, *args], cwd=ROOT, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert re.search(figure, done.stdout, re.MULTILINE), done.stdout[-2000:]
