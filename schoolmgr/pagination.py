@@ -1,6 +1,7 @@
 """One way to paginate: a select statement in, a Flask-SQLAlchemy Pagination out."""
 
 from collections.abc import Callable, Sequence
+from functools import lru_cache
 
 import sqlalchemy as sa
 from flask import current_app, request
@@ -47,19 +48,16 @@ class CountedPagination(Pagination):
     """A Pagination whose page query also counts the whole list: one round trip instead of two.
     The count is an uncorrelated scalar subquery, which the database runs once (an index or a
     narrow scan), not count(*) OVER (), which would carry every matching row through the window.
-    The select is of one entity; `params` fills its bind parameters."""
+    The select is of one entity, built once per process (`params` fills its bind parameters), so
+    its counted form is built and cache-keyed once too."""
 
     def _query_items(self) -> list:
-        statement = self._query_args["select"]
-        total = (
-            sa.select(sa.func.count())
-            .select_from(statement.order_by(None).subquery())
-            .scalar_subquery()
-        )
-        rows = db.session.execute(
-            statement.add_columns(total).limit(self.per_page).offset(self._query_offset),
-            self._query_args["params"],
-        ).all()
+        params = {
+            **self._query_args["params"],
+            "page_limit": self.per_page,
+            "page_offset": self._query_offset,
+        }
+        rows = db.session.execute(_counted_page(self._query_args["select"]), params).all()
         self._counted = rows[0][-1] if rows else None
         return [row[0] for row in rows]
 
@@ -71,6 +69,21 @@ class CountedPagination(Pagination):
         return db.session.scalar(
             sa.select(sa.func.count()).select_from(sub), self._query_args["params"]
         )
+
+
+@lru_cache(maxsize=32)
+def _counted_page(statement: Select) -> Select:
+    """One page of `statement` with the whole list's count as its last column."""
+    total = (
+        sa.select(sa.func.count())
+        .select_from(statement.order_by(None).subquery())
+        .scalar_subquery()
+    )
+    return (
+        statement.add_columns(total)
+        .limit(sa.bindparam("page_limit", type_=sa.Integer))
+        .offset(sa.bindparam("page_offset", type_=sa.Integer))
+    )
 
 
 class RowsPagination(Pagination):

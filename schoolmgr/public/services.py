@@ -27,15 +27,19 @@ def accepted_counts(edition_ids: list[int]) -> dict[int, int]:
     """Accepted registrations per edition, in one query."""
     if not edition_ids:
         return {}
-    rows = db.session.execute(
+    return dict(db.session.execute(_accepted_counts_query(), {"ids": edition_ids}).all())
+
+
+@cache
+def _accepted_counts_query() -> sa.Select:
+    return (
         sa.select(Registration.edition_id, sa.func.count())
         .where(
-            Registration.edition_id.in_(edition_ids),
+            Registration.edition_id.in_(sa.bindparam("ids", expanding=True)),
             Registration.status == RegistrationStatus.ACCEPTED,
         )
         .group_by(Registration.edition_id)
     )
-    return dict(rows.all())
 
 
 def seats_left(edition: Edition, accepted: int) -> int:
