@@ -1,8 +1,9 @@
-"""Form pieces shared by every area: choice lists and common validators."""
+"""Form pieces shared by every area: choice lists, common validators and fields, GET forms."""
 
 from flask_babel import lazy_gettext as _l
-from wtforms import PasswordField, SelectField
-from wtforms.validators import DataRequired, EqualTo, Length, ValidationError
+from flask_wtf import FlaskForm
+from wtforms import PasswordField, SearchField, SelectField
+from wtforms.validators import DataRequired, EqualTo, Length, Optional, ValidationError
 
 from schoolmgr.models import COUNTRY_LABELS, LANGUAGES
 
@@ -16,6 +17,22 @@ def country_choices(blank: bool = True) -> list[tuple[str, str]]:
 
 def language_choices() -> list[tuple[str, str]]:
     return list(LANGUAGES.items())
+
+
+class GetForm(FlaskForm):
+    """A form sent with GET (filters, searches, lookups): it changes nothing, so no CSRF token."""
+
+    class Meta:
+        csrf = False
+
+
+def SearchBox(placeholder, label=None) -> SearchField:  # noqa: N802 (reads like a field class)
+    """The search box of a list: optional, at most 200 characters."""
+    return SearchField(
+        label or _l("Search"),
+        validators=[Optional(), Length(max=200)],
+        render_kw={"placeholder": placeholder},
+    )
 
 
 class NoControlCharacters:

@@ -11,14 +11,21 @@ from sqlalchemy import Select
 from schoolmgr.extensions import db
 
 
+def _page_args(per_page: int | None) -> dict:
+    """The same for every list: ?page=N, the page size, and a 404 for a page out of range."""
+    return {
+        "page": request.args.get("page", 1, type=int),
+        "per_page": per_page or current_app.config["PER_PAGE"],
+        "max_per_page": 200,
+        "error_out": True,
+    }
+
+
 def paginate(statement: Select, per_page: int | None = None) -> Pagination:
     """Page through `statement` using ?page=N; out-of-range pages give 404."""
     return db.paginate(
         statement,
-        page=request.args.get("page", 1, type=int),
-        per_page=per_page or current_app.config["PER_PAGE"],
-        max_per_page=200,
-        error_out=True,
+        **_page_args(per_page),
     )
 
 
@@ -36,10 +43,7 @@ class ListPagination(Pagination):
 def paginate_list(items: Sequence, per_page: int | None = None) -> Pagination:
     """Page through a computed list like `paginate` does a select: ?page=N, 404 out of range."""
     return ListPagination(
-        page=request.args.get("page", 1, type=int),
-        per_page=per_page or current_app.config["PER_PAGE"],
-        max_per_page=200,
-        error_out=True,
+        **_page_args(per_page),
         items=items,
     )
 
@@ -105,10 +109,7 @@ def paginate_rows(
 ) -> Pagination:
     """As `paginate`, for a select of several columns; `build` maps the page's rows."""
     return RowsPagination(
-        page=request.args.get("page", 1, type=int),
-        per_page=per_page or current_app.config["PER_PAGE"],
-        max_per_page=200,
-        error_out=True,
+        **_page_args(per_page),
         select=statement,
         build=build,
     )
@@ -119,10 +120,7 @@ def paginate_counted(
 ) -> Pagination:
     """As `paginate`, in one query per page instead of two (for the busiest public lists)."""
     return CountedPagination(
-        page=request.args.get("page", 1, type=int),
-        per_page=per_page or current_app.config["PER_PAGE"],
-        max_per_page=200,
-        error_out=True,
+        **_page_args(per_page),
         select=statement,
         params=params or {},
     )

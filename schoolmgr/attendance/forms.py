@@ -2,10 +2,10 @@
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import SearchField, SelectField, StringField, TextAreaField
-from wtforms.validators import DataRequired, Length, Optional
+from wtforms import SelectField, StringField, TextAreaField
+from wtforms.validators import DataRequired, Length
 
-from schoolmgr.forms import NoControlCharacters
+from schoolmgr.forms import GetForm, NoControlCharacters, SearchBox
 
 
 class CheckinCodeForm(FlaskForm):
@@ -25,15 +25,8 @@ class ApologyForm(FlaskForm):
     )
 
 
-class RosterSearchForm(FlaskForm):
-    class Meta:
-        csrf = False  # a read-only GET filter
-
-    q = SearchField(
-        _l("Find a participant"),
-        validators=[Optional(), Length(max=200)],
-        render_kw={"placeholder": _l("Name or institution")},
-    )
+class RosterSearchForm(GetForm):
+    q = SearchBox(_l("Name or institution"), label=_l("Find a participant"))
 
 
 class RosterForm(FlaskForm):

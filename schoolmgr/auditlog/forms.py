@@ -1,15 +1,13 @@
 """Audit log filter form (GET)."""
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import DateField, SelectField
 from wtforms.validators import Optional
 
+from schoolmgr.forms import GetForm
 
-class AuditFilterForm(FlaskForm):
-    class Meta:
-        csrf = False  # a read-only GET filter
 
+class AuditFilterForm(GetForm):
     action = SelectField(_l("Action"), choices=[], validators=[Optional()], validate_choice=False)
     actor = SelectField(_l("Who"), choices=[], validators=[Optional()], validate_choice=False)
     edition = SelectField(_l("Edition"), choices=[], validators=[Optional()], validate_choice=False)

@@ -6,7 +6,7 @@ from flask_wtf.file import FileField, FileRequired
 from wtforms import HiddenField, SelectField, StringField, TextAreaField
 from wtforms.validators import AnyOf, DataRequired, Length
 
-from schoolmgr.forms import NoControlCharacters
+from schoolmgr.forms import GetForm, NoControlCharacters
 
 
 class OverrideForm(FlaskForm):
@@ -40,10 +40,7 @@ class ReissueForm(FlaskForm):
     )
 
 
-class VerifyCodeForm(FlaskForm):
-    class Meta:
-        csrf = False  # a GET lookup form
-
+class VerifyCodeForm(GetForm):
     code = StringField(
         _l("Verification code"),
         validators=[DataRequired(), Length(max=40)],

@@ -2,22 +2,15 @@
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import SearchField, SelectField, StringField
+from wtforms import SelectField, StringField
 from wtforms.validators import DataRequired, Length, Optional
 
-from schoolmgr.forms import NoControlCharacters
+from schoolmgr.forms import GetForm, NoControlCharacters, SearchBox
 from schoolmgr.models import Role
 
 
-class UserFilterForm(FlaskForm):
-    class Meta:
-        csrf = False  # a read-only GET filter
-
-    q = SearchField(
-        _l("Search"),
-        validators=[Optional(), Length(max=200)],
-        render_kw={"placeholder": _l("Name, email, institution or country")},
-    )
+class UserFilterForm(GetForm):
+    q = SearchBox(_l("Name, email, institution or country"))
     role = SelectField(
         _l("Role"),
         choices=[("", _l("All roles"))] + [(r.value, r.label) for r in Role],

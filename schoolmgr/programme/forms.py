@@ -8,7 +8,6 @@ from wtforms import (
     EmailField,
     HiddenField,
     IntegerField,
-    SearchField,
     SelectField,
     SelectMultipleField,
     StringField,
@@ -27,7 +26,13 @@ from wtforms.validators import (
     Regexp,
 )
 
-from schoolmgr.forms import ConfirmPasswordField, NewPasswordField, NoControlCharacters
+from schoolmgr.forms import (
+    ConfirmPasswordField,
+    GetForm,
+    NewPasswordField,
+    NoControlCharacters,
+    SearchBox,
+)
 from schoolmgr.models import EditionFormat, EditionKind, RegistrationMode
 from schoolmgr.models.edition import (
     EDITION_FORMAT_LABELS,
@@ -58,15 +63,8 @@ def _clean(value):
     return value.strip() if isinstance(value, str) else value
 
 
-class EditionFilterForm(FlaskForm):
-    class Meta:
-        csrf = False  # a read-only GET filter
-
-    q = SearchField(
-        _l("Search"),
-        validators=[Optional(), Length(max=200)],
-        render_kw={"placeholder": _l("Title, address or series")},
-    )
+class EditionFilterForm(GetForm):
+    q = SearchBox(_l("Title, address or series"))
     status = SelectField(
         _l("Status"),
         choices=[("", _l("All"))] + [(k.value, str(v)) for k, v in EDITION_STATUS_LABELS.items()],

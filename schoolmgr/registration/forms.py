@@ -14,7 +14,13 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
-from schoolmgr.forms import CountryField, NoControlCharacters, country_choices
+from schoolmgr.forms import (
+    CountryField,
+    GetForm,
+    NoControlCharacters,
+    SearchBox,
+    country_choices,
+)
 from schoolmgr.models.registration import REGISTRATION_STATUS_LABELS
 
 
@@ -124,13 +130,10 @@ class CapacityForm(FlaskForm):
     )
 
 
-class FilterForm(FlaskForm):
-    """The staff list filters (GET, no CSRF)."""
+class FilterForm(GetForm):
+    """The staff list filters."""
 
-    class Meta:
-        csrf = False
-
-    q = StringField(_l("Search"), validators=[Optional(), Length(max=200)])
+    q = SearchBox(_l("Name, email or institution"))
     status = SelectField(
         _l("Status"),
         choices=[("", _l("All statuses"))]
