@@ -2,7 +2,7 @@
 
 import csv
 import io
-from datetime import timedelta
+from datetime import date, timedelta
 
 import pytest
 import sqlalchemy as sa
@@ -197,6 +197,37 @@ def test_schedule_page_ics_download_and_private_feed(
     feed = client.get(f"/calendar/{user.calendar_token}.ics")
     assert feed.status_code == 200 and b"Human Ware" in feed.data
     assert client.get("/calendar/guessed-token.ics").status_code == 404
+
+
+def test_schedule_shows_sessions_ahead_first_and_past_ones_folded(
+    client, login, make_edition, make_edition_module, make_session, make_registration
+):
+    edition = make_edition(  # running now
+        start_date=date.today() - timedelta(days=3),
+        end_date=date.today() + timedelta(days=3),
+        registration_opens_at=utcnow() - timedelta(days=60),
+    )
+    em = make_edition_module(edition=edition, module__name="Remote Teams")
+    yesterday = make_session(
+        edition_module=em,
+        title="Session of yesterday",
+        starts_at=utcnow() - timedelta(days=1),
+        ends_at=utcnow() - timedelta(days=1) + timedelta(hours=2),
+    )
+    tomorrow = make_session(
+        edition_module=em,
+        title="Session of tomorrow",
+        starts_at=utcnow() + timedelta(days=1),
+        ends_at=utcnow() + timedelta(days=1, hours=2),
+    )
+    user = login()
+    make_registration(user=user, edition=edition)
+
+    page = client.get("/me/schedule").text
+
+    ahead, _, folded = page.partition("Past sessions (1)")
+    assert tomorrow.title in ahead and yesterday.title not in ahead
+    assert yesterday.title in folded and "<details" in page
 
 
 def test_new_calendar_address_retires_the_old_one(

@@ -153,14 +153,15 @@ def cancel(registration_id: int):
 @login_required
 def schedule():
     """My schedule: the sessions of my accepted registrations, in time order."""
-    entries = services.my_schedule(current_user)
+    upcoming, past = services.upcoming_and_past(services.my_schedule(current_user), utcnow())
     # BASE_URL, not the request's host: the address is copied into calendar apps for good.
     feed_url = current_app.config["BASE_URL"].rstrip("/") + url_for(
         "registration.calendar_feed", token=current_user.calendar_token
     )
     return render_template(
         "registration/schedule.html",
-        entries=entries,
+        upcoming=upcoming,
+        past=past,
         feed_url=feed_url,
         reset_form=CalendarResetForm(),
     )

@@ -453,6 +453,16 @@ def my_schedule(user: User, from_time: datetime | None = None) -> list[ScheduleE
     return entries
 
 
+def upcoming_and_past(
+    entries: list[ScheduleEntry], now: datetime
+) -> tuple[list[ScheduleEntry], list[ScheduleEntry]]:
+    """The schedule split at `now`: sessions not yet ended (soonest first), and the ended ones
+    (most recent first)."""
+    upcoming = [e for e in entries if e.session.ends_at >= now]
+    past = [e for e in entries if e.session.ends_at < now]
+    return upcoming, past[::-1]
+
+
 def user_for_calendar_token(token: str) -> User | None:
     if not token or len(token) > 64:
         return None
