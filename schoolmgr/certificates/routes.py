@@ -125,26 +125,27 @@ def issue_one(slug: str, registration_id: int):
     return redirect(back)
 
 
+def _batch_or_404(slug: str, batch_id: int):
+    """The edition and one of its bulk-issue runs."""
+    edition = _edition_or_404(slug)
+    try:
+        return edition, services.get_batch(edition, batch_id)
+    except CertificateError:
+        abort(404)
+
+
 @bp.route("/staff/editions/<slug>/certificates/runs/<int:batch_id>")
 @role_required(Role.STAFF)
 def batch(slug: str, batch_id: int):
     """Progress of a bulk issue: done / total and failures with reasons."""
-    edition = _edition_or_404(slug)
-    try:
-        batch = services.get_batch(edition, batch_id)
-    except CertificateError:
-        abort(404)
+    edition, batch = _batch_or_404(slug, batch_id)
     return render_template("certificates/batch.html", edition=edition, batch=batch)
 
 
 @bp.route("/staff/editions/<slug>/certificates/runs/<int:batch_id>.json")
 @role_required(Role.STAFF)
 def batch_json(slug: str, batch_id: int):
-    edition = _edition_or_404(slug)
-    try:
-        batch = services.get_batch(edition, batch_id)
-    except CertificateError:
-        abort(404)
+    _edition, batch = _batch_or_404(slug, batch_id)
     return jsonify(
         status=batch.status.value,
         total=batch.total,

@@ -63,6 +63,16 @@ def _clean(value):
     return value.strip() if isinstance(value, str) else value
 
 
+def SlugField(label, description="") -> StringField:  # noqa: N802 (reads like a field class)
+    """An optional web-address part (lowercase letters, digits, hyphens)."""
+    return StringField(
+        label,
+        validators=[Optional(), Length(max=120), SLUG],
+        filters=[_clean],
+        description=description,
+    )
+
+
 class EditionFilterForm(GetForm):
     q = SearchBox(_l("Title, address or series"))
     status = SelectField(
@@ -78,19 +88,13 @@ class EditionForm(FlaskForm):
         validators=[DataRequired(), Length(max=200), NoControlCharacters()],
         filters=[_clean],
     )
-    slug = StringField(
+    slug = SlugField(
         _l("Web address"),
-        validators=[Optional(), Length(max=120), SLUG],
-        filters=[_clean],
-        description=_l(
-            "The edition's link is /editions/ followed by this. Left empty: made from the title."
-        ),
+        _l("The edition's link is /editions/ followed by this. Left empty: made from the title."),
     )
-    series = StringField(
+    series = SlugField(
         _l("Series"),
-        validators=[Optional(), Length(max=120), SLUG],
-        filters=[_clean],
-        description=_l("Editions of one recurring school share it, e.g. digital-transformation."),
+        _l("Editions of one recurring school share it, e.g. digital-transformation."),
     )
     kind = SelectField(
         _l("Kind"), choices=[(k.value, str(v)) for k, v in EDITION_KIND_LABELS.items()]
@@ -233,9 +237,7 @@ class DuplicateForm(FlaskForm):
         validators=[DataRequired(), Length(max=200), NoControlCharacters()],
         filters=[_clean],
     )
-    slug = StringField(
-        _l("Web address"), validators=[Optional(), Length(max=120), SLUG], filters=[_clean]
-    )
+    slug = SlugField(_l("Web address"))
     start_date = DateField(
         _l("First day of the new edition"),
         validators=[InputRequired()],
@@ -249,12 +251,7 @@ class ModuleForm(FlaskForm):
         validators=[DataRequired(), Length(max=200), NoControlCharacters()],
         filters=[_clean],
     )
-    slug = StringField(
-        _l("Web address"),
-        validators=[Optional(), Length(max=120), SLUG],
-        filters=[_clean],
-        description=_l("Left empty: made from the name."),
-    )
+    slug = SlugField(_l("Web address"), _l("Left empty: made from the name."))
     summary = StringField(_l("Summary"), validators=[Length(max=500), NoControlCharacters()])
     description = TextAreaField(
         _l("Description"),
