@@ -26,12 +26,14 @@ browser-deps:
 	@bash scripts/install-system-deps.sh browser
 
 run: system-deps $(VENV)/.runtime
+	$(BIN)/python -m schoolmgr.catalogues compile
 	$(BIN)/flask db upgrade
 	$(BIN)/flask seed-demo --if-empty
 	$(BIN)/flask demo-logins
 	$(BIN)/flask run --host 127.0.0.1 --port 5000
 
 test: system-deps browser-deps $(VENV)/.dev
+	$(BIN)/python -m schoolmgr.catalogues compile
 	$(BIN)/pytest -n 2 --dist loadfile $(PYTEST_ARGS)
 
 worker: $(VENV)/.runtime
@@ -52,6 +54,7 @@ clean:
 schema: $(VENV)/.dev
 	bash scripts/regenerate-initial-migration.sh
 
-# Extract user-facing strings into schoolmgr/translations/messages.pot for translators.
+# Extract user-facing strings and bring every language's catalogue in step (see README).
 translations: $(VENV)/.dev
-	$(BIN)/pybabel extract -F babel.cfg -k _l -o schoolmgr/translations/messages.pot .
+	$(BIN)/python -m schoolmgr.catalogues update
+	$(BIN)/python -m schoolmgr.catalogues compile

@@ -49,30 +49,15 @@ def create_app(test_config: dict | None = None) -> Flask:
 def register_extensions(app: Flask) -> None:
     from schoolmgr import auth  # noqa: F401  (registers the user loader)
     from schoolmgr.extensions import babel, csrf, db, limiter, login_manager, migrate
+    from schoolmgr.i18n import select_locale
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(Path(__file__).resolve().parent.parent / "migrations"))
     login_manager.init_app(app)
     csrf.init_app(app)
-    babel.init_app(app, locale_selector=_select_locale)
+    babel.init_app(app, locale_selector=select_locale)
     app.config.setdefault("RATELIMIT_STORAGE_URI", app.config["REDIS_URL"] or "memory://")
     limiter.init_app(app)
-
-
-def _select_locale() -> str:
-    from flask import current_app, has_request_context, request
-    from flask_login import current_user
-
-    languages = current_app.config["LANGUAGES"]
-    if not has_request_context():
-        return current_app.config["BABEL_DEFAULT_LOCALE"]
-    if (
-        current_user
-        and current_user.is_authenticated
-        and current_user.preferred_language in languages
-    ):
-        return current_user.preferred_language
-    return request.accept_languages.best_match(languages) or "en"
 
 
 def register_blueprints(app: Flask) -> None:

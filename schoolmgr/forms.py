@@ -2,7 +2,7 @@
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import PasswordField, SearchField, SelectField
+from wtforms import HiddenField, PasswordField, SearchField, SelectField
 from wtforms.validators import DataRequired, EqualTo, Length, Optional, ValidationError
 
 from schoolmgr.models import COUNTRY_LABELS, LANGUAGES
@@ -73,3 +73,10 @@ def ConfirmPasswordField(label=None, fieldname: str = "password") -> PasswordFie
         label or _l("Repeat password"),
         validators=[DataRequired(), EqualTo(fieldname, message=_l("Passwords do not match."))],
     )
+
+
+class LanguageForm(FlaskForm):
+    """The language menu in the header of every page."""
+
+    language = SelectField(_l("Language"), choices=language_choices)
+    next = HiddenField(validators=[Optional(), Length(max=2000)])

@@ -7,6 +7,7 @@ request, and `flask mail send` retries what is still pending, with growing delay
 
 import logging
 import smtplib
+from contextlib import nullcontext
 from datetime import timedelta
 from email.message import EmailMessage
 from pathlib import Path
@@ -15,22 +16,34 @@ import sqlalchemy as sa
 from flask import Flask, current_app, g, render_template
 
 from schoolmgr.extensions import db
-from schoolmgr.models import EmailStatus, OutboundEmail, utcnow
+from schoolmgr.i18n import in_language
+from schoolmgr.models import EmailStatus, OutboundEmail, User, utcnow
 
 log = logging.getLogger(__name__)
 
 
-def queue_email(recipient: str, template: str, subject: str, **context) -> OutboundEmail:
-    """Render templates/email/<template>.txt and .html and queue the message (caller commits)."""
+def queue_email(
+    recipient: User | str, template: str, subject, *, language: str | None = None, **context
+) -> OutboundEmail:
+    """Render templates/email/<template>.txt and .html and queue the message (caller commits).
+
+    Sent to a user, the message is written in the user's saved language; give `subject` as a
+    lazy string (`_l("...", name=...)`) so that it is translated into that language too.
+    """
+    if isinstance(recipient, User):
+        language = language or recipient.preferred_language
+        recipient = recipient.email
     context.setdefault("school_name", current_app.config["SCHOOL_NAME"])
     context.setdefault("base_url", current_app.config["BASE_URL"].rstrip("/"))
-    email = OutboundEmail(
-        recipient=recipient,
-        subject=subject,
-        template=template,
-        body_text=render_template(f"email/{template}.txt", subject=subject, **context),
-        body_html=render_template(f"email/{template}.html", subject=subject, **context),
-    )
+    with in_language(language) if language else nullcontext():
+        subject = str(subject)
+        email = OutboundEmail(
+            recipient=recipient,
+            subject=subject,
+            template=template,
+            body_text=render_template(f"email/{template}.txt", subject=subject, **context),
+            body_html=render_template(f"email/{template}.html", subject=subject, **context),
+        )
     db.session.add(email)
     g.mail_queued = True
     return email

@@ -4,6 +4,7 @@ from flask import Flask, current_app
 from flask_login import current_user
 
 from schoolmgr import timeutils
+from schoolmgr.i18n import LANGUAGES, current_language
 from schoolmgr.models import KOSOVO_FOOTNOTE, Country, utcnow
 from schoolmgr.navigation import nav_items
 
@@ -40,4 +41,6 @@ def init_app(app: Flask) -> None:
             "today": timeutils.local(now).date(),
             "school_name": current_app.config["SCHOOL_NAME"],
             "school_short_name": current_app.config["SCHOOL_SHORT_NAME"],
+            "languages": LANGUAGES,
+            "current_language": current_language(),
         }

@@ -27,15 +27,19 @@ def to_utc(day: date, at: time, tz: str | ZoneInfo) -> datetime:
 
 
 @lru_cache(maxsize=8192)
-def _babel_date(value: date, pattern: str, locale: str | None) -> str:
-    return babel_dates.format_date(value, pattern, locale=locale)
+def _babel_date(value: date, form: str, locale: str | None) -> str:
+    if form.startswith("skeleton:"):
+        return babel_dates.format_skeleton(form.removeprefix("skeleton:"), value, locale=locale)
+    return babel_dates.format_date(value, form, locale=locale)
 
 
-def format_date(value: date, pattern: str) -> str:
-    """A date in the visitor's language. Pages show the same few dates over and over (cards,
-    schedules, rosters), so each (date, pattern, language) is formatted by Babel only once."""
+def format_date(value: date, form: str) -> str:
+    """A date in the visitor's language, in one of CLDR's forms ("long", "medium") or a
+    "skeleton:..." whose order and punctuation the language decides ("13. februar 2027.").
+    Pages show the same few dates over and over (cards, schedules, rosters), so each
+    (date, form, language) is formatted by Babel only once."""
     locale = get_locale()  # None outside an app context: Babel's default, as flask_babel does
-    return _babel_date(value, pattern, str(locale) if locale is not None else None)
+    return _babel_date(value, form, str(locale) if locale is not None else None)
 
 
 # Times: "HH:mm" has no language-dependent part (Babel writes Latin digits in every locale),
@@ -46,7 +50,7 @@ def fmt_datetime(dt: datetime | None, tz: str | ZoneInfo | None = None) -> str:
     shown = local(dt, tz)
     if shown is None:
         return ""
-    return f"{format_date(shown.date(), 'd MMM yyyy')}, {shown.strftime('%H:%M')}"
+    return f"{format_date(shown.date(), 'medium')}, {shown.strftime('%H:%M')}"
 
 
 def fmt_time(dt: datetime | None, tz: str | ZoneInfo | None = None) -> str:
@@ -62,15 +66,16 @@ def fmt_date(value: date | datetime | str | None, tz: str | ZoneInfo | None = No
         value = date.fromisoformat(value)
     if isinstance(value, datetime):
         value = local(value, tz).date()
-    return format_date(value, "d MMMM yyyy")
+    return format_date(value, "long")
 
 
 def fmt_date_range(start: date, end: date) -> str:
-    """ "14–18 September 2019", "28 September – 2 October 2020", one day when equal."""
+    """ "14–18 September 2019", "28 September – 2 October 2020", one day when equal; each
+    language orders and punctuates its own ("14–18. septembar 2019.")."""
     if start == end:
-        return format_date(start, "d MMMM yyyy")
+        return format_date(start, "long")
     if (start.year, start.month) == (end.year, end.month):
-        return f"{start.day}–{format_date(end, 'd MMMM yyyy')}"
+        return f"{format_date(start, 'skeleton:d')}–{format_date(end, 'long')}"
     if start.year == end.year:
-        return f"{format_date(start, 'd MMMM')} – {format_date(end, 'd MMMM yyyy')}"
-    return f"{format_date(start, 'd MMMM yyyy')} – {format_date(end, 'd MMMM yyyy')}"
+        return f"{format_date(start, 'skeleton:MMMMd')} – {format_date(end, 'long')}"
+    return f"{format_date(start, 'long')} – {format_date(end, 'long')}"

@@ -153,3 +153,10 @@ def make_material(app):
 @pytest.fixture
 def make_certificate(app):
     return factories.CertificateFactory
+
+
+def pytest_configure(config):
+    """Compile the translation catalogues, as `make test` does, when pytest is run directly."""
+    from schoolmgr.catalogues import compile_all
+
+    compile_all()

@@ -93,6 +93,7 @@ ROWS = [
     T("public.series",                       "GET",  {"series": "edition.series"},         PUBLIC),
     T("public.modules",                      "GET",  {},                                   PUBLIC),
     T("public.module",                       "GET",  {"slug": "module1.slug"},             PUBLIC),
+    T("public.set_language",                 "POST", {},                                   ANYONE_MAY_POST),
     T("static",                              "GET",  {"filename": "const.css_file"},       PUBLIC),
     T("health.healthz",                      "GET",  {},                                   PUBLIC),
     # Signing in and out, accounts

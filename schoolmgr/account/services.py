@@ -64,3 +64,20 @@ def change_password(user: User, current: str, new: str) -> User:
     record("user.password_changed", target=user, summary=user.email)
     db.session.commit()
     return user
+
+
+def choose_language(user: User | None, tag: str) -> str:
+    """Remember the language chosen in the header menu; a signed-in user keeps it in the profile."""
+    if tag not in LANGUAGES:
+        raise AccountError(_("Choose one of the listed languages."), "bad_language")
+    if user is not None and user.is_authenticated and user.preferred_language != tag:
+        record(
+            "user.profile_updated",
+            target=user,
+            summary="preferred_language",
+            before={"preferred_language": user.preferred_language},
+            after={"preferred_language": tag},
+        )
+        user.preferred_language = tag
+        db.session.commit()
+    return tag

@@ -1,7 +1,5 @@
 """Sign-up, sign-in and sign-out pages."""
 
-from urllib.parse import urlsplit
-
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
@@ -14,17 +12,15 @@ from schoolmgr.auth.forms import (
     SignupForm,
 )
 from schoolmgr.extensions import limiter
+from schoolmgr.i18n import current_language
+from schoolmgr.urls import local_path_or
 
 bp = Blueprint("auth", __name__)
 
 
 def _safe_next(default: str) -> str:
     """Only follow `next` to a path on this site."""
-    target = request.args.get("next", "")
-    parts = urlsplit(target)
-    if target.startswith("/") and not target.startswith("//") and not parts.netloc:
-        return target
-    return default
+    return local_path_or(request.args.get("next"), default)
 
 
 @bp.route("/signup", methods=["GET", "POST"])
@@ -43,6 +39,8 @@ def signup():
                 country=form.country.data,
                 institution=form.institution.data,
                 position=form.position.data or "",
+                # Emails follow the language the person signed up in until they choose one.
+                preferred_language=current_language(),
             )
         except services.AuthError as err:
             form.email.errors.append(err.message)

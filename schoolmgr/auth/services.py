@@ -7,11 +7,13 @@ import logging
 import sqlalchemy as sa
 from flask import current_app, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
 from schoolmgr.errors import DomainError
 from schoolmgr.extensions import db
 from schoolmgr.forms import MIN_PASSWORD_LENGTH
+from schoolmgr.i18n import DEFAULT_LANGUAGE
 from schoolmgr.models import Country, Role, User, normalise_email, utcnow
 
 log = logging.getLogger(__name__)
@@ -45,6 +47,7 @@ def create_user(
     country: Country | str | None = None,
     institution: str = "",
     position: str = "",
+    preferred_language: str = DEFAULT_LANGUAGE,
     commit: bool = True,
 ) -> User:
     """Create an account; the email must be free in any letter case."""
@@ -59,6 +62,7 @@ def create_user(
         country=Country(country) if country else None,
         institution=institution.strip(),
         position=position.strip(),
+        preferred_language=preferred_language,
     )
     if password is not None:
         user.set_password(password)
@@ -119,9 +123,9 @@ def request_password_reset(email: str) -> None:
 
     max_age = current_app.config["PASSWORD_RESET_MAX_AGE"]
     queue_email(
-        user.email,
+        user,
         "password_reset",
-        _("Reset your password"),
+        _l("Reset your password"),
         user=user,
         reset_url=url_for("auth.reset_password", token=password_reset_token(user), _external=True),
         minutes=max_age // 60,

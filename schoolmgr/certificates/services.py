@@ -659,9 +659,9 @@ def _notify_holder(certificate: Certificate) -> None:
         return
     base_url = current_app.config["BASE_URL"].rstrip("/")
     queue_email(
-        user.email,
+        user,
         "certificate_issued",
-        _("Your certificate: %(title)s", title=certificate.snapshot["edition_title"]),
+        _l("Your certificate: %(title)s", title=certificate.snapshot["edition_title"]),
         name=user.full_name,
         edition_title=certificate.snapshot["edition_title"],
         serial=certificate.serial,

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column, validates
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from schoolmgr.extensions import db
+from schoolmgr.i18n import LANGUAGE_NAMES
 from schoolmgr.models.types import UTCDateTime, enum_type, random_token, utcnow
 from schoolmgr.text import fold
 
@@ -65,17 +66,8 @@ KOSOVO_FOOTNOTE = _l(
     "UNSCR 1244/1999 and the ICJ Opinion on the Kosovo declaration of independence."
 )
 
-# Working language and the regional languages, with their names as speakers write them.
-LANGUAGES = {
-    "en": "English",
-    "sq": "Shqip",
-    "bs": "Bosanski",
-    "hr": "Hrvatski",
-    "mk": "Македонски",
-    "cnr": "Crnogorski",
-    "sr-Latn": "Srpski (latinica)",
-    "sr-Cyrl": "Српски (ћирилица)",
-}
+# Working language and the regional languages, each named in itself (see schoolmgr/i18n.py).
+LANGUAGES = LANGUAGE_NAMES
 
 
 class User(UserMixin, db.Model):

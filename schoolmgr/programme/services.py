@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import sqlalchemy as sa
 from flask import current_app, has_request_context, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy.orm import selectinload
 
@@ -832,9 +833,9 @@ def invite_trainer(email: str, full_name: str, em: EditionModule | None = None) 
     if new or not user.password_hash:
         link = _site_url("programme.accept_invitation", token=invitation_token(user))
         queue_email(
-            user.email,
+            user,
             "trainer_invitation",
-            _(
+            _l(
                 "You are invited to train at the %(school)s",
                 school=current_app.config["SCHOOL_NAME"],
             ),

@@ -1,12 +1,17 @@
 """Public pages: home, edition page, module catalogue."""
 
-from flask import Blueprint, abort, render_template
+from flask import Blueprint, abort, current_app, redirect, render_template, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 
+from schoolmgr.account.services import AccountError, choose_language
+from schoolmgr.forms import LanguageForm
+from schoolmgr.i18n import LANGUAGE_COOKIE
 from schoolmgr.models import utcnow
 from schoolmgr.pagecache import cached_for_anonymous
 from schoolmgr.public import services
 from schoolmgr.public.series import series_page
+from schoolmgr.urls import local_path_or
 
 bp = Blueprint("public", __name__)
 
@@ -68,3 +73,26 @@ def module(slug: str):
         abort(404)
     module, editions = found
     return render_template("public/module.html", module=module, editions=editions)
+
+
+@bp.post("/language")
+def set_language():
+    """Answer in the language chosen in the header menu from now on, and go back to the page."""
+    form = LanguageForm()
+    if not form.validate_on_submit():
+        abort(400, _("Choose one of the listed languages."))
+    try:
+        tag = choose_language(current_user, form.language.data)
+    except AccountError as err:
+        abort(err.status_code, err.message)
+    response = redirect(local_path_or(form.next.data, url_for("public.home")), 303)
+    # Anonymous visitors keep their choice in a cookie; signed-in users also in their profile.
+    response.set_cookie(
+        LANGUAGE_COOKIE,
+        tag,
+        max_age=365 * 24 * 3600,
+        secure=current_app.config.get("SESSION_COOKIE_SECURE", False),
+        httponly=True,
+        samesite="Lax",
+    )
+    return response

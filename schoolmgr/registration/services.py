@@ -16,6 +16,7 @@ from functools import wraps
 import sqlalchemy as sa
 from flask import current_app
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import selectinload
 
 from schoolmgr import audit
@@ -133,18 +134,18 @@ def _reload(registration: Registration) -> Registration:
 # --- emails ---------------------------------------------------------------------------------
 
 EMAIL_SUBJECTS = {
-    "registration_received": lambda e: _("Registration received: %(t)s", t=e.title),
-    "registration_accepted": lambda e: _("You have a seat at %(t)s", t=e.title),
-    "registration_waitlisted": lambda e: _("You are on the waiting list for %(t)s", t=e.title),
-    "registration_promoted": lambda e: _("A seat is free: you are accepted at %(t)s", t=e.title),
-    "registration_rejected": lambda e: _("Your registration for %(t)s", t=e.title),
-    "registration_cancelled": lambda e: _("Registration cancelled: %(t)s", t=e.title),
+    "registration_received": lambda e: _l("Registration received: %(t)s", t=e.title),
+    "registration_accepted": lambda e: _l("You have a seat at %(t)s", t=e.title),
+    "registration_waitlisted": lambda e: _l("You are on the waiting list for %(t)s", t=e.title),
+    "registration_promoted": lambda e: _l("A seat is free: you are accepted at %(t)s", t=e.title),
+    "registration_rejected": lambda e: _l("Your registration for %(t)s", t=e.title),
+    "registration_cancelled": lambda e: _l("Registration cancelled: %(t)s", t=e.title),
 }
 
 
 def _notify(template: str, registration: Registration, edition: Edition) -> None:
     queue_email(
-        registration.user.email,
+        registration.user,
         template,
         EMAIL_SUBJECTS[template](edition),
         user=registration.user,

@@ -13,6 +13,10 @@ import pytest
 from werkzeug.serving import make_server
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
+# Waits end as soon as the page shows what is awaited; only a broken page waits this long. CI
+# machines are slow and loaded (a bulk certificate run in the request takes seconds there).
+UI_TIMEOUT_MS = 60_000
+
 CHROMIUM_ARGS = [
     "--headless",
     "--no-sandbox",
@@ -36,8 +40,9 @@ def browser():
         if os.environ.get("CI"):
             pytest.fail(f"Chromium not found at {CHROMIUM}: `make test` installs it with apt.")
         pytest.skip("Chromium is not installed (make test installs it)")
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import expect, sync_playwright
 
+    expect.set_options(timeout=UI_TIMEOUT_MS)
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield browser
@@ -61,7 +66,7 @@ def live_server(app):
 @pytest.fixture
 def page(browser, live_server):
     context = browser.new_context(base_url=live_server.url, locale="en-GB")
-    context.set_default_timeout(10_000)
+    context.set_default_timeout(UI_TIMEOUT_MS)
     page = context.new_page()
     yield page
     context.close()

@@ -11,14 +11,14 @@ import sqlalchemy as sa
 from schoolmgr.demo import DEMO_PASSWORD, seed_demo
 from schoolmgr.extensions import db
 from schoolmgr.models import Certificate, Registration, User
-from tests.e2e.conftest import axe_violations
+from tests.e2e.conftest import UI_TIMEOUT_MS, axe_violations
 
 EDITION = "digital-transformation-2019"
 
 
 def signed_in_page(browser, live_server, email):
     context = browser.new_context(base_url=live_server.url, locale="en-GB", accept_downloads=True)
-    context.set_default_timeout(15_000)
+    context.set_default_timeout(UI_TIMEOUT_MS)
     page = context.new_page()
     page.goto("/login")
     page.get_by_label("Email").fill(email)

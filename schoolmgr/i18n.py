@@ -1,0 +1,115 @@
+"""The languages the app speaks, and which one a request is answered in.
+
+A language has three names: its BCP 47 tag (stored on users, written in `<html lang>` and the
+`lang` cookie), its name in itself (the header menu) and the CLDR locale whose data formats its
+dates and numbers and whose folder under `translations/` holds its catalogue. Babel has no data
+for Montenegrin, so `cnr` uses Serbian Latin (Montenegro) data and is shown as "crnogorski".
+
+Choosing: a signed-in user's saved language, then the `lang` cookie an anonymous visitor set with
+the menu, then the browser's Accept-Language, then English.
+"""
+
+from dataclasses import dataclass
+
+from flask import current_app, has_request_context, request
+from flask_babel import force_locale, get_locale
+
+LANGUAGE_COOKIE = "lang"
+DEFAULT_LANGUAGE = "en"
+
+
+@dataclass(frozen=True)
+class Language:
+    tag: str
+    endonym: str
+    babel_locale: str
+
+
+# Order is the order of the menu: the working language first, then the regional languages.
+LANGUAGES: tuple[Language, ...] = (
+    Language("en", "English", "en_GB"),
+    Language("sq", "shqip", "sq"),
+    Language("bs", "bosanski", "bs"),
+    Language("hr", "hrvatski", "hr"),
+    Language("mk", "македонски", "mk"),
+    Language("cnr", "crnogorski", "sr_Latn_ME"),
+    Language("sr-Cyrl", "српски", "sr_Cyrl"),
+    Language("sr-Latn", "srpski", "sr_Latn"),
+)
+BY_TAG = {language.tag: language for language in LANGUAGES}
+BY_LOCALE = {language.babel_locale: language for language in LANGUAGES}
+LANGUAGE_NAMES = {language.tag: language.endonym for language in LANGUAGES}
+
+
+def is_supported(tag: str | None) -> bool:
+    return tag in BY_TAG
+
+
+def babel_locale(tag: str | None) -> str:
+    """The CLDR locale (and catalogue folder) of a language tag; English for anything unknown."""
+    return BY_TAG.get(tag or "", BY_TAG[DEFAULT_LANGUAGE]).babel_locale
+
+
+def _from_accept_language() -> str | None:
+    # Browsers send "sr", "sr-RS", "sr-Latn-RS", "mk-MK", "sq-AL"...: match on the whole tag
+    # first, then on script, then on the language alone (plain "sr" means Cyrillic, as in CLDR).
+    aliases = {
+        "sr": "sr-Cyrl",
+        "sr-rs": "sr-Cyrl",
+        "sr-cyrl-rs": "sr-Cyrl",
+        "sr-latn-rs": "sr-Latn",
+        "sr-me": "cnr",
+        "sr-latn-me": "cnr",
+        "cnr-me": "cnr",
+        "sh": "sr-Latn",
+    }
+    for value, _quality in request.accept_languages:
+        lowered = value.lower().replace("_", "-")
+        for tag in BY_TAG:
+            if lowered == tag.lower():
+                return tag
+        if lowered in aliases:
+            return aliases[lowered]
+        primary = lowered.split("-")[0]
+        if primary in BY_TAG:
+            return primary
+        if primary in aliases:
+            return aliases[primary]
+    return None
+
+
+def request_language() -> str:
+    """The language tag this request is answered in."""
+    from flask_login import current_user
+
+    if (
+        current_user
+        and current_user.is_authenticated
+        and is_supported(current_user.preferred_language)
+    ):
+        return current_user.preferred_language
+    cookie = request.cookies.get(LANGUAGE_COOKIE)
+    if is_supported(cookie):
+        return cookie
+    return _from_accept_language() or DEFAULT_LANGUAGE
+
+
+def select_locale() -> str:
+    """Flask-Babel's locale selector: the CLDR locale of the request's language."""
+    if not has_request_context():  # CLI commands and workers: English unless forced
+        return current_app.config["BABEL_DEFAULT_LOCALE"]
+    return babel_locale(request_language())
+
+
+def current_language() -> str:
+    """The tag of the language being rendered now (a page, or an email in its recipient's)."""
+    locale = get_locale()
+    if locale is None:
+        return DEFAULT_LANGUAGE
+    language = BY_LOCALE.get(str(locale))
+    return language.tag if language else DEFAULT_LANGUAGE
+
+
+def in_language(tag: str | None):
+    """Context manager: render (an email, a PDF) in the given language."""
+    return force_locale(babel_locale(tag))
