@@ -41,6 +41,8 @@ class Config:
     WTF_CSRF_ENABLED = True
     WTF_CSRF_TIME_LIMIT = None  # the token lives as long as the session
     REMEMBER_COOKIE_DURATION = 60 * 60 * 24 * 30
+    # A sign-in ends this many seconds after it began, whatever its cookies say.
+    SESSION_MAX_AGE = _env_int("SESSION_MAX_AGE", 60 * 60 * 24 * 30)
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
     REMEMBER_COOKIE_HTTPONLY = True

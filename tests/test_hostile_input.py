@@ -423,3 +423,37 @@ def test_stored_hostile_text_is_rendered_escaped_on_every_page(app):
         assert marker not in body, f"{url} as {kind} shows the script unescaped"
         shown += "&lt;script&gt;xss(" in body
     assert shown >= 5  # the stored text really was on the pages, escaped
+
+
+PAGE_EXTREMES = ["9223372036854775807", "99999999999999999999", "-1", "0", "abc", "2147483648"]
+
+
+def test_page_number_extremes_on_every_page_are_a_404_never_a_500(app, monkeypatch):
+    """Every GET page, as each visitor it lets in, with ?page= extremes: a list that reads the
+    page number answers 404 (the page does not exist); no page answers 5xx (issue 12.2)."""
+    import schoolmgr.pagination
+
+    app.config["PROPAGATE_EXCEPTIONS"] = False
+    world = build_world()
+    reads_page: list[bool] = []
+    real_page_number = schoolmgr.pagination.page_number
+
+    def recording_page_number():
+        reads_page.append(True)
+        return real_page_number()
+
+    monkeypatch.setattr(schoolmgr.pagination, "page_number", recording_page_number)
+    lists = set()
+    for kind, url in get_pages(app, world):
+        client = _client_as(app, world, kind)
+        for value in PAGE_EXTREMES:
+            reads_page.clear()
+            response = client.get(url, query_string={"page": value})
+            assert response.status_code < 500, f"{url}?page={value} as {kind}"
+            if reads_page:
+                lists.add(url)
+                assert response.status_code == 404, (
+                    f"{url}?page={value} as {kind}: {response.status_code}"
+                )
+    # The paginated lists really were among the pages: home, series, people, registrations...
+    assert {"/", "/staff/people/", f"/series/{world.edition.series}"} <= lists, sorted(lists)

@@ -4,6 +4,7 @@ from flask_babel import gettext as _
 
 from schoolmgr.audit import record
 from schoolmgr.auth.services import check_new_password
+from schoolmgr.auth.sessions import end_all_sessions
 from schoolmgr.errors import DomainError
 from schoolmgr.extensions import db
 from schoolmgr.models import LANGUAGES, Country, User
@@ -60,7 +61,7 @@ def change_password(user: User, current: str, new: str) -> User:
     if new == current:
         raise AccountError(_("The new password is the same as the current one."), "same_password")
     user.set_password(new)
-    user.session_version += 1
+    end_all_sessions(user, keep_current=True)
     record("user.password_changed", target=user, summary=user.email)
     db.session.commit()
     return user

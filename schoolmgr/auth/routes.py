@@ -4,7 +4,7 @@ from urllib.parse import urlsplit
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_login import current_user, login_required, login_user, logout_user
+from flask_login import current_user, login_required, logout_user
 
 from schoolmgr.auth import services
 from schoolmgr.auth.forms import (
@@ -13,6 +13,7 @@ from schoolmgr.auth.forms import (
     ResetPasswordForm,
     SignupForm,
 )
+from schoolmgr.auth.sessions import end_session, sign_in
 from schoolmgr.extensions import limiter
 
 bp = Blueprint("auth", __name__)
@@ -47,7 +48,7 @@ def signup():
         except services.AuthError as err:
             form.email.errors.append(err.message)
             return render_template("auth/signup.html", form=form), err.status_code
-        login_user(user)
+        sign_in(user)
         flash(_("Welcome, %(name)s. Your account is ready.", name=user.full_name), "success")
         return redirect(_safe_next(url_for("public.home")))
     status = 400 if form.is_submitted() else 200
@@ -67,7 +68,7 @@ def login():
         except services.AuthError as err:
             flash(err.message, "danger")
             return render_template("auth/login.html", form=form), err.status_code
-        login_user(user, remember=form.remember.data)
+        sign_in(user, remember=form.remember.data)
         flash(_("Signed in as %(name)s.", name=user.full_name), "success")
         return redirect(_safe_next(url_for("public.home")))
     status = 400 if form.is_submitted() else 200
@@ -77,7 +78,8 @@ def login():
 @bp.route("/logout", methods=["POST"])
 @login_required
 def logout():
-    """Sign out."""
+    """Sign out: this sign-in ends on the server too, so copies of its cookies stop working."""
+    end_session(current_user._get_current_object())
     logout_user()
     flash(_("You have been signed out."), "info")
     return redirect(url_for("public.home"))

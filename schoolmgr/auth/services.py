@@ -9,6 +9,7 @@ from flask import current_app, url_for
 from flask_babel import gettext as _
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
+from schoolmgr.auth.sessions import end_all_sessions
 from schoolmgr.errors import DomainError
 from schoolmgr.extensions import db
 from schoolmgr.forms import MIN_PASSWORD_LENGTH
@@ -162,7 +163,7 @@ def reset_password(token: str, new_password: str) -> User:
     user = user_for_reset_token(token)
     check_new_password(new_password)
     user.set_password(new_password)
-    user.session_version += 1
+    end_all_sessions(user)
     from schoolmgr.audit import record
 
     record("user.password_reset", target=user, actor=user, summary="Password reset by email")

@@ -19,7 +19,7 @@ from schoolmgr.certificates import forms, jobs, services
 from schoolmgr.certificates.services import REVOKE_CATEGORIES, CertificateError
 from schoolmgr.extensions import limiter
 from schoolmgr.models import Role
-from schoolmgr.pagination import paginate
+from schoolmgr.pagination import page_number, paginate
 
 bp = Blueprint("certificates", __name__)
 
@@ -37,8 +37,8 @@ def _edition_or_404(slug: str):
 
 def _back_to_row(slug: str, registration_id: int) -> str:
     """The eligibility page the row's form was on (?page=N of the form's action), at the row."""
-    page = request.args.get("page", type=int)
-    args = {"page": page} if page and page > 1 else {}
+    page = page_number()
+    args = {"page": page} if page > 1 else {}
     return url_for(".eligibility", slug=slug, **args) + f"#reg-{registration_id}"
 
 

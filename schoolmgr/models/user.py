@@ -118,9 +118,18 @@ class User(UserMixin, db.Model):
         self.search_key = fold(" ".join(parts.values()))[:700]
         return value
 
-    # Flask-Login: the session carries the version, so a password change ends other sessions.
+    # The sign-in this instance was loaded for (or opened by get_id); not a column.
+    session_key = None
+
+    # Flask-Login stores this in the signed cookie: "user id:session version:session key".
+    # The key names a row of user_sessions, which sign-out deletes; bumping the version (password
+    # change, deactivation, role change) ends every sign-in of the user at once.
     def get_id(self) -> str:
-        return f"{self.id}:{self.session_version}"
+        if self.session_key is None:
+            from schoolmgr.auth.sessions import open_session
+
+            open_session(self)
+        return f"{self.id}:{self.session_version}:{self.session_key}"
 
     @property
     def is_active(self) -> bool:
@@ -153,3 +162,15 @@ class User(UserMixin, db.Model):
 
 def normalise_email(value: str | None) -> str:
     return (value or "").strip().lower()
+
+
+class UserSession(db.Model):
+    """One sign-in (a browser): its key lives in the signed cookie, its hash here. Deleting the
+    row ends that sign-in in every app process, whatever cookies were copied before."""
+
+    __tablename__ = "user_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    key_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
