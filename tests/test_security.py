@@ -302,6 +302,8 @@ def test_nul_bytes_anywhere_in_a_request_get_a_400_page_not_a_500(app, client, m
         ("POST", "/forgot-password", 5, False),
         ("POST", "/reset-password/not-a-token", 5, False),
         ("POST", "/checkin", 20, True),
+        ("POST", "/account/password", 10, True),
+        ("POST", "/privacy/delete", 10, True),
         ("GET", "/verify/K7QH-M3XD-9RTA-C4WE-PZ2N", 30, False),
         ("GET", "/verify/K7QH-M3XD-9RTA-C4WE-PZ2N.json", 30, False),
         ("GET", "/verify?code=K7QH-M3XD-9RTA-C4WE-PZ2N", 30, False),
@@ -392,3 +394,29 @@ def test_rate_limits_are_kept_in_redis_when_redis_url_is_set(database_url, tmp_p
     finally:
         limiter.reset()
         limiter.enabled = False
+
+
+@pytest.mark.parametrize(
+    ("path", "field"), [("/account/password", "current_password"), ("/privacy/delete", "password")]
+)
+def test_current_password_guesses_are_limited_per_account_like_sign_in(
+    limited_client, make_user, db, path, field
+):
+    """Issue 12.5: ten wrong guesses, then even the right password is refused for a while,
+    from any client address."""
+    user = make_user()
+    with limited_client.session_transaction() as session:
+        session["_user_id"] = user.get_id()
+    data = {"new_password": "a brand new passphrase", "confirm": "a brand new passphrase"}
+    for n in range(10):
+        address = {"REMOTE_ADDR": f"198.51.100.{n}"}
+        guess = limited_client.post(
+            path, data={**data, field: f"guess number {n}"}, environ_base=address
+        )
+        assert guess.status_code == 400
+
+    refused = limited_client.post(path, data={**data, field: PASSWORD})
+
+    assert refused.status_code == 429
+    db.session.refresh(user)
+    assert user.check_password(PASSWORD) and user.anonymised_at is None

@@ -14,7 +14,7 @@ from schoolmgr.auth.forms import (
     SignupForm,
 )
 from schoolmgr.auth.sessions import end_session, sign_in
-from schoolmgr.extensions import limiter
+from schoolmgr.extensions import PASSWORD_GUESS_LIMIT, limiter
 
 bp = Blueprint("auth", __name__)
 
@@ -31,13 +31,13 @@ def _safe_next(default: str) -> str:
 @bp.route("/signup", methods=["GET", "POST"])
 @limiter.limit("10 per hour", methods=["POST"])
 def signup():
-    """Create a participant account and sign in."""
+    """Create a participant account; the answer is the same whether the email had one."""
     if current_user.is_authenticated:
         return redirect(url_for("public.home"))
     form = SignupForm()
     if form.validate_on_submit():
         try:
-            user = services.create_user(
+            services.sign_up(
                 email=form.email.data,
                 full_name=form.full_name.data,
                 password=form.password.data,
@@ -46,17 +46,24 @@ def signup():
                 position=form.position.data or "",
             )
         except services.AuthError as err:
-            form.email.errors.append(err.message)
+            form.password.errors.append(err.message)
             return render_template("auth/signup.html", form=form), err.status_code
-        sign_in(user)
-        flash(_("Welcome, %(name)s. Your account is ready.", name=user.full_name), "success")
-        return redirect(_safe_next(url_for("public.home")))
+        flash(
+            _(
+                "Check your email: we have sent a message to %(email)s. "
+                "Then sign in with your email and password.",
+                email=form.email.data.strip().lower(),
+            ),
+            "info",
+        )
+        next_url = _safe_next("")
+        return redirect(url_for("auth.login", next=next_url or None))
     status = 400 if form.is_submitted() else 200
     return render_template("auth/signup.html", form=form), status
 
 
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit("10 per minute; 50 per hour", methods=["POST"])
+@limiter.limit(PASSWORD_GUESS_LIMIT, methods=["POST"])
 def login():
     """Sign in with email and password."""
     if current_user.is_authenticated:

@@ -14,6 +14,7 @@ from schoolmgr.errors import DomainError
 from schoolmgr.extensions import db
 from schoolmgr.forms import MIN_PASSWORD_LENGTH
 from schoolmgr.models import Country, Role, User, normalise_email, utcnow
+from schoolmgr.models.user import spend_password_check
 
 log = logging.getLogger(__name__)
 
@@ -75,9 +76,69 @@ def create_user(
     return user
 
 
+def sign_up(
+    *,
+    email: str,
+    full_name: str,
+    password: str,
+    country: Country | str | None,
+    institution: str,
+    position: str = "",
+) -> None:
+    """Create a participant account and email a welcome; when the address already has an
+    account, email its owner a note instead. The caller answers the same either way, so the
+    form does not reveal who has an account (the work done is alike too: one password hash,
+    one email)."""
+    check_new_password(password)
+    from schoolmgr.mail import queue_email
+
+    existing = find_user_by_email(email)
+    if existing is None:
+        try:
+            user = create_user(
+                email=email,
+                full_name=full_name,
+                password=password,
+                country=country,
+                institution=institution,
+                position=position,
+                commit=False,
+            )
+            db.session.flush()
+        except sa.exc.IntegrityError:  # a concurrent sign-up with this address won the race
+            db.session.rollback()
+            existing = find_user_by_email(email)
+        else:
+            queue_email(
+                user.email,
+                "signup_welcome",
+                _("Your account is ready"),
+                user=user,
+                login_url=url_for("auth.login", _external=True),
+            )
+            db.session.commit()
+            return
+    spend_password_check(password)
+    if existing is None or not existing.active or existing.anonymised_at is not None:
+        log.info("Sign-up with the address of an inactive account")
+        return
+    log.info("Sign-up with the address of existing account %s: owner notified", existing.id)
+    queue_email(
+        existing.email,
+        "signup_existing",
+        _("Someone tried to create an account with your email address"),
+        user=existing,
+        login_url=url_for("auth.login", _external=True),
+        forgot_url=url_for("auth.forgot_password", _external=True),
+    )
+    db.session.commit()
+
+
 def authenticate(email: str, password: str) -> User:
     """Return the user for these credentials, or raise AuthError without saying which was wrong."""
     user = find_user_by_email(email)
+    if user is None:
+        spend_password_check(password)  # as long as a wrong password: no tell-tale timing
     if user is None or not user.check_password(password):
         log.warning("Failed sign-in for %r", normalise_email(email)[:254])
         raise AuthError(_("Wrong email or password."), "bad_credentials", 401)

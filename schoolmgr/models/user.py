@@ -1,6 +1,8 @@
 """People: participants, trainers, programme staff and administrators."""
 
 import enum
+import functools
+import secrets
 from datetime import datetime
 
 import sqlalchemy as sa
@@ -139,7 +141,11 @@ class User(UserMixin, db.Model):
         self.password_hash = generate_password_hash(password, method="scrypt")
 
     def check_password(self, password: str) -> bool:
-        return bool(self.password_hash) and check_password_hash(self.password_hash, password)
+        """The same hash work whether or not the account has a password (no timing tell)."""
+        if not self.password_hash:
+            spend_password_check(password)
+            return False
+        return check_password_hash(self.password_hash, password)
 
     def has_role(self, *roles: Role) -> bool:
         """True when the user holds one of the roles; admins hold every staff right."""
@@ -158,6 +164,17 @@ class User(UserMixin, db.Model):
     @property
     def country_label(self) -> str:
         return self.country.label if self.country else ""
+
+
+@functools.cache
+def _unmatchable_hash() -> str:
+    return generate_password_hash(secrets.token_hex(32), method="scrypt")
+
+
+def spend_password_check(password: str) -> None:
+    """Do the work of checking a password against a hash, for a sign-in with an unknown email,
+    so that it takes as long as a wrong password for an existing account."""
+    check_password_hash(_unmatchable_hash(), password)
 
 
 def normalise_email(value: str | None) -> str:
