@@ -30,6 +30,7 @@ from werkzeug.exceptions import HTTPException
 
 from schoolmgr.extensions import db
 from schoolmgr.models import AttendanceStatus, CertificateOverride, utcnow
+from schoolmgr.text import line_problem
 from tests import factories
 from tests.test_authorization_matrix import (
     ROWS,
@@ -256,6 +257,9 @@ def discover_forms(
 # --- the rules checked after each post ---------------------------------------------------------
 
 CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# A person's name, institution and position are printed on certificates and lists: never a
+# line break, a bidi control or blank (issue 12.6).
+PRINTED_LINES = {("users", "full_name"), ("users", "institution"), ("users", "position")}
 
 
 def stored_text_problems() -> list[str]:
@@ -270,6 +274,8 @@ def stored_text_problems() -> list[str]:
                 if not isinstance(value, str):
                     continue
                 if CONTROL.search(value):
+                    problems.append(f"{table.name}.{column.name} stores {value[:40]!r}")
+                if (table.name, column.name) in PRINTED_LINES and line_problem(value):
                     problems.append(f"{table.name}.{column.name} stores {value[:40]!r}")
                 length = getattr(column.type, "length", None)
                 if length and len(value) > length:

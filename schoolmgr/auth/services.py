@@ -15,12 +15,13 @@ from schoolmgr.extensions import db
 from schoolmgr.forms import MIN_PASSWORD_LENGTH
 from schoolmgr.models import Country, Role, User, normalise_email, utcnow
 from schoolmgr.models.user import spend_password_check
+from schoolmgr.text import line_problem, normalise_line
 
 log = logging.getLogger(__name__)
 
 
 class AuthError(DomainError):
-    """Codes: email_taken, bad_credentials, inactive, weak_password, reset_link_expired,
+    """Codes: email_taken, bad_name, bad_credentials, inactive, weak_password, reset_link_expired,
     reset_link_invalid."""
 
 
@@ -54,13 +55,16 @@ def create_user(
         raise AuthError(_("An account with this email address already exists."), "email_taken", 409)
     if password is not None:
         check_new_password(password)
+    full_name = normalise_line(full_name)
+    if not full_name or line_problem(full_name):  # the forms say why; this guards the CLI
+        raise AuthError(_("Enter the name as it should be printed, on one line."), "bad_name")
     user = User(
         email=email,
-        full_name=full_name.strip(),
+        full_name=full_name,
         role=Role(role),
         country=Country(country) if country else None,
-        institution=institution.strip(),
-        position=position.strip(),
+        institution=normalise_line(institution),
+        position=normalise_line(position),
     )
     if password is not None:
         user.set_password(password)
