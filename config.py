@@ -83,6 +83,8 @@ class Config:
     RETENTION_YEARS = _env_int("RETENTION_YEARS", 5)
     PER_PAGE = _env_int("PER_PAGE", 25)
     SECURITY_HEADERS = _env_bool("SECURITY_HEADERS", True)
+    # How long /healthz waits for the database (and Redis) before answering 503.
+    HEALTHZ_TIMEOUT_MS = _env_int("HEALTHZ_TIMEOUT_MS", 1000)
     # Seconds a worker reuses the home and edition pages as anonymous visitors see them (0: off).
     PUBLIC_PAGE_CACHE_SECONDS = _env_int("PUBLIC_PAGE_CACHE_SECONDS", 0)
 

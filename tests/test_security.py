@@ -192,6 +192,42 @@ def test_healthz_answers_503_when_the_database_is_unreachable(tmp_path):
     assert response.json == {"status": "unavailable", "checks": {"database": "unreachable"}}
 
 
+def test_healthz_answers_503_quickly_while_the_sqlite_file_is_locked(tmp_path):
+    """Issue 12.7: `SELECT 1` answered while another process held the database locked."""
+    import sqlite3
+
+    from schoolmgr.extensions import db
+
+    path = tmp_path / "locked.sqlite3"
+    app = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{path}", "HEALTHZ_TIMEOUT_MS": 300})
+    with app.app_context():
+        db.create_all()
+    client = app.test_client()
+    assert client.get("/healthz").status_code == 200
+
+    other_process = sqlite3.connect(path, isolation_level=None)
+    other_process.execute("BEGIN EXCLUSIVE")  # e.g. a long migration or a stuck writer
+    try:
+        locked = client.get("/healthz")
+    finally:
+        other_process.execute("ROLLBACK")
+        other_process.close()
+
+    assert locked.status_code == 503
+    assert locked.json["checks"] == {"database": "unreachable"}
+    assert client.get("/healthz").status_code == 200  # healthy again once the lock is gone
+    with app.app_context():  # the health check left the pooled connection's lock wait alone
+        with db.engine.connect() as conn:
+            assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() == 5000
+        db.engine.dispose()
+
+
+def test_healthz_answers_503_when_the_tables_are_missing(tmp_path):
+    empty = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'empty.sqlite3'}"})
+
+    assert empty.test_client().get("/healthz").status_code == 503
+
+
 def test_healthz_checks_redis_when_configured(database_url):
     def app_with_redis(url):
         return create_app(
