@@ -303,8 +303,8 @@ def test_every_post_route_refuses_a_request_without_csrf_token(app, row):
         pytest.skip(f"{row.endpoint} is not registered (yet)")
     world = build_world()
     app.config["WTF_CSRF_ENABLED"] = True
+    client = _client_as(app, world, poster_for(row))  # signing in records a session row
     counts_before = _row_counts()
-    client = _client_as(app, world, poster_for(row))
 
     response = client.post(url_for_row(app, row, world), data={"anything": "x"})
 

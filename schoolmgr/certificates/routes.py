@@ -68,6 +68,7 @@ def eligibility(slug: str):
         missing=len(standing.missing_ids),
         issued=standing.issued,
         batch=services.latest_batch(edition),
+        progress=services.batch_progress,
         override_form=forms.OverrideForm(),
         issue_form=forms.IssueForm(),
     )
@@ -139,21 +140,29 @@ def _batch_or_404(slug: str, batch_id: int):
 def batch(slug: str, batch_id: int):
     """Progress of a bulk issue: done / total and failures with reasons."""
     edition, batch = _batch_or_404(slug, batch_id)
-    return render_template("certificates/batch.html", edition=edition, batch=batch)
+    return render_template(
+        "certificates/batch.html",
+        edition=edition,
+        batch=batch,
+        progress=services.batch_progress(batch),
+        issue_form=forms.IssueForm(),
+    )
 
 
 @bp.route("/staff/editions/<slug>/certificates/runs/<int:batch_id>.json")
 @role_required(Role.STAFF)
 def batch_json(slug: str, batch_id: int):
     _edition, batch = _batch_or_404(slug, batch_id)
+    progress = services.batch_progress(batch)
     return jsonify(
         status=batch.status.value,
         total=batch.total,
-        done=batch.done,
+        done=progress.issued,
         failed=batch.failed,
-        percent=batch.percent,
+        percent=progress.percent,
         failures=batch.failures,
-        running=batch.is_running,
+        running=batch.is_running and not progress.worker_gone,
+        worker_gone=progress.worker_gone,
     )
 
 

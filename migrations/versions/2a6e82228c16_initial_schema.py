@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: f7c425b94acc
+Revision ID: 2a6e82228c16
 Revises:
-Create Date: 2026-11-30 05:48:56.828445
+Create Date: 2026-11-30 05:57:09.482824
 
 """
 
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 # revision identifiers, used by Alembic.
-revision = "f7c425b94acc"
+revision = "2a6e82228c16"
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -288,6 +288,8 @@ def upgrade():
         sa.Column("started_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("finished_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("worker", sa.String(length=200), nullable=False),
+        sa.Column("job_id", sa.String(length=64), nullable=True),
         sa.ForeignKeyConstraint(
             ["edition_id"],
             ["editions.id"],
