@@ -74,6 +74,10 @@ class Config:
     CHECKIN_LATE_AFTER_MINUTES = _env_int("CHECKIN_LATE_AFTER_MINUTES", 10)
     CHECKIN_ROTATION_SECONDS = _env_int("CHECKIN_ROTATION_SECONDS", 45)
 
+    # Reverse proxies in front of the app (nginx, a load balancer) whose X-Forwarded-For,
+    # -Proto and -Host headers are believed: 0 = none (the app faces clients directly).
+    TRUSTED_PROXIES = _env_int("TRUSTED_PROXIES", 0)
+
     REDIS_URL = os.environ.get("REDIS_URL") or None
     RATELIMIT_ENABLED = _env_bool("RATELIMIT_ENABLED", True)
     RATELIMIT_HEADERS_ENABLED = True

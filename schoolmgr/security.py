@@ -117,7 +117,19 @@ def install_log_request_id() -> None:
         logging.setLogRecordFactory(_record_factory)
 
 
+def trust_proxies(app: Flask) -> None:
+    """Behind TRUSTED_PROXIES reverse proxies, take the client's address, scheme and host from
+    the X-Forwarded-* headers they set (the last N values: what clients send is not trusted),
+    so rate limits and logs see each client, not the proxy."""
+    hops = int(app.config.get("TRUSTED_PROXIES") or 0)
+    if hops > 0:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
+
+
 def init_app(app: Flask) -> None:
+    trust_proxies(app)
     install_log_request_id()
     from flask.logging import default_handler
 

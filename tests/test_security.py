@@ -456,3 +456,66 @@ def test_current_password_guesses_are_limited_per_account_like_sign_in(
     assert refused.status_code == 429
     db.session.refresh(user)
     assert user.check_password(PASSWORD) and user.anonymised_at is None
+
+
+def _sign_in_statuses(client, address: str, count: int) -> list[int]:
+    data = {"email": "nobody@example.org", "password": "wrong password"}
+    return [
+        client.post(
+            "/login",
+            data=data,
+            headers={"X-Forwarded-For": address},
+            environ_base={"REMOTE_ADDR": "10.0.0.2"},  # the reverse proxy
+        ).status_code
+        for _ in range(count)
+    ]
+
+
+def test_behind_a_trusted_proxy_rate_limits_key_on_the_client_address(database_url, tmp_path):
+    """Issue 12.9: with TRUSTED_PROXIES=1 two clients behind the same proxy have a budget each."""
+    app = create_app(
+        {
+            "SQLALCHEMY_DATABASE_URI": database_url,
+            "STORAGE_DIR": str(tmp_path / "storage"),
+            "RATELIMIT_ENABLED": True,
+            "RATELIMIT_STORAGE_URI": "memory://",
+            "TRUSTED_PROXIES": 1,
+        }
+    )
+    try:
+        limiter.reset()
+        client = app.test_client()
+        first = _sign_in_statuses(client, "203.0.113.7", 11)
+        second = _sign_in_statuses(client, "198.51.100.9", 1)
+        # A client cannot pick its address by sending the header itself: the proxy appends the
+        # address it saw, and only that last value is believed.
+        spoofed = _sign_in_statuses(client, "198.51.100.9, 203.0.113.7", 1)
+    finally:
+        limiter.reset()
+        limiter.enabled = False
+
+    assert first[-1] == 429 and 429 not in first[:-1]
+    assert second == [401]
+    assert spoofed == [429]
+
+
+def test_without_trusted_proxies_forwarded_headers_are_ignored(database_url, tmp_path):
+    app = create_app(
+        {
+            "SQLALCHEMY_DATABASE_URI": database_url,
+            "STORAGE_DIR": str(tmp_path / "storage"),
+            "RATELIMIT_ENABLED": True,
+            "RATELIMIT_STORAGE_URI": "memory://",
+        }
+    )
+    try:
+        limiter.reset()
+        client = app.test_client()
+        statuses = _sign_in_statuses(client, "203.0.113.7", 10)
+        other_header = _sign_in_statuses(client, "198.51.100.9", 1)
+    finally:
+        limiter.reset()
+        limiter.enabled = False
+
+    assert 429 not in statuses
+    assert other_header == [429]  # one budget: the proxy's (here: the direct client's) address
