@@ -83,6 +83,8 @@ class Config:
     RATELIMIT_HEADERS_ENABLED = True
 
     PASSWORD_RESET_MAX_AGE = _env_int("PASSWORD_RESET_MAX_AGE", 60 * 60)
+    # Forgot-password answers no sooner than this, whether or not it sent an email.
+    FORGOT_PASSWORD_ANSWER_MS = _env_int("FORGOT_PASSWORD_ANSWER_MS", 1000)
     INVITATION_MAX_AGE = _env_int("INVITATION_MAX_AGE", 60 * 60 * 24 * 7)
     RETENTION_YEARS = _env_int("RETENTION_YEARS", 5)
     PER_PAGE = _env_int("PER_PAGE", 25)

@@ -11,7 +11,9 @@
 
 import logging
 import re
+import time
 import uuid
+from contextlib import contextmanager
 
 from flask import Flask, abort, g, has_request_context, request, session
 from flask_babel import gettext as _
@@ -109,6 +111,18 @@ def _names_a_user() -> bool:
     if loaded is not None and loaded.is_authenticated:
         return True
     return "_user_id" in session
+
+
+@contextmanager
+def answer_no_sooner_than(seconds: float):
+    """Hold the answer until `seconds` have passed since entering: for forms whose work
+    differs with whether an account exists (an email rendered, stored and sent, or not), so
+    that the time of the answer does not tell."""
+    started = time.monotonic()
+    yield
+    remaining = seconds - (time.monotonic() - started)
+    if remaining > 0:
+        time.sleep(remaining)
 
 
 def install_log_request_id() -> None:

@@ -2,7 +2,7 @@
 
 from urllib.parse import urlsplit
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, logout_user
 
@@ -15,6 +15,7 @@ from schoolmgr.auth.forms import (
 )
 from schoolmgr.auth.sessions import end_session, sign_in
 from schoolmgr.extensions import PASSWORD_GUESS_LIMIT, limiter
+from schoolmgr.security import answer_no_sooner_than
 
 bp = Blueprint("auth", __name__)
 
@@ -98,7 +99,8 @@ def forgot_password():
     """Ask for a password reset link; the answer never tells whether the email exists."""
     form = ForgotPasswordForm()
     if form.validate_on_submit():
-        services.request_password_reset(form.email.data)
+        with answer_no_sooner_than(current_app.config["FORGOT_PASSWORD_ANSWER_MS"] / 1000):
+            services.request_password_reset(form.email.data)
         flash(
             _(
                 "If an account uses this address, we have sent it a link to choose a new "
