@@ -130,6 +130,7 @@ def reset_password(token: str):
             form.password.errors = [*form.password.errors, err.message]
             return render_template("auth/reset_password.html", form=form), err.status_code
         if current_user.is_authenticated:
+            end_session(current_user._get_current_object())
             logout_user()
         flash(_("Your password is changed. Sign in with your new password."), "success")
         return redirect(url_for("auth.login"))
