@@ -40,6 +40,8 @@ class Config:
     WTF_CSRF_ENABLED = True
     WTF_CSRF_TIME_LIMIT = None  # the token lives as long as the session
     REMEMBER_COOKIE_DURATION = 60 * 60 * 24 * 30
+    # A sign-in ends this many seconds after it began, whatever its cookies say.
+    SESSION_MAX_AGE = _env_int("SESSION_MAX_AGE", 60 * 60 * 24 * 30)
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
     REMEMBER_COOKIE_HTTPONLY = True
@@ -71,15 +73,23 @@ class Config:
     CHECKIN_LATE_AFTER_MINUTES = _env_int("CHECKIN_LATE_AFTER_MINUTES", 10)
     CHECKIN_ROTATION_SECONDS = _env_int("CHECKIN_ROTATION_SECONDS", 45)
 
+    # Reverse proxies in front of the app (nginx, a load balancer) whose X-Forwarded-For,
+    # -Proto and -Host headers are believed: 0 = none (the app faces clients directly).
+    TRUSTED_PROXIES = _env_int("TRUSTED_PROXIES", 0)
+
     REDIS_URL = os.environ.get("REDIS_URL") or None
     RATELIMIT_ENABLED = _env_bool("RATELIMIT_ENABLED", True)
     RATELIMIT_HEADERS_ENABLED = True
 
     PASSWORD_RESET_MAX_AGE = _env_int("PASSWORD_RESET_MAX_AGE", 60 * 60)
+    # Forgot-password answers no sooner than this, whether or not it sent an email.
+    FORGOT_PASSWORD_ANSWER_MS = _env_int("FORGOT_PASSWORD_ANSWER_MS", 1000)
     INVITATION_MAX_AGE = _env_int("INVITATION_MAX_AGE", 60 * 60 * 24 * 7)
     RETENTION_YEARS = _env_int("RETENTION_YEARS", 5)
     PER_PAGE = _env_int("PER_PAGE", 25)
     SECURITY_HEADERS = _env_bool("SECURITY_HEADERS", True)
+    # How long /healthz waits for the database (and Redis) before answering 503.
+    HEALTHZ_TIMEOUT_MS = _env_int("HEALTHZ_TIMEOUT_MS", 1000)
     # Seconds a worker reuses the home and edition pages as anonymous visitors see them (0: off).
     PUBLIC_PAGE_CACHE_SECONDS = _env_int("PUBLIC_PAGE_CACHE_SECONDS", 0)
 

@@ -30,3 +30,14 @@ login_manager = LoginManager()
 csrf = CSRFProtect()
 babel = Babel()
 limiter = Limiter(key_func=get_remote_address, default_limits=[])
+# Guessing a password: sign-in (per client address) and the pages that check the current
+# password of the signed-in user (per account, whatever address the guesses come from).
+PASSWORD_GUESS_LIMIT = "10 per minute; 50 per hour"
+
+
+def signed_in_user_key() -> str:
+    from flask_login import current_user
+
+    if current_user.is_authenticated:
+        return f"user:{current_user.id}"
+    return get_remote_address()

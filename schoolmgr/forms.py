@@ -2,10 +2,11 @@
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import HiddenField, PasswordField, SearchField, SelectField
+from wtforms import HiddenField, PasswordField, SearchField, SelectField, StringField
 from wtforms.validators import DataRequired, EqualTo, Length, Optional, ValidationError
 
 from schoolmgr.models import COUNTRY_LABELS, LANGUAGES
+from schoolmgr.text import line_problem, normalise_line
 
 MIN_PASSWORD_LENGTH = 10
 
@@ -44,6 +45,46 @@ class NoControlCharacters:
             ord(c) < 32 and c not in "\n\r\t" or ord(c) == 127 for c in value
         ):
             raise ValidationError(_l("This field contains characters that are not allowed."))
+
+
+class OneLine:
+    """The one check for names and other one-line text about a person (institution,
+    position): no line breaks, no bidi controls that reorder what is printed, not blank when
+    printed. Use with the `one_line` filter, which normalises first (see `OneLineField`)."""
+
+    MESSAGES = {
+        "line_break": _l("Write this on one line."),
+        "bidi": _l(
+            "This field contains invisible characters that change the direction of the text."
+        ),
+        "blank": _l("This field would print as blank. Use letters."),
+    }
+
+    def __call__(self, form, field):
+        problem = line_problem(field.data) if isinstance(field.data, str) else None
+        if problem:
+            raise ValidationError(self.MESSAGES[problem])
+
+
+def one_line(value):
+    """Filter: NFC, zero-width characters dropped, spaces collapsed, trimmed."""
+    return normalise_line(value) if isinstance(value, str) else value
+
+
+def OneLineField(label, required: bool = True, **kwargs) -> StringField:  # noqa: N802
+    """A person's name, institution or position: normalised, one line, at most 200 characters,
+    printable (it goes on certificates and lists)."""
+    return StringField(
+        label,
+        validators=[
+            DataRequired() if required else Optional(),
+            Length(max=200),
+            NoControlCharacters(),
+            OneLine(),
+        ],
+        filters=[one_line],
+        **kwargs,
+    )
 
 
 def CountryField(label=None, **kwargs) -> SelectField:  # noqa: N802 (reads like a field class)

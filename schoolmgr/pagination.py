@@ -4,17 +4,30 @@ from collections.abc import Callable, Sequence
 from functools import lru_cache
 
 import sqlalchemy as sa
-from flask import current_app, request
+from flask import abort, current_app, request
 from flask_sqlalchemy.pagination import Pagination
 from sqlalchemy import Select
 
 from schoolmgr.extensions import db
 
+# Beyond this the offset would overflow the database driver's integers (a 500, not a 404).
+MAX_PAGE = 2**31 - 1
+
+
+def page_number() -> int:
+    """The ?page=N of this request: 1 when absent; a 404 unless a whole number 1..MAX_PAGE."""
+    raw = request.args.get("page")
+    if raw is None or raw == "":
+        return 1
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > 10 or not 1 <= int(raw) <= MAX_PAGE:
+        abort(404)
+    return int(raw)
+
 
 def _page_args(per_page: int | None) -> dict:
     """The same for every list: ?page=N, the page size, and a 404 for a page out of range."""
     return {
-        "page": request.args.get("page", 1, type=int),
+        "page": page_number(),
         "per_page": per_page or current_app.config["PER_PAGE"],
         "max_per_page": 200,
         "error_out": True,

@@ -5,13 +5,17 @@
 - A request id (X-Request-ID, in and out) carried in every log record and on the 500 page.
 - Requests holding NUL bytes are refused with a 400 before any query sees them.
 - `<int:...>` URL parts are bounded like database ids, so a huge guess is a 404.
+- `Cache-Control: private, no-store` on every response to a signed-in user and on personal data
+  fetched without sign-in (the calendar feed), so no browser or proxy cache keeps them.
 """
 
 import logging
 import re
+import time
 import uuid
+from contextlib import contextmanager
 
-from flask import Flask, abort, g, has_request_context, request
+from flask import Flask, abort, g, has_request_context, request, session
 from flask_babel import gettext as _
 from werkzeug.routing import IntegerConverter
 
@@ -37,6 +41,9 @@ CONTENT_SECURITY_POLICY = "; ".join(
     ]
 )
 HSTS_VALUE = "max-age=31536000; includeSubDomains"
+PRIVATE_CACHE_CONTROL = "private, no-store"
+# Personal data served without a signed-in user (the URL's token is the credential).
+PERSONAL_DATA_ENDPOINTS = frozenset({"registration.calendar_feed"})
 
 
 # Database ids are 32-bit integers on PostgreSQL (and SQLite overflows past 64 bits).
@@ -97,13 +104,46 @@ def refuse_nul_bytes() -> None:
         abort(400, description=_("The request contains characters that are not allowed."))
 
 
+def _names_a_user() -> bool:
+    """True when the request is signed in (or claims to be): decided without a query, so the
+    rule also holds on error pages while the database is down."""
+    loaded = g.get("_login_user")
+    if loaded is not None and loaded.is_authenticated:
+        return True
+    return "_user_id" in session
+
+
+@contextmanager
+def answer_no_sooner_than(seconds: float):
+    """Hold the answer until `seconds` have passed since entering: for forms whose work
+    differs with whether an account exists (an email rendered, stored and sent, or not), so
+    that the time of the answer does not tell."""
+    started = time.monotonic()
+    yield
+    remaining = seconds - (time.monotonic() - started)
+    if remaining > 0:
+        time.sleep(remaining)
+
+
 def install_log_request_id() -> None:
     """Every log record made during a request carries that request's id (idempotent)."""
     if not getattr(logging.getLogRecordFactory(), "schoolmgr_request_id", False):
         logging.setLogRecordFactory(_record_factory)
 
 
+def trust_proxies(app: Flask) -> None:
+    """Behind TRUSTED_PROXIES reverse proxies, take the client's address, scheme and host from
+    the X-Forwarded-* headers they set (the last N values: what clients send is not trusted),
+    so rate limits and logs see each client, not the proxy."""
+    hops = int(app.config.get("TRUSTED_PROXIES") or 0)
+    if hops > 0:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
+
+
 def init_app(app: Flask) -> None:
+    trust_proxies(app)
     install_log_request_id()
     from flask.logging import default_handler
 
@@ -118,6 +158,18 @@ def init_app(app: Flask) -> None:
     hooks = app.before_request_funcs.setdefault(None, [])
     hooks.insert(0, assign_request_id)
     hooks.insert(1, refuse_nul_bytes)
+
+    @app.after_request
+    def keep_private_responses_out_of_caches(response):
+        """One rule for every route: nothing shown to a signed-in user, and no personal data,
+        is stored by a browser or shared cache (static files excepted: they are the same for
+        everyone)."""
+        if request.endpoint == "static":
+            return response
+        if request.endpoint in PERSONAL_DATA_ENDPOINTS or _names_a_user():
+            response.headers["Cache-Control"] = PRIVATE_CACHE_CONTROL
+            response.headers.pop("Expires", None)
+        return response
 
     @app.after_request
     def add_security_headers(response):

@@ -1,5 +1,6 @@
 """Text folding for search and sorting across Latin diacritics and Cyrillic."""
 
+import re
 import unicodedata
 
 # Serbian/Macedonian Cyrillic to the Latin spelling people type on an English keyboard.
@@ -33,3 +34,44 @@ def fold(text: str | None) -> str:
 def search_terms(query: str | None) -> list[str]:
     """Folded words of a search box entry; each must match for a row to be found."""
     return fold(query).split()[:8]
+
+
+# --- names and other one-line text people type about themselves --------------------------------
+
+# Controls that reorder the text around them: "\u202egnp.exe" shows as "exe.png".
+BIDI_CONTROLS = frozenset(
+    "\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
+)
+LINE_BREAKS = frozenset("\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029")
+# Characters that print nothing: dropped when normalising.
+_ZERO_WIDTH = str.maketrans(dict.fromkeys(map(ord, "\u200b\u2060\ufeff\u180e")))
+# Letters that are drawn as blanks (Hangul fillers, the blank Braille pattern).
+_BLANK_LETTERS = frozenset("\u115f\u1160\u3164\uffa0\u2800")
+_HORIZONTAL_SPACE = re.compile(r"[^\S\n\r\v\f\x1c-\x1e\x85\u2028\u2029]+")
+
+
+def normalise_line(value: str) -> str:
+    """NFC, zero-width characters dropped, runs of spaces and tabs made one space, trimmed.
+    Line breaks are left in place, for `line_problem` to refuse."""
+    value = unicodedata.normalize("NFC", value).translate(_ZERO_WIDTH)
+    return _HORIZONTAL_SPACE.sub(" ", value).strip(" ")
+
+
+def renders_blank(value: str) -> bool:
+    """True when nothing visible would be printed: only spaces, format or control characters,
+    lone combining marks or blank-looking letters."""
+    return not any(
+        unicodedata.category(char)[0] not in "ZCM" and char not in _BLANK_LETTERS for char in value
+    )
+
+
+def line_problem(value: str) -> str | None:
+    """Why `value` cannot be a name (or institution, position): "line_break", "bidi" or
+    "blank"; None when it can. Empty is not a problem here (required fields say so)."""
+    if any(char in LINE_BREAKS for char in value):
+        return "line_break"
+    if any(char in BIDI_CONTROLS for char in value):
+        return "bidi"
+    if value and renders_blank(value):
+        return "blank"
+    return None

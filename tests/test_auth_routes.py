@@ -21,26 +21,57 @@ def signup_form(**overrides):
     return data
 
 
-def test_signup_creates_a_participant_and_signs_in(client, db):
+def test_signup_creates_a_participant_emails_a_welcome_and_asks_to_sign_in(client, db, outbox):
     response = client.post("/signup", data=signup_form(), follow_redirects=True)
 
     assert response.status_code == 200
-    assert "Welcome, Đorđe Čolić" in response.text
+    assert "Check your email" in response.text
     user = db.session.scalar(sa.select(User))
     assert user.email == "djordje.colic@example.org"
     assert user.role == Role.PARTICIPANT
     assert user.password_hash.startswith("scrypt:")
-    assert "Sign out" in response.text
+    (message,) = outbox
+    assert message["To"] == "djordje.colic@example.org"
+    assert "Your account at" in message.get_body(("plain",)).get_content()
+
+    signed_in = client.post(
+        "/login",
+        data={"email": "djordje.colic@example.org", "password": "a long enough password"},
+        follow_redirects=True,
+    )
+    assert "Signed in as Đorđe Čolić" in signed_in.text
 
 
-def test_signup_with_an_email_taken_in_another_case_is_refused(client, db, make_user):
-    make_user(email="djordje.colic@example.org")
+def test_signup_with_a_taken_email_answers_the_same_and_notifies_the_owner(
+    client, db, make_user, outbox, monkeypatch
+):
+    """Issue 12.4: no 409 telling that the address has an account; its owner gets a note."""
+    import schoolmgr.models.user
 
-    response = client.post("/signup", data=signup_form(email="DJORDJE.COLIC@EXAMPLE.ORG"))
+    hashed = []
+    real = schoolmgr.models.user.check_password_hash
+    monkeypatch.setattr(
+        schoolmgr.models.user,
+        "check_password_hash",
+        lambda stored, password: hashed.append(password) or real(stored, password),
+    )
+    make_user(email="djordje.colic@example.org", full_name="Đorđe Čolić")
 
-    assert response.status_code == 409
-    assert "already exists" in response.text
-    assert db.session.scalar(sa.select(sa.func.count(User.id))) == 1
+    pages = []
+    for email in ("DJORDJE.COLIC@EXAMPLE.ORG", "someone.new@example.org"):
+        response = client.post("/signup", data=signup_form(email=email))
+        assert response.status_code == 302
+        assert response.headers["Location"] == "/login"
+        pages.append(client.get("/login").text.replace(email.lower(), "EMAIL"))
+
+    assert pages[0] == pages[1]
+    assert "Check your email: we have sent a message to EMAIL" in pages[0]
+    assert hashed == ["a long enough password"]  # the taken address costs a hash check too
+    assert db.session.scalar(sa.select(sa.func.count(User.id))) == 2
+    note, welcome = outbox
+    assert note["To"] == "djordje.colic@example.org"
+    assert "You already have an account" in note.get_body(("plain",)).get_content()
+    assert welcome["To"] == "someone.new@example.org"
 
 
 @pytest.mark.parametrize(
@@ -166,3 +197,31 @@ def test_create_user_command_refuses_a_duplicate(runner, make_user):
 
     assert result.exit_code != 0
     assert "already exists" in result.output
+
+
+def test_sign_in_does_the_same_hash_work_for_unknown_emails(client, make_user, monkeypatch):
+    """Issue 12.4: a wrong password for an existing account and any password for an unknown
+    address (or an account without a password) each cost one password-hash check, and get
+    the same answer."""
+    import schoolmgr.models.user
+
+    checked = []
+    real = schoolmgr.models.user.check_password_hash
+    monkeypatch.setattr(
+        schoolmgr.models.user,
+        "check_password_hash",
+        lambda stored, password: checked.append(stored.split("$")[0]) or real(stored, password),
+    )
+    make_user(email="maja@example.org")
+    make_user(email="invited@example.org", password_hash=None)
+
+    answers = []
+    for email in ("maja@example.org", "nobody@example.org", "invited@example.org"):
+        checked.clear()
+        response = client.post("/login", data={"email": email, "password": "wrong password!"})
+        answers.append((response.status_code, response.text.replace(email, "EMAIL")))
+        assert len(checked) == 1, email
+        assert checked[0].startswith("scrypt:"), email  # the same kind of hash every time
+
+    assert answers[0] == answers[1] == answers[2]
+    assert answers[0][0] == 401

@@ -30,6 +30,7 @@ from werkzeug.exceptions import HTTPException
 
 from schoolmgr.extensions import db
 from schoolmgr.models import AttendanceStatus, CertificateOverride, utcnow
+from schoolmgr.text import line_problem
 from tests import factories
 from tests.test_authorization_matrix import (
     ROWS,
@@ -256,6 +257,9 @@ def discover_forms(
 # --- the rules checked after each post ---------------------------------------------------------
 
 CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# A person's name, institution and position are printed on certificates and lists: never a
+# line break, a bidi control or blank (issue 12.6).
+PRINTED_LINES = {("users", "full_name"), ("users", "institution"), ("users", "position")}
 
 
 def stored_text_problems() -> list[str]:
@@ -270,6 +274,8 @@ def stored_text_problems() -> list[str]:
                 if not isinstance(value, str):
                     continue
                 if CONTROL.search(value):
+                    problems.append(f"{table.name}.{column.name} stores {value[:40]!r}")
+                if (table.name, column.name) in PRINTED_LINES and line_problem(value):
                     problems.append(f"{table.name}.{column.name} stores {value[:40]!r}")
                 length = getattr(column.type, "length", None)
                 if length and len(value) > length:
@@ -297,8 +303,8 @@ def test_every_post_route_refuses_a_request_without_csrf_token(app, row):
         pytest.skip(f"{row.endpoint} is not registered (yet)")
     world = build_world()
     app.config["WTF_CSRF_ENABLED"] = True
+    client = _client_as(app, world, poster_for(row))  # signing in records a session row
     counts_before = _row_counts()
-    client = _client_as(app, world, poster_for(row))
 
     response = client.post(url_for_row(app, row, world), data={"anything": "x"})
 
@@ -423,3 +429,37 @@ def test_stored_hostile_text_is_rendered_escaped_on_every_page(app):
         assert marker not in body, f"{url} as {kind} shows the script unescaped"
         shown += "&lt;script&gt;xss(" in body
     assert shown >= 5  # the stored text really was on the pages, escaped
+
+
+PAGE_EXTREMES = ["9223372036854775807", "99999999999999999999", "-1", "0", "abc", "2147483648"]
+
+
+def test_page_number_extremes_on_every_page_are_a_404_never_a_500(app, monkeypatch):
+    """Every GET page, as each visitor it lets in, with ?page= extremes: a list that reads the
+    page number answers 404 (the page does not exist); no page answers 5xx (issue 12.2)."""
+    import schoolmgr.pagination
+
+    app.config["PROPAGATE_EXCEPTIONS"] = False
+    world = build_world()
+    reads_page: list[bool] = []
+    real_page_number = schoolmgr.pagination.page_number
+
+    def recording_page_number():
+        reads_page.append(True)
+        return real_page_number()
+
+    monkeypatch.setattr(schoolmgr.pagination, "page_number", recording_page_number)
+    lists = set()
+    for kind, url in get_pages(app, world):
+        client = _client_as(app, world, kind)
+        for value in PAGE_EXTREMES:
+            reads_page.clear()
+            response = client.get(url, query_string={"page": value})
+            assert response.status_code < 500, f"{url}?page={value} as {kind}"
+            if reads_page:
+                lists.add(url)
+                assert response.status_code == 404, (
+                    f"{url}?page={value} as {kind}: {response.status_code}"
+                )
+    # The paginated lists really were among the pages: home, series, people, registrations...
+    assert {"/", "/staff/people/", f"/series/{world.edition.series}"} <= lists, sorted(lists)

@@ -112,3 +112,23 @@ def test_forgot_password_is_rate_limited(app, database_url, tmp_path):
     finally:
         limiter.enabled = False  # one limiter object is shared by every app in the process
     assert codes == [302] * 5 + [429]
+
+
+def test_forgot_password_answers_after_the_same_floor_either_way(
+    app, client, outbox, make_user, monkeypatch
+):
+    """Issue 12.4: sending the email takes time; both answers wait for the same floor, so the
+    time does not tell whether the address has an account."""
+    import schoolmgr.security
+
+    waits = []
+    monkeypatch.setattr(schoolmgr.security.time, "sleep", waits.append)
+    app.config["FORGOT_PASSWORD_ANSWER_MS"] = 60_000
+    make_user(email="known@example.org")
+
+    for email in ("known@example.org", "nobody@example.org"):
+        response = client.post("/forgot-password", data={"email": email})
+        assert response.status_code == 302
+
+    assert len(waits) == 2 and all(55 < wait <= 60 for wait in waits)
+    assert [m["To"] for m in outbox] == ["known@example.org"]

@@ -192,6 +192,42 @@ def test_healthz_answers_503_when_the_database_is_unreachable(tmp_path):
     assert response.json == {"status": "unavailable", "checks": {"database": "unreachable"}}
 
 
+def test_healthz_answers_503_quickly_while_the_sqlite_file_is_locked(tmp_path):
+    """Issue 12.7: `SELECT 1` answered while another process held the database locked."""
+    import sqlite3
+
+    from schoolmgr.extensions import db
+
+    path = tmp_path / "locked.sqlite3"
+    app = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{path}", "HEALTHZ_TIMEOUT_MS": 300})
+    with app.app_context():
+        db.create_all()
+    client = app.test_client()
+    assert client.get("/healthz").status_code == 200
+
+    other_process = sqlite3.connect(path, isolation_level=None)
+    other_process.execute("BEGIN EXCLUSIVE")  # e.g. a long migration or a stuck writer
+    try:
+        locked = client.get("/healthz")
+    finally:
+        other_process.execute("ROLLBACK")
+        other_process.close()
+
+    assert locked.status_code == 503
+    assert locked.json["checks"] == {"database": "unreachable"}
+    assert client.get("/healthz").status_code == 200  # healthy again once the lock is gone
+    with app.app_context():  # the health check left the pooled connection's lock wait alone
+        with db.engine.connect() as conn:
+            assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() == 5000
+        db.engine.dispose()
+
+
+def test_healthz_answers_503_when_the_tables_are_missing(tmp_path):
+    empty = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'empty.sqlite3'}"})
+
+    assert empty.test_client().get("/healthz").status_code == 503
+
+
 def test_healthz_checks_redis_when_configured(database_url):
     def app_with_redis(url):
         return create_app(
@@ -302,6 +338,8 @@ def test_nul_bytes_anywhere_in_a_request_get_a_400_page_not_a_500(app, client, m
         ("POST", "/forgot-password", 5, False),
         ("POST", "/reset-password/not-a-token", 5, False),
         ("POST", "/checkin", 20, True),
+        ("POST", "/account/password", 10, True),
+        ("POST", "/privacy/delete", 10, True),
         ("GET", "/verify/K7QH-M3XD-9RTA-C4WE-PZ2N", 30, False),
         ("GET", "/verify/K7QH-M3XD-9RTA-C4WE-PZ2N.json", 30, False),
         ("GET", "/verify?code=K7QH-M3XD-9RTA-C4WE-PZ2N", 30, False),
@@ -392,3 +430,92 @@ def test_rate_limits_are_kept_in_redis_when_redis_url_is_set(database_url, tmp_p
     finally:
         limiter.reset()
         limiter.enabled = False
+
+
+@pytest.mark.parametrize(
+    ("path", "field"), [("/account/password", "current_password"), ("/privacy/delete", "password")]
+)
+def test_current_password_guesses_are_limited_per_account_like_sign_in(
+    limited_client, make_user, db, path, field
+):
+    """Issue 12.5: ten wrong guesses, then even the right password is refused for a while,
+    from any client address."""
+    user = make_user()
+    with limited_client.session_transaction() as session:
+        session["_user_id"] = user.get_id()
+    data = {"new_password": "a brand new passphrase", "confirm": "a brand new passphrase"}
+    for n in range(10):
+        address = {"REMOTE_ADDR": f"198.51.100.{n}"}
+        guess = limited_client.post(
+            path, data={**data, field: f"guess number {n}"}, environ_base=address
+        )
+        assert guess.status_code == 400
+
+    refused = limited_client.post(path, data={**data, field: PASSWORD})
+
+    assert refused.status_code == 429
+    db.session.refresh(user)
+    assert user.check_password(PASSWORD) and user.anonymised_at is None
+
+
+def _sign_in_statuses(client, address: str, count: int) -> list[int]:
+    data = {"email": "nobody@example.org", "password": "wrong password"}
+    return [
+        client.post(
+            "/login",
+            data=data,
+            headers={"X-Forwarded-For": address},
+            environ_base={"REMOTE_ADDR": "10.0.0.2"},  # the reverse proxy
+        ).status_code
+        for _ in range(count)
+    ]
+
+
+def test_behind_a_trusted_proxy_rate_limits_key_on_the_client_address(database_url, tmp_path):
+    """Issue 12.9: with TRUSTED_PROXIES=1 two clients behind the same proxy have a budget each."""
+    app = create_app(
+        {
+            "SQLALCHEMY_DATABASE_URI": database_url,
+            "STORAGE_DIR": str(tmp_path / "storage"),
+            "RATELIMIT_ENABLED": True,
+            "RATELIMIT_STORAGE_URI": "memory://",
+            "TRUSTED_PROXIES": 1,
+        }
+    )
+    try:
+        limiter.reset()
+        client = app.test_client()
+        first = _sign_in_statuses(client, "203.0.113.7", 11)
+        second = _sign_in_statuses(client, "198.51.100.9", 1)
+        # A client cannot pick its address by sending the header itself: the proxy appends the
+        # address it saw, and only that last value is believed.
+        spoofed = _sign_in_statuses(client, "198.51.100.9, 203.0.113.7", 1)
+    finally:
+        limiter.reset()
+        limiter.enabled = False
+
+    assert first[-1] == 429 and 429 not in first[:-1]
+    assert second == [401]
+    assert spoofed == [429]
+
+
+def test_without_trusted_proxies_forwarded_headers_are_ignored(database_url, tmp_path):
+    app = create_app(
+        {
+            "SQLALCHEMY_DATABASE_URI": database_url,
+            "STORAGE_DIR": str(tmp_path / "storage"),
+            "RATELIMIT_ENABLED": True,
+            "RATELIMIT_STORAGE_URI": "memory://",
+        }
+    )
+    try:
+        limiter.reset()
+        client = app.test_client()
+        statuses = _sign_in_statuses(client, "203.0.113.7", 10)
+        other_header = _sign_in_statuses(client, "198.51.100.9", 1)
+    finally:
+        limiter.reset()
+        limiter.enabled = False
+
+    assert 429 not in statuses
+    assert other_header == [429]  # one budget: the proxy's (here: the direct client's) address

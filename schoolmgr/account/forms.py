@@ -2,7 +2,7 @@
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import PasswordField, SelectField, StringField
+from wtforms import PasswordField, SelectField
 from wtforms.validators import DataRequired, Length, Optional
 
 from schoolmgr.forms import (
@@ -10,21 +10,17 @@ from schoolmgr.forms import (
     ConfirmPasswordField,
     CountryField,
     NewPasswordField,
-    NoControlCharacters,
+    OneLineField,
     language_choices,
 )
 
 
 class ProfileForm(FlaskForm):
-    full_name = StringField(
-        _l("Full name"),
-        validators=[DataRequired(), Length(max=200), NoControlCharacters()],
-        description=_l("As it should appear on your certificate."),
+    full_name = OneLineField(
+        _l("Full name"), description=_l("As it should appear on your certificate.")
     )
-    institution = StringField(
-        _l("Institution"), validators=[Length(max=200), NoControlCharacters()]
-    )
-    position = StringField(_l("Position"), validators=[Length(max=200), NoControlCharacters()])
+    institution = OneLineField(_l("Institution"), required=False)
+    position = OneLineField(_l("Position"), required=False)
     country = CountryField(validators=[Optional()])
     preferred_language = SelectField(
         _l("Preferred language"), choices=language_choices(), validators=[DataRequired()]

@@ -6,6 +6,7 @@ from flask_login import current_user, login_required, login_user
 
 from schoolmgr.account import services
 from schoolmgr.account.forms import PasswordForm, ProfileForm
+from schoolmgr.extensions import PASSWORD_GUESS_LIMIT, limiter, signed_in_user_key
 
 bp = Blueprint("account", __name__, url_prefix="/account")
 
@@ -49,6 +50,7 @@ def profile():
 
 @bp.route("/password", methods=["POST"])
 @login_required
+@limiter.limit(PASSWORD_GUESS_LIMIT, key_func=signed_in_user_key)
 def password():
     """Change the password, with the current one; other sessions end, this one stays."""
     form = PasswordForm()

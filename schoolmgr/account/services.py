@@ -4,9 +4,11 @@ from flask_babel import gettext as _
 
 from schoolmgr.audit import record
 from schoolmgr.auth.services import check_new_password
+from schoolmgr.auth.sessions import end_all_sessions
 from schoolmgr.errors import DomainError
 from schoolmgr.extensions import db
 from schoolmgr.models import LANGUAGES, Country, User
+from schoolmgr.text import normalise_line
 
 
 class AccountError(DomainError):
@@ -29,9 +31,9 @@ def update_profile(
     if preferred_language not in LANGUAGES:
         raise AccountError(_("Choose one of the listed languages."), "bad_language")
     before = {f: _plain(getattr(user, f)) for f in PROFILE_FIELDS}
-    user.full_name = full_name.strip()
-    user.institution = institution.strip()
-    user.position = position.strip()
+    user.full_name = normalise_line(full_name)
+    user.institution = normalise_line(institution)
+    user.position = normalise_line(position)
     user.country = Country(country) if country else None
     user.preferred_language = preferred_language
     after = {f: _plain(getattr(user, f)) for f in PROFILE_FIELDS}
@@ -60,7 +62,7 @@ def change_password(user: User, current: str, new: str) -> User:
     if new == current:
         raise AccountError(_("The new password is the same as the current one."), "same_password")
     user.set_password(new)
-    user.session_version += 1
+    end_all_sessions(user, keep_current=True)
     record("user.password_changed", target=user, summary=user.email)
     db.session.commit()
     return user

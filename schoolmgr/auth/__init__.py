@@ -1,8 +1,7 @@
 """Sign-up, sign-in, roles and the one helper every route uses for permission checks."""
 
-import sqlalchemy as sa
-
-from schoolmgr.extensions import db, login_manager
+from schoolmgr.auth import sessions
+from schoolmgr.extensions import login_manager
 from schoolmgr.models import User
 
 login_manager.login_view = "auth.login"
@@ -12,11 +11,5 @@ login_manager.session_protection = "basic"
 
 @login_manager.user_loader
 def load_user(user_id: str) -> User | None:
-    """Load the signed-in user; a session from before a password change no longer matches."""
-    ident, _, version = user_id.partition(":")
-    if not ident.isdigit():
-        return None
-    user = db.session.scalar(sa.select(User).where(User.id == int(ident)))
-    if user is None or str(user.session_version) != version:
-        return None
-    return user
+    """Load the signed-in user, if that sign-in has not ended (sign-out, password change...)."""
+    return sessions.load_user(user_id)

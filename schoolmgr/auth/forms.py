@@ -2,33 +2,29 @@
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, EmailField, PasswordField, StringField
+from wtforms import BooleanField, EmailField, PasswordField
 from wtforms.validators import DataRequired, Email, Length
 
 from schoolmgr.forms import (
     ConfirmPasswordField,
     CountryField,
     NewPasswordField,
-    NoControlCharacters,
+    OneLineField,
 )
 
 
 class SignupForm(FlaskForm):
-    full_name = StringField(
-        _l("Full name"),
-        validators=[DataRequired(), Length(max=200), NoControlCharacters()],
-        description=_l("As it should appear on your certificate."),
+    full_name = OneLineField(
+        _l("Full name"), description=_l("As it should appear on your certificate.")
     )
     email = EmailField(_l("Email"), validators=[DataRequired(), Email(), Length(max=254)])
     password = NewPasswordField(_l("Password"))
     confirm = ConfirmPasswordField(_l("Repeat password"))
     country = CountryField(validators=[DataRequired()])
-    institution = StringField(
-        _l("Institution"),
-        validators=[DataRequired(), Length(max=200), NoControlCharacters()],
-        description=_l("Ministry, agency, municipality or organisation."),
+    institution = OneLineField(
+        _l("Institution"), description=_l("Ministry, agency, municipality or organisation.")
     )
-    position = StringField(_l("Position"), validators=[Length(max=200), NoControlCharacters()])
+    position = OneLineField(_l("Position"), required=False)
 
 
 class LoginForm(FlaskForm):

@@ -1,8 +1,8 @@
 """Sign-up, sign-in and sign-out pages."""
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_login import current_user, login_required, login_user, logout_user
+from flask_login import current_user, login_required, logout_user
 
 from schoolmgr.auth import services
 from schoolmgr.auth.forms import (
@@ -11,8 +11,10 @@ from schoolmgr.auth.forms import (
     ResetPasswordForm,
     SignupForm,
 )
-from schoolmgr.extensions import limiter
+from schoolmgr.auth.sessions import end_session, sign_in
+from schoolmgr.extensions import PASSWORD_GUESS_LIMIT, limiter
 from schoolmgr.i18n import current_language
+from schoolmgr.security import answer_no_sooner_than
 from schoolmgr.urls import local_path_or
 
 bp = Blueprint("auth", __name__)
@@ -26,13 +28,13 @@ def _safe_next(default: str) -> str:
 @bp.route("/signup", methods=["GET", "POST"])
 @limiter.limit("10 per hour", methods=["POST"])
 def signup():
-    """Create a participant account and sign in."""
+    """Create a participant account; the answer is the same whether the email had one."""
     if current_user.is_authenticated:
         return redirect(url_for("public.home"))
     form = SignupForm()
     if form.validate_on_submit():
         try:
-            user = services.create_user(
+            services.sign_up(
                 email=form.email.data,
                 full_name=form.full_name.data,
                 password=form.password.data,
@@ -43,17 +45,24 @@ def signup():
                 preferred_language=current_language(),
             )
         except services.AuthError as err:
-            form.email.errors.append(err.message)
+            form.password.errors.append(err.message)
             return render_template("auth/signup.html", form=form), err.status_code
-        login_user(user)
-        flash(_("Welcome, %(name)s. Your account is ready.", name=user.full_name), "success")
-        return redirect(_safe_next(url_for("public.home")))
+        flash(
+            _(
+                "Check your email: we have sent a message to %(email)s. "
+                "Then sign in with your email and password.",
+                email=form.email.data.strip().lower(),
+            ),
+            "info",
+        )
+        next_url = _safe_next("")
+        return redirect(url_for("auth.login", next=next_url or None))
     status = 400 if form.is_submitted() else 200
     return render_template("auth/signup.html", form=form), status
 
 
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit("10 per minute; 50 per hour", methods=["POST"])
+@limiter.limit(PASSWORD_GUESS_LIMIT, methods=["POST"])
 def login():
     """Sign in with email and password."""
     if current_user.is_authenticated:
@@ -65,7 +74,7 @@ def login():
         except services.AuthError as err:
             flash(err.message, "danger")
             return render_template("auth/login.html", form=form), err.status_code
-        login_user(user, remember=form.remember.data)
+        sign_in(user, remember=form.remember.data)
         flash(_("Signed in as %(name)s.", name=user.full_name), "success")
         return redirect(_safe_next(url_for("public.home")))
     status = 400 if form.is_submitted() else 200
@@ -75,7 +84,8 @@ def login():
 @bp.route("/logout", methods=["POST"])
 @login_required
 def logout():
-    """Sign out."""
+    """Sign out: this sign-in ends on the server too, so copies of its cookies stop working."""
+    end_session(current_user._get_current_object())
     logout_user()
     flash(_("You have been signed out."), "info")
     return redirect(url_for("public.home"))
@@ -87,7 +97,8 @@ def forgot_password():
     """Ask for a password reset link; the answer never tells whether the email exists."""
     form = ForgotPasswordForm()
     if form.validate_on_submit():
-        services.request_password_reset(form.email.data)
+        with answer_no_sooner_than(current_app.config["FORGOT_PASSWORD_ANSWER_MS"] / 1000):
+            services.request_password_reset(form.email.data)
         flash(
             _(
                 "If an account uses this address, we have sent it a link to choose a new "
@@ -117,6 +128,7 @@ def reset_password(token: str):
             form.password.errors = [*form.password.errors, err.message]
             return render_template("auth/reset_password.html", form=form), err.status_code
         if current_user.is_authenticated:
+            end_session(current_user._get_current_object())
             logout_user()
         flash(_("Your password is changed. Sign in with your new password."), "success")
         return redirect(url_for("auth.login"))

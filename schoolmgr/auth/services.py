@@ -10,17 +10,20 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
+from schoolmgr.auth.sessions import end_all_sessions
 from schoolmgr.errors import DomainError
 from schoolmgr.extensions import db
 from schoolmgr.forms import MIN_PASSWORD_LENGTH
 from schoolmgr.i18n import DEFAULT_LANGUAGE
 from schoolmgr.models import Country, Role, User, normalise_email, utcnow
+from schoolmgr.models.user import spend_password_check
+from schoolmgr.text import line_problem, normalise_line
 
 log = logging.getLogger(__name__)
 
 
 class AuthError(DomainError):
-    """Codes: email_taken, bad_credentials, inactive, weak_password, reset_link_expired,
+    """Codes: email_taken, bad_name, bad_credentials, inactive, weak_password, reset_link_expired,
     reset_link_invalid."""
 
 
@@ -55,13 +58,16 @@ def create_user(
         raise AuthError(_("An account with this email address already exists."), "email_taken", 409)
     if password is not None:
         check_new_password(password)
+    full_name = normalise_line(full_name)
+    if not full_name or line_problem(full_name):  # the forms say why; this guards the CLI
+        raise AuthError(_("Enter the name as it should be printed, on one line."), "bad_name")
     user = User(
         email=email,
-        full_name=full_name.strip(),
+        full_name=full_name,
         role=Role(role),
         country=Country(country) if country else None,
-        institution=institution.strip(),
-        position=position.strip(),
+        institution=normalise_line(institution),
+        position=normalise_line(position),
         preferred_language=preferred_language,
     )
     if password is not None:
@@ -78,9 +84,71 @@ def create_user(
     return user
 
 
+def sign_up(
+    *,
+    email: str,
+    full_name: str,
+    password: str,
+    country: Country | str | None,
+    institution: str,
+    position: str = "",
+    preferred_language: str = DEFAULT_LANGUAGE,
+) -> None:
+    """Create a participant account and email a welcome; when the address already has an
+    account, email its owner a note instead. The caller answers the same either way, so the
+    form does not reveal who has an account (the work done is alike too: one password hash,
+    one email)."""
+    check_new_password(password)
+    from schoolmgr.mail import queue_email
+
+    existing = find_user_by_email(email)
+    if existing is None:
+        try:
+            user = create_user(
+                email=email,
+                full_name=full_name,
+                password=password,
+                country=country,
+                institution=institution,
+                position=position,
+                preferred_language=preferred_language,
+                commit=False,
+            )
+            db.session.flush()
+        except sa.exc.IntegrityError:  # a concurrent sign-up with this address won the race
+            db.session.rollback()
+            existing = find_user_by_email(email)
+        else:
+            queue_email(
+                user,
+                "signup_welcome",
+                _l("Your account is ready"),
+                user=user,
+                login_url=url_for("auth.login", _external=True),
+            )
+            db.session.commit()
+            return
+    spend_password_check(password)
+    if existing is None or not existing.active or existing.anonymised_at is not None:
+        log.info("Sign-up with the address of an inactive account")
+        return
+    log.info("Sign-up with the address of existing account %s: owner notified", existing.id)
+    queue_email(
+        existing,
+        "signup_existing",
+        _l("Someone tried to create an account with your email address"),
+        user=existing,
+        login_url=url_for("auth.login", _external=True),
+        forgot_url=url_for("auth.forgot_password", _external=True),
+    )
+    db.session.commit()
+
+
 def authenticate(email: str, password: str) -> User:
     """Return the user for these credentials, or raise AuthError without saying which was wrong."""
     user = find_user_by_email(email)
+    if user is None:
+        spend_password_check(password)  # as long as a wrong password: no tell-tale timing
     if user is None or not user.check_password(password):
         log.warning("Failed sign-in for %r", normalise_email(email)[:254])
         raise AuthError(_("Wrong email or password."), "bad_credentials", 401)
@@ -166,7 +234,7 @@ def reset_password(token: str, new_password: str) -> User:
     user = user_for_reset_token(token)
     check_new_password(new_password)
     user.set_password(new_password)
-    user.session_version += 1
+    end_all_sessions(user)
     from schoolmgr.audit import record
 
     record("user.password_reset", target=user, actor=user, summary="Password reset by email")

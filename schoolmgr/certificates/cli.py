@@ -31,8 +31,7 @@ def issue_edition(
         raise click.ClickException(
             f"{err.message} (use --take-over if that run was killed)"
         ) from err
-    batch.status = CertificateBatchStatus.RUNNING
-    batch.started_at = utcnow()
+    services.claim_batch(batch)
     db.session.commit()
     ids = services.missing_registration_ids(edition)
     chunks = [ids[i : i + 20] for i in range(0, len(ids), 20)]

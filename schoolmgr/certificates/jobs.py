@@ -28,8 +28,13 @@ def enqueue_batch(batch_id: int) -> str:
         from redis import Redis
         from rq import Queue
 
+        from schoolmgr.extensions import db
+        from schoolmgr.models import CertificateBatch
+
         queue = Queue(QUEUE_NAME, connection=Redis.from_url(redis_url))
-        queue.enqueue(run_batch_job, batch_id, job_timeout=6 * 3600)
+        job = queue.enqueue(run_batch_job, batch_id, job_timeout=6 * 3600)
+        db.session.get(CertificateBatch, batch_id).job_id = job.id
+        db.session.commit()
         return "queued"
     from schoolmgr.certificates.services import run_batch
     from schoolmgr.mail import deliver_pending
@@ -37,6 +42,28 @@ def enqueue_batch(batch_id: int) -> str:
     run_batch(batch_id)
     deliver_pending(limit=1000)
     return "inline"
+
+
+def job_status(job_id: str) -> str | None:
+    """The RQ status of a run's job ("started", "failed", ... or "missing"); None when Redis
+    is not configured or cannot be asked (then the run's heartbeat decides)."""
+    redis_url = current_app.config.get("REDIS_URL")
+    if not redis_url:
+        return None
+    from redis import Redis, RedisError
+    from rq.exceptions import NoSuchJobError
+    from rq.job import Job
+
+    connection = Redis.from_url(redis_url, socket_timeout=2, socket_connect_timeout=2)
+    try:
+        status = Job.fetch(job_id, connection=connection).get_status(refresh=False)
+    except NoSuchJobError:
+        return "missing"
+    except RedisError:
+        return None
+    finally:
+        connection.close()
+    return str(getattr(status, "value", status)) if status is not None else "missing"
 
 
 def run_batch_job(batch_id: int) -> None:

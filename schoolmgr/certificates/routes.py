@@ -19,7 +19,7 @@ from schoolmgr.certificates import forms, jobs, services
 from schoolmgr.certificates.services import REVOKE_CATEGORIES, CertificateError
 from schoolmgr.extensions import limiter
 from schoolmgr.models import Role
-from schoolmgr.pagination import paginate
+from schoolmgr.pagination import page_number, paginate
 
 bp = Blueprint("certificates", __name__)
 
@@ -37,8 +37,8 @@ def _edition_or_404(slug: str):
 
 def _back_to_row(slug: str, registration_id: int) -> str:
     """The eligibility page the row's form was on (?page=N of the form's action), at the row."""
-    page = request.args.get("page", type=int)
-    args = {"page": page} if page and page > 1 else {}
+    page = page_number()
+    args = {"page": page} if page > 1 else {}
     return url_for(".eligibility", slug=slug, **args) + f"#reg-{registration_id}"
 
 
@@ -68,6 +68,7 @@ def eligibility(slug: str):
         missing=len(standing.missing_ids),
         issued=standing.issued,
         batch=services.latest_batch(edition),
+        progress=services.batch_progress,
         override_form=forms.OverrideForm(),
         issue_form=forms.IssueForm(),
     )
@@ -139,21 +140,29 @@ def _batch_or_404(slug: str, batch_id: int):
 def batch(slug: str, batch_id: int):
     """Progress of a bulk issue: done / total and failures with reasons."""
     edition, batch = _batch_or_404(slug, batch_id)
-    return render_template("certificates/batch.html", edition=edition, batch=batch)
+    return render_template(
+        "certificates/batch.html",
+        edition=edition,
+        batch=batch,
+        progress=services.batch_progress(batch),
+        issue_form=forms.IssueForm(),
+    )
 
 
 @bp.route("/staff/editions/<slug>/certificates/runs/<int:batch_id>.json")
 @role_required(Role.STAFF)
 def batch_json(slug: str, batch_id: int):
     _edition, batch = _batch_or_404(slug, batch_id)
+    progress = services.batch_progress(batch)
     return jsonify(
         status=batch.status.value,
         total=batch.total,
-        done=batch.done,
+        done=progress.issued,
         failed=batch.failed,
-        percent=batch.percent,
+        percent=progress.percent,
         failures=batch.failures,
-        running=batch.is_running,
+        running=batch.is_running and not progress.worker_gone,
+        worker_gone=progress.worker_gone,
     )
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import math
 import os
+import socket
 import tempfile
 import zipfile
 from collections import defaultdict
@@ -862,19 +863,91 @@ def running_batch(edition: Edition) -> CertificateBatch | None:
     )
 
 
-# A run whose progress has not moved for this long was interrupted (worker killed, server restart).
-BATCH_STALE_AFTER = timedelta(minutes=10)
+# A run whose progress (a heartbeat after every chunk of 20) has not moved for this long was
+# interrupted (worker killed, server restart), wherever it ran.
+BATCH_STALE_AFTER = timedelta(minutes=2)
+
+
+def this_worker() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def claim_batch(batch: CertificateBatch) -> None:
+    """Mark the run as running in this process (the caller commits)."""
+    batch.status = CertificateBatchStatus.RUNNING
+    batch.started_at = utcnow()
+    batch.worker = this_worker()
+
+
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # alive, under another user
+        return True
+    return True
+
+
+def batch_worker_gone(batch: CertificateBatch) -> bool:
+    """True when a run shown as running has nobody running it any more: its RQ job failed or
+    vanished, its process on this host has exited, or its heartbeat stopped."""
+    from schoolmgr.certificates import jobs
+
+    if not batch.is_running:
+        return False
+    if batch.job_id:
+        status = jobs.job_status(batch.job_id)
+        if status in ("failed", "stopped", "canceled", "missing"):
+            return True
+        if status in ("queued", "deferred", "scheduled"):
+            return False  # waiting for a worker is not being gone
+    host, _, pid = batch.worker.rpartition(":")
+    if host == socket.gethostname() and pid.isdigit() and not _process_alive(int(pid)):
+        return True
+    return batch.updated_at < utcnow() - BATCH_STALE_AFTER
+
+
+@dataclass(frozen=True)
+class BatchProgress:
+    """What the run pages show: certificates really issued (counted, not the run's counter,
+    which a killed run never updated), and whether its worker is gone."""
+
+    batch: CertificateBatch
+    issued: int
+    worker_gone: bool
+
+    @property
+    def percent(self) -> int:
+        total = self.batch.total
+        return (
+            100 if not total else min(100, round(100 * (self.issued + self.batch.failed) / total))
+        )
+
+
+def batch_progress(batch: CertificateBatch) -> BatchProgress:
+    """The run's certificates: those of its edition issued while it was (or is) the last run."""
+    query = (
+        sa.select(sa.func.count(Certificate.id))
+        .join(Registration, Registration.id == Certificate.registration_id)
+        .where(
+            Registration.edition_id == batch.edition_id, Certificate.issued_at >= batch.created_at
+        )
+    )
+    if batch.finished_at is not None:
+        query = query.where(Certificate.issued_at <= batch.finished_at)
+    return BatchProgress(batch, db.session.scalar(query), batch_worker_gone(batch))
 
 
 def start_batch(edition: Edition, actor: User | None, take_over: bool = False) -> CertificateBatch:
     """Record a bulk issue of every missing certificate of `edition` (the caller runs it).
 
-    A run still making progress blocks a second one; an interrupted run (or any, with
+    A run whose worker is alive blocks a second one; a run whose worker is gone (or any, with
     `take_over`) is marked failed, and the new run resumes where it stopped.
     """
     running = running_batch(edition)
     if running is not None:
-        if not take_over and running.updated_at > utcnow() - BATCH_STALE_AFTER:
+        if not take_over and not batch_worker_gone(running):
             raise CertificateError(
                 _("Certificates of this edition are being issued already."), "batch_running", 409
             )
@@ -971,8 +1044,7 @@ def run_batch(
     from schoolmgr.certificates import jobs
 
     batch = db.session.get(CertificateBatch, batch_id)
-    batch.status = CertificateBatchStatus.RUNNING
-    batch.started_at = utcnow()
+    claim_batch(batch)
     ids = missing_registration_ids(batch.edition)
     batch.total = batch.done + batch.failed + len(ids)
     db.session.commit()

@@ -35,6 +35,7 @@ from schoolmgr.models.user import (
     Country,
     Role,
     User,
+    UserSession,
     normalise_email,
 )
 
@@ -69,6 +70,7 @@ __all__ = [
     "Role",
     "Session",
     "User",
+    "UserSession",
     "edition_module_trainers",
     "normalise_email",
     "registration_modules",

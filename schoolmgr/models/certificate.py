@@ -98,8 +98,11 @@ class CertificateBatch(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    # Bumped with every progress update: a run that stops moving was interrupted.
+    # Bumped with every progress update (the heartbeat): a run that stops moving was interrupted.
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+    # "host:pid" of the process running it, and its RQ job: to tell whether it is still alive.
+    worker: Mapped[str] = mapped_column(sa.String(200), default="")
+    job_id: Mapped[str | None] = mapped_column(sa.String(64))
 
     edition: Mapped[Edition] = relationship()
     started_by: Mapped[User | None] = relationship()

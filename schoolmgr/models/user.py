@@ -1,6 +1,8 @@
 """People: participants, trainers, programme staff and administrators."""
 
 import enum
+import functools
+import secrets
 from datetime import datetime
 
 import sqlalchemy as sa
@@ -110,9 +112,18 @@ class User(UserMixin, db.Model):
         self.search_key = fold(" ".join(parts.values()))[:700]
         return value
 
-    # Flask-Login: the session carries the version, so a password change ends other sessions.
+    # The sign-in this instance was loaded for (or opened by get_id); not a column.
+    session_key = None
+
+    # Flask-Login stores this in the signed cookie: "user id:session version:session key".
+    # The key names a row of user_sessions, which sign-out deletes; bumping the version (password
+    # change, deactivation, role change) ends every sign-in of the user at once.
     def get_id(self) -> str:
-        return f"{self.id}:{self.session_version}"
+        if self.session_key is None:
+            from schoolmgr.auth.sessions import open_session
+
+            open_session(self)
+        return f"{self.id}:{self.session_version}:{self.session_key}"
 
     @property
     def is_active(self) -> bool:
@@ -122,7 +133,11 @@ class User(UserMixin, db.Model):
         self.password_hash = generate_password_hash(password, method="scrypt")
 
     def check_password(self, password: str) -> bool:
-        return bool(self.password_hash) and check_password_hash(self.password_hash, password)
+        """The same hash work whether or not the account has a password (no timing tell)."""
+        if not self.password_hash:
+            spend_password_check(password)
+            return False
+        return check_password_hash(self.password_hash, password)
 
     def has_role(self, *roles: Role) -> bool:
         """True when the user holds one of the roles; admins hold every staff right."""
@@ -143,5 +158,28 @@ class User(UserMixin, db.Model):
         return self.country.label if self.country else ""
 
 
+@functools.cache
+def _unmatchable_hash() -> str:
+    return generate_password_hash(secrets.token_hex(32), method="scrypt")
+
+
+def spend_password_check(password: str) -> None:
+    """Do the work of checking a password against a hash, for a sign-in with an unknown email,
+    so that it takes as long as a wrong password for an existing account."""
+    check_password_hash(_unmatchable_hash(), password)
+
+
 def normalise_email(value: str | None) -> str:
     return (value or "").strip().lower()
+
+
+class UserSession(db.Model):
+    """One sign-in (a browser): its key lives in the signed cookie, its hash here. Deleting the
+    row ends that sign-in in every app process, whatever cookies were copied before."""
+
+    __tablename__ = "user_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    key_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

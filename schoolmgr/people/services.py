@@ -4,6 +4,7 @@ import sqlalchemy as sa
 from flask_babel import gettext as _
 
 from schoolmgr.audit import record
+from schoolmgr.auth.sessions import end_all_sessions
 from schoolmgr.errors import DomainError
 from schoolmgr.extensions import db
 from schoolmgr.models import (
@@ -120,7 +121,7 @@ def change_role(actor: User, user: User, role: Role, reason: str = "") -> User:
     before = user.role
     user.role = role
     # A lower role must not keep rights in sessions signed in under the higher one.
-    user.session_version += 1
+    end_all_sessions(user)
     record(
         "user.role_changed",
         target=user,
@@ -148,7 +149,7 @@ def set_active(actor: User, user: User, active: bool, reason: str = "") -> User:
         raise PeopleError(_("The last administrator cannot be deactivated."), "last_admin", 409)
     user.active = active
     if not active:
-        user.session_version += 1
+        end_all_sessions(user)
     record(
         "user.reactivated" if active else "user.deactivated",
         target=user,

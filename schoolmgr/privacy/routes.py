@@ -7,6 +7,7 @@ from flask import Blueprint, Response, current_app, flash, redirect, render_temp
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, logout_user
 
+from schoolmgr.extensions import PASSWORD_GUESS_LIMIT, limiter, signed_in_user_key
 from schoolmgr.models import Role, utcnow
 from schoolmgr.privacy import services
 from schoolmgr.privacy.forms import DeleteAccountForm
@@ -56,6 +57,7 @@ def export():
 
 @bp.route("/delete", methods=["POST"])
 @login_required
+@limiter.limit(PASSWORD_GUESS_LIMIT, key_func=signed_in_user_key)
 def delete():
     """Delete (anonymise) your own account after confirming with your password."""
     form = DeleteAccountForm()

@@ -20,6 +20,7 @@ from flask_babel import gettext as _
 from sqlalchemy.orm import selectinload
 
 from schoolmgr import audit
+from schoolmgr.auth.sessions import end_all_sessions
 from schoolmgr.errors import DomainError
 from schoolmgr.extensions import db
 from schoolmgr.models import (
@@ -266,7 +267,7 @@ def anonymise_user(user: User) -> None:
     user.preferred_language = "en"
     user.password_hash = None
     user.active = False
-    user.session_version = (user.session_version or 0) + 1
+    end_all_sessions(user)
     user.calendar_token = random_token()
     user.last_login_at = None
     user.anonymised_at = now

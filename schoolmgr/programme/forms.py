@@ -31,6 +31,7 @@ from schoolmgr.forms import (
     GetForm,
     NewPasswordField,
     NoControlCharacters,
+    OneLineField,
     SearchBox,
 )
 from schoolmgr.models import EditionFormat, EditionKind, RegistrationMode
@@ -274,11 +275,7 @@ class TrainersForm(FlaskForm):
 
 
 class InviteTrainerForm(FlaskForm):
-    full_name = StringField(
-        _l("Full name"),
-        validators=[DataRequired(), Length(max=200), NoControlCharacters()],
-        filters=[_clean],
-    )
+    full_name = OneLineField(_l("Full name"))
     email = EmailField(_l("Email"), validators=[DataRequired(), Email(), Length(max=254)])
     edition_module_id = HiddenField()
 

@@ -4,9 +4,9 @@ from datetime import date, timedelta
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_login import login_user
 
 from schoolmgr.auth.access import role_required
+from schoolmgr.auth.sessions import sign_in
 from schoolmgr.extensions import db
 from schoolmgr.models import Edition, EditionModule, Module, Role, Session
 from schoolmgr.pagination import paginate
@@ -366,7 +366,7 @@ def accept_invitation(token: str):
         except ProgrammeError as err:
             _show_problems(form, err)
         else:
-            login_user(user)
+            sign_in(user)
             flash(
                 _("Welcome, %(name)s. Your trainer account is ready.", name=user.full_name),
                 "success",

@@ -33,6 +33,7 @@ from schoolmgr.models import (
     registration_modules,
     utcnow,
 )
+from schoolmgr.text import normalise_line
 from schoolmgr.timeutils import to_utc
 
 
@@ -815,7 +816,7 @@ def invite_trainer(email: str, full_name: str, em: EditionModule | None = None) 
         )
     new = user is None
     if new:
-        user = User(email=email, full_name=full_name.strip(), role=Role.TRAINER)
+        user = User(email=email, full_name=normalise_line(full_name), role=Role.TRAINER)
         db.session.add(user)
         db.session.flush()
         record("user.invited", target=user, summary=user.email, after={"role": "trainer"})

@@ -18,6 +18,7 @@ from schoolmgr.forms import (
     CountryField,
     GetForm,
     NoControlCharacters,
+    OneLineField,
     SearchBox,
     country_choices,
 )
@@ -60,14 +61,10 @@ class MultiCheckboxField(SelectMultipleField):
 
 class RegistrationForm(FlaskForm):
     country = CountryField(validators=[DataRequired()])
-    institution = StringField(
-        _l("Institution"),
-        validators=[DataRequired(), Length(max=200), NoControlCharacters()],
-        description=_l("Ministry, agency, municipality or organisation."),
+    institution = OneLineField(
+        _l("Institution"), description=_l("Ministry, agency, municipality or organisation.")
     )
-    position = StringField(
-        _l("Position"), validators=[DataRequired(), Length(max=200), NoControlCharacters()]
-    )
+    position = OneLineField(_l("Position"))
     modules = MultiCheckboxField(
         _l("Modules you want to attend"),
         coerce=int,

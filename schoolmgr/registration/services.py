@@ -40,7 +40,7 @@ from schoolmgr.models import (
 )
 from schoolmgr.models.types import random_token
 from schoolmgr.public.services import edition_with_modules
-from schoolmgr.text import search_terms
+from schoolmgr.text import normalise_line, search_terms
 
 log = logging.getLogger(__name__)
 
@@ -270,9 +270,9 @@ def register(
         if country:
             user.country = Country(country)
         if institution is not None:
-            user.institution = institution.strip()
+            user.institution = normalise_line(institution)
         if position is not None:
-            user.position = position.strip()
+            user.position = normalise_line(position)
         registration = Registration(
             user=user,
             edition=locked,

@@ -21,6 +21,10 @@
         return li;
       }));
     }
+    if (data.worker_gone) {
+      window.location.reload();  // the server shows how to take the run over
+      return;
+    }
     if (!data.running) {
       field("status-text").textContent = data.status === "failed" ? "Stopped with an error" : "Finished";
       field("finished-links").hidden = false;

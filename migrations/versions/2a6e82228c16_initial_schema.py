@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: dd274d1c635d
+Revision ID: 2a6e82228c16
 Revises:
-Create Date: 2026-11-27 12:55:41.146992
+Create Date: 2026-11-30 05:57:09.482824
 
 """
 
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 # revision identifiers, used by Alembic.
-revision = "dd274d1c635d"
+revision = "2a6e82228c16"
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -288,6 +288,8 @@ def upgrade():
         sa.Column("started_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("finished_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("worker", sa.String(length=200), nullable=False),
+        sa.Column("job_id", sa.String(length=64), nullable=True),
         sa.ForeignKeyConstraint(
             ["edition_id"],
             ["editions.id"],
@@ -448,6 +450,24 @@ def upgrade():
             ["edition_id", "review_rank", "waitlist_position", "created_at", "id"],
             unique=False,
         )
+
+    op.create_table(
+        "user_sessions",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("user_id", sa.Integer(), nullable=False),
+        sa.Column("key_hash", sa.String(length=64), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["user_id"],
+            ["users.id"],
+            name=op.f("fk_user_sessions_user_id_users"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_user_sessions")),
+        sa.UniqueConstraint("key_hash", name=op.f("uq_user_sessions_key_hash")),
+    )
+    with op.batch_alter_table("user_sessions", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_user_sessions_user_id"), ["user_id"], unique=False)
 
     op.create_table(
         "certificates",
@@ -781,6 +801,10 @@ def downgrade():
         batch_op.drop_index(batch_op.f("ix_certificates_issued_by_id"))
 
     op.drop_table("certificates")
+    with op.batch_alter_table("user_sessions", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_user_sessions_user_id"))
+
+    op.drop_table("user_sessions")
     with op.batch_alter_table("registrations", schema=None) as batch_op:
         batch_op.drop_index("ix_registrations_review_order")
         batch_op.drop_index("ix_registrations_edition_id_status")

@@ -1,0 +1,121 @@
+"""A bulk issuing run killed half-way (issue 12.8): the pages count the certificates really
+issued, and staff take the run over from the page once its worker is gone."""
+
+import socket
+import subprocess
+from datetime import timedelta
+
+import pytest
+import sqlalchemy as sa
+
+from schoolmgr.certificates import jobs, services
+from schoolmgr.models import Certificate, CertificateBatch, CertificateBatchStatus, Role, utcnow
+from tests import factories
+from tests.test_certificates_services import P, attend, past_edition  # noqa: F401 (fixture)
+
+
+def dead_pid() -> int:
+    process = subprocess.Popen(["true"])
+    process.wait()
+    return process.pid
+
+
+@pytest.fixture
+def killed_run(past_edition, db):  # noqa: F811
+    """Five eligible participants; a run that issued three, then its server was killed before
+    it recorded any progress."""
+    edition, sessions = past_edition
+    registrations = [factories.RegistrationFactory(edition=edition) for _ in range(5)]
+    for registration in registrations:
+        attend(registration, sessions, [P] * 10)
+    staff = factories.UserFactory(role=Role.STAFF)
+    batch = services.start_batch(edition, staff)
+    services.claim_batch(batch)
+    batch.worker = f"{socket.gethostname()}:{dead_pid()}"
+    db.session.commit()
+    for registration in registrations[:3]:
+        services.issue_for_registration(registration, staff)
+    db.session.refresh(batch)
+    assert (batch.done, batch.total, batch.status) == (0, 5, CertificateBatchStatus.RUNNING)
+    return edition, batch, staff
+
+
+def test_the_pages_show_the_certificates_really_issued_and_offer_the_take_over(
+    client, login, killed_run
+):
+    edition, batch, staff = killed_run
+    login(staff)
+
+    eligibility = client.get(f"/staff/editions/{edition.slug}/certificates")
+    page = client.get(f"/staff/editions/{edition.slug}/certificates/runs/{batch.id}")
+    progress = client.get(f"/staff/editions/{edition.slug}/certificates/runs/{batch.id}.json")
+
+    assert "Last issuing run: 3 of 5" in eligibility.text
+    assert '3</span> of <span data-field="total">5</span> issued' in page.text
+    assert "Take over and resume issuing" in page.text
+    assert progress.json["done"] == 3 and progress.json["worker_gone"] is True
+    assert progress.json["running"] is False
+
+
+def test_staff_take_the_run_over_from_the_page_and_it_resumes(client, login, db, killed_run):
+    edition, batch, staff = killed_run
+    login(staff)
+
+    response = client.post(f"/staff/editions/{edition.slug}/certificates/issue")
+
+    assert response.status_code == 302
+    db.session.expire_all()
+    assert db.session.get(CertificateBatch, batch.id).status == CertificateBatchStatus.FAILED
+    resumed = db.session.scalars(sa.select(CertificateBatch).order_by(CertificateBatch.id)).all()[
+        -1
+    ]
+    assert resumed.id != batch.id and resumed.status == CertificateBatchStatus.FINISHED
+    assert db.session.scalar(sa.select(sa.func.count(Certificate.id))) == 5
+    page = client.get(response.headers["Location"])
+    assert "Finished" in page.text and "2</span> of" in page.text
+    assert "Take over" not in page.text
+
+
+def test_a_run_whose_worker_is_alive_is_not_taken_over(client, login, db, killed_run):
+    edition, batch, staff = killed_run
+    batch.worker = services.this_worker()  # this very process: alive, heartbeat fresh
+    db.session.commit()
+    login(staff)
+
+    page = client.get(f"/staff/editions/{edition.slug}/certificates/runs/{batch.id}")
+    refused = client.post(
+        f"/staff/editions/{edition.slug}/certificates/issue", follow_redirects=True
+    )
+
+    assert "Issuing…" in page.text and "Take over" not in page.text
+    assert "being issued already" in refused.text
+    db.session.expire_all()
+    assert db.session.get(CertificateBatch, batch.id).status == CertificateBatchStatus.RUNNING
+
+
+def test_a_worker_on_another_host_is_gone_when_its_heartbeat_stops(db, killed_run):
+    _edition, batch, _staff = killed_run
+    batch.worker = "another-host:12345"
+    db.session.commit()
+    assert not services.batch_worker_gone(batch)
+
+    batch.updated_at = utcnow() - services.BATCH_STALE_AFTER - timedelta(seconds=1)
+    db.session.commit()
+
+    assert services.batch_worker_gone(batch)
+
+
+@pytest.mark.parametrize(
+    ("status", "gone"),
+    [("started", False), ("queued", False), ("failed", True), ("stopped", True), ("missing", True)],
+)
+def test_with_rq_the_job_status_tells_whether_the_worker_is_gone(
+    db, killed_run, monkeypatch, status, gone
+):
+    _edition, batch, _staff = killed_run
+    batch.worker = "rq-worker-host:4242"
+    batch.job_id = "job-1"
+    db.session.commit()
+    monkeypatch.setattr(jobs, "job_status", lambda job_id: status)
+
+    assert services.batch_worker_gone(batch) is gone
