@@ -106,6 +106,8 @@ class TestConfig(Config):
     MAIL_BACKEND = "memory"
     RATELIMIT_ENABLED = False
     REDIS_URL = None
+    # Tests move the clock (freeze_time) by months; sign-ins must not expire under them.
+    SESSION_MAX_AGE = 60 * 60 * 24 * 365 * 20
     SERVER_NAME = None
 
 

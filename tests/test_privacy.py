@@ -87,7 +87,7 @@ def test_a_participant_downloads_everything_held_about_them_and_nothing_of_other
     assert response.status_code == 200
     assert response.mimetype == "application/json"
     assert "attachment" in response.headers["Content-Disposition"]
-    assert response.headers["Cache-Control"] == "no-store"
+    assert response.headers["Cache-Control"] == "private, no-store"
     data = json.loads(response.data)
     assert data["account"]["email"] == "maja@example.org"
     assert data["account"]["full_name"] == "Maja Kovačević"

@@ -1,6 +1,8 @@
 """Signing out, deactivation and role changes end the sign-in on the server (issue 12.1): a
 cookie copied before is refused afterwards, by every app process sharing the database."""
 
+from datetime import timedelta
+
 import sqlalchemy as sa
 
 from schoolmgr import create_app
@@ -109,11 +111,13 @@ def test_a_role_change_refuses_every_earlier_cookie_of_the_user(app, make_user):
 
 
 def test_a_sign_in_expires_after_the_session_max_age(app, make_user, db):
+    app.config["SESSION_MAX_AGE"] = 60 * 60 * 24 * 30
     make_user(email="maja@example.org")
     browser = app.test_client()
     sign_in(browser, "maja@example.org", remember=True)
+    assert browser.get("/me/registrations").status_code == 200
     row = db.session.scalar(sa.select(UserSession))
-    row.created_at = row.created_at.replace(year=row.created_at.year - 1)
+    row.created_at -= timedelta(days=31)
     db.session.commit()
 
     assert_signed_out(browser)
