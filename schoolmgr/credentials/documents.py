@@ -1,7 +1,8 @@
 """The JSON documents of Open Badges 3.0: issuer profile, achievement, credential, status list.
 
 Plain functions of plain values; URLs start from BASE_URL so that every process (web, worker,
-CLI) writes the same ids.
+CLI) writes the same ids. The documents' text is English (`inLanguage`), whoever issues them:
+a signed credential must not depend on the issuing user's interface language.
 """
 
 from __future__ import annotations
@@ -12,9 +13,8 @@ import hashlib
 from datetime import UTC, date, datetime, time
 
 from flask import current_app
-from flask_babel import gettext as _
 
-from schoolmgr.models import Edition, EditionKind
+from schoolmgr.models import Edition, EditionFormat, EditionKind
 
 VC_CONTEXT = "https://www.w3.org/ns/credentials/v2"
 OB_CONTEXT = "https://purl.imsglobal.org/spec/ob/v3p0/context-3.0.3.json"
@@ -28,6 +28,16 @@ STATUS_LIST_SIZE = 131_072
 # over the list instead of sitting side by side.
 _MULTIPLIER = 40_503
 _OFFSET = 7_919
+
+
+KIND_NAMES = {
+    EditionKind.SEASONAL_SCHOOL: "Seasonal school",
+    EditionKind.WEBINAR: "Webinar",
+    EditionKind.HACKATHON: "Hackathon",
+    EditionKind.WORKSHOP: "Workshop",
+    EditionKind.NETWORKING: "Networking event",
+    EditionKind.COACHING: "Coaching and mentoring",
+}
 
 
 def base_url() -> str:
@@ -99,21 +109,17 @@ def _hours(value: float) -> str:
 def criteria_narrative(edition: Edition) -> str:
     """The certificate rule of the edition, in words (Markdown)."""
     lines = [
-        _(
-            "Attend at least %(threshold)d%% of the planned sessions of the programme.",
-            threshold=edition.certificate_threshold,
-        )
+        f"Attend at least {edition.certificate_threshold}% of the planned sessions "
+        "of the programme."
     ]
     mandatory = [em.module.name for em in edition.edition_modules if em.mandatory]
     if mandatory:
-        lines.append(_("Attend the mandatory modules: %(modules)s.", modules=", ".join(mandatory)))
+        lines.append(f"Attend the mandatory modules: {', '.join(mandatory)}.")
     if edition.excused_counts_as_attended:
-        lines.append(_("Excused absences count as attended."))
+        lines.append("Excused absences count as attended.")
     if edition.module_choice:
-        lines.append(_("Only the modules the participant chose are counted."))
-    lines.append(
-        _("Programme staff may grant an exception for a documented reason (make-up work).")
-    )
+        lines.append("Only the modules the participant chose are counted.")
+    lines.append("Programme staff may grant an exception for a documented reason (make-up work).")
     return "\n".join(f"- {line}" for line in lines)
 
 
@@ -125,20 +131,15 @@ def achievement(edition: Edition) -> dict:
         hours = sum(s.duration_hours for s in em.sessions)
         total += hours
         modules.append(f"- {em.module.name}: {_hours(round(hours, 1))} h")
-    place = _("online") if edition.format.value == "online" else (edition.venue or "")
-    description = _(
-        "%(kind)s of the %(school)s, %(start)s to %(end)s%(place)s.",
-        kind=edition.kind.label,
-        school=current_app.config["SCHOOL_NAME"],
-        start=edition.start_date.isoformat(),
-        end=edition.end_date.isoformat(),
-        place=f", {place}" if place else "",
+    place = "online" if edition.format == EditionFormat.ONLINE else (edition.venue or "")
+    description = (
+        f"{KIND_NAMES.get(edition.kind, 'Event')} of the {current_app.config['SCHOOL_NAME']}, "
+        f"{edition.start_date.isoformat()} to {edition.end_date.isoformat()}"
+        + (f", {place}." if place else ".")
     )
     if modules:
-        description += "\n\n" + _(
-            "Modules (%(hours)s hours planned):", hours=_hours(round(total, 1))
-        )
-        description += "\n" + "\n".join(modules)
+        description += f"\n\nModules ({_hours(round(total, 1))} hours planned):\n"
+        description += "\n".join(modules)
     return {
         "id": achievement_id(edition.slug),
         "type": ["Achievement"],
@@ -152,11 +153,11 @@ def achievement(edition: Edition) -> dict:
         "image": {
             "id": badge_image_url(edition.kind.value),
             "type": "Image",
-            "caption": edition.kind.label,
+            "caption": KIND_NAMES.get(edition.kind, "Event"),
         },
         "creator": issuer_profile(),
         "inLanguage": "en",
-        "tag": [edition.kind.label, edition.format.label],
+        "tag": [KIND_NAMES.get(edition.kind, "Event"), edition.format.value.replace("_", " ")],
     }
 
 
@@ -194,19 +195,17 @@ def open_badge_credential(
     modules = snapshot.get("modules", [])
     narrative = "\n".join(f"- {m['name']}: {_hours(m['hours'])} h" for m in modules)
     if modules:
-        narrative += "\n\n" + _("Total: %(hours)s hours", hours=_hours(snapshot["total_hours"]))
+        narrative += f"\n\nTotal: {_hours(snapshot['total_hours'])} hours"
     list_url = status_list_url(list_number)
     valid_from = day_start(date.fromisoformat(snapshot["issued_on"]))
     return {
         "@context": CONTEXTS,
         "id": credential_uri,
         "type": ["VerifiableCredential", "OpenBadgeCredential"],
-        "name": _("Certificate of attendance: %(title)s", title=snapshot["edition_title"]),
-        "description": _(
-            "%(name)s attended %(title)s (%(dates)s).",
-            name=snapshot["name"],
-            title=snapshot["edition_title"],
-            dates=snapshot["dates"],
+        "name": f"Certificate of attendance: {snapshot['edition_title']}",
+        "description": (
+            f"{snapshot['name']} attended {snapshot['edition_title']} "
+            f"({snapshot['start_date']} to {snapshot['end_date']})."
         ),
         "issuer": issuer_profile(),
         "validFrom": valid_from,
@@ -224,13 +223,10 @@ def open_badge_credential(
             {
                 "id": snapshot["verify_url"],
                 "type": ["Evidence"],
-                "name": _("Certificate of attendance %(serial)s", serial=snapshot["serial"]),
-                "description": _(
-                    "PDF certificate %(serial)s, verification code %(code)s; SHA-256 of the "
-                    "PDF: %(sha256)s",
-                    serial=snapshot["serial"],
-                    code=snapshot["verification_code"],
-                    sha256=pdf_sha256,
+                "name": f"Certificate of attendance {snapshot['serial']}",
+                "description": (
+                    f"PDF certificate {snapshot['serial']}, verification code "
+                    f"{snapshot['verification_code']}; SHA-256 of the PDF: {pdf_sha256}"
                 ),
                 "genre": "Certificate of attendance",
                 "narrative": narrative,
