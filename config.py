@@ -72,6 +72,13 @@ class Config:
     CHECKIN_LATE_AFTER_MINUTES = _env_int("CHECKIN_LATE_AFTER_MINUTES", 10)
     CHECKIN_ROTATION_SECONDS = _env_int("CHECKIN_ROTATION_SECONDS", 45)
 
+    # Open Badges credentials: Ed25519 keys as <kid>.pem files (default: instance/credential-keys
+    # next to STORAGE_DIR), or the signing key itself in CREDENTIAL_SIGNING_KEY_PEM.
+    CREDENTIAL_KEYS_DIR = os.environ.get("CREDENTIAL_KEYS_DIR") or None
+    CREDENTIAL_SIGNING_KEY_ID = os.environ.get("CREDENTIAL_SIGNING_KEY_ID") or None
+    CREDENTIAL_SIGNING_KEY_PEM = os.environ.get("CREDENTIAL_SIGNING_KEY_PEM") or None
+    CREDENTIAL_ISSUER_EMAIL = os.environ.get("CREDENTIAL_ISSUER_EMAIL") or None
+
     REDIS_URL = os.environ.get("REDIS_URL") or None
     RATELIMIT_ENABLED = _env_bool("RATELIMIT_ENABLED", True)
     RATELIMIT_HEADERS_ENABLED = True

@@ -128,12 +128,15 @@ def _read_ring() -> KeyRing:
         private = [k for k in keys.values() if k.private]
         signing = private[-1] if private else None
     if signing is None:
-        if not config.get("CREDENTIAL_AUTO_KEY", current_app.debug or current_app.testing):
+        auto = config.get("CREDENTIAL_AUTO_KEY")
+        if auto is None:
+            auto = current_app.debug or current_app.testing
+        if not auto:
             raise SigningKeyError(
                 f"No credential signing key in {directory}: run `flask credentials generate-key`."
             )
         # Development and tests: make one on first use rather than refuse to issue.
-        key_id, _path = generate_key(directory)
+        generate_key(directory)
         return _read_ring()
     return KeyRing(signing, keys)
 
