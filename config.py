@@ -78,6 +78,8 @@ class Config:
     CREDENTIAL_SIGNING_KEY_ID = os.environ.get("CREDENTIAL_SIGNING_KEY_ID") or None
     CREDENTIAL_SIGNING_KEY_PEM = os.environ.get("CREDENTIAL_SIGNING_KEY_PEM") or None
     CREDENTIAL_ISSUER_EMAIL = os.environ.get("CREDENTIAL_ISSUER_EMAIL") or None
+    # Make a signing key on first use when there is none (development and tests only).
+    CREDENTIAL_AUTO_KEY = False
 
     REDIS_URL = os.environ.get("REDIS_URL") or None
     RATELIMIT_ENABLED = _env_bool("RATELIMIT_ENABLED", True)
@@ -94,6 +96,7 @@ class Config:
 
 class DevelopmentConfig(Config):
     DEBUG = True
+    CREDENTIAL_AUTO_KEY = True
 
 
 class TestConfig(Config):
@@ -102,6 +105,7 @@ class TestConfig(Config):
     SQLALCHEMY_DATABASE_URI = os.environ.get("TEST_DATABASE_URL", "sqlite://")
     WTF_CSRF_ENABLED = False
     MAIL_BACKEND = "memory"
+    CREDENTIAL_AUTO_KEY = True
     RATELIMIT_ENABLED = False
     REDIS_URL = None
     SERVER_NAME = None

@@ -128,10 +128,7 @@ def _read_ring() -> KeyRing:
         private = [k for k in keys.values() if k.private]
         signing = private[-1] if private else None
     if signing is None:
-        auto = config.get("CREDENTIAL_AUTO_KEY")
-        if auto is None:
-            auto = current_app.debug or current_app.testing
-        if not auto:
+        if not config.get("CREDENTIAL_AUTO_KEY"):
             raise SigningKeyError(
                 f"No credential signing key in {directory}: run `flask credentials generate-key`."
             )
