@@ -19,6 +19,7 @@ from urllib.parse import urlencode
 import sqlalchemy as sa
 from flask import current_app
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from joserfc import jws
 from joserfc.errors import JoseError
 
@@ -246,14 +247,14 @@ def status_list_jwt(list_number: int) -> str:
 
 
 PROBLEMS = {
-    "empty": _("Paste a credential or choose a file."),
-    "unreadable": _("This is not a signed credential (a VC-JWT, a .jwt file or a baked badge)."),
-    "no_baked_credential": _("This image holds no credential."),
-    "unknown_key": _("It was not signed with a key of %(school)s."),
-    "bad_signature": _("The signature does not match: the credential was altered."),
-    "bad_claims": _("The credential's claims do not match its content."),
-    "other_issuer": _("It was not issued by %(school)s."),
-    "not_yet_valid": _("The credential is not valid yet."),
+    "empty": _l("Paste a credential or choose a file."),
+    "unreadable": _l("This is not a signed credential (a VC-JWT, a .jwt file or a baked badge)."),
+    "no_baked_credential": _l("This image holds no credential."),
+    "unknown_key": _l("It was not signed with a key of %(school)s."),
+    "bad_signature": _l("The signature does not match: the credential was altered."),
+    "bad_claims": _l("The credential's claims do not match its content."),
+    "other_issuer": _l("It was not issued by %(school)s."),
+    "not_yet_valid": _l("The credential is not valid yet."),
 }
 
 
