@@ -357,7 +357,7 @@ def test_verify_page_offers_the_credential_form_and_refuses_junk(client, issued)
         response = client.post("/verify/credential", data={"credential": junk})
         assert response.status_code == 400, junk
         assert "is-invalid" in response.get_data(as_text=True)
-    png_without = (Path("static/img/badges/webinar.png")).read_bytes()
+    png_without = (Path(__file__).parents[1] / "static/img/badges/webinar.png").read_bytes()
     response = client.post(
         "/verify/credential",
         data={"file": (io.BytesIO(png_without), "plain.png")},
@@ -408,3 +408,23 @@ def test_issue_missing_backfills_old_certificates(app, runner, issued):
     assert row.revocation_reason == "misconduct"
     assert credentials.verify(row.jwt).revoked is True
     assert runner.invoke(args=["credentials", "issue-missing"]).output.endswith(": 0\n")
+
+
+def test_svg_baking_round_trip_and_one_chunk_per_png(client, issued):
+    from schoolmgr.credentials import baking
+
+    certificate, _staff = issued
+    token = row_of(certificate).jwt
+    badges = Path(__file__).parents[1] / "static" / "img" / "badges"
+    svg = baking.bake_svg((badges / "workshop.svg").read_text(), token)
+    assert 'xmlns:openbadges="https://purl.imsglobal.org/ob/v3p0"' in svg
+    response = client.post(
+        "/verify/credential",
+        data={"file": (io.BytesIO(svg.encode()), "badge.svg")},
+        content_type="multipart/form-data",
+    )
+    assert response.status_code == 200 and "Valid" in response.get_data(as_text=True)
+
+    twice = baking.bake_png(baking.bake_png((badges / "webinar.png").read_bytes(), "a.b.c"), token)
+    assert twice.count(b"openbadgecredential") == 1
+    assert Image.open(io.BytesIO(twice)).text["openbadgecredential"] == token
