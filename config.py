@@ -76,6 +76,14 @@ class Config:
     # Reverse proxies in front of the app (nginx, a load balancer) whose X-Forwarded-For,
     # -Proto and -Host headers are believed: 0 = none (the app faces clients directly).
     TRUSTED_PROXIES = _env_int("TRUSTED_PROXIES", 0)
+    # Open Badges credentials: Ed25519 keys as <kid>.pem files (default: instance/credential-keys
+    # next to STORAGE_DIR), or the signing key itself in CREDENTIAL_SIGNING_KEY_PEM.
+    CREDENTIAL_KEYS_DIR = os.environ.get("CREDENTIAL_KEYS_DIR") or None
+    CREDENTIAL_SIGNING_KEY_ID = os.environ.get("CREDENTIAL_SIGNING_KEY_ID") or None
+    CREDENTIAL_SIGNING_KEY_PEM = os.environ.get("CREDENTIAL_SIGNING_KEY_PEM") or None
+    CREDENTIAL_ISSUER_EMAIL = os.environ.get("CREDENTIAL_ISSUER_EMAIL") or None
+    # Make a signing key on first use when there is none (development and tests only).
+    CREDENTIAL_AUTO_KEY = False
 
     REDIS_URL = os.environ.get("REDIS_URL") or None
     RATELIMIT_ENABLED = _env_bool("RATELIMIT_ENABLED", True)
@@ -96,6 +104,7 @@ class Config:
 
 class DevelopmentConfig(Config):
     DEBUG = True
+    CREDENTIAL_AUTO_KEY = True
 
 
 class TestConfig(Config):
@@ -104,6 +113,7 @@ class TestConfig(Config):
     SQLALCHEMY_DATABASE_URI = os.environ.get("TEST_DATABASE_URL", "sqlite://")
     WTF_CSRF_ENABLED = False
     MAIL_BACKEND = "memory"
+    CREDENTIAL_AUTO_KEY = True
     RATELIMIT_ENABLED = False
     REDIS_URL = None
     # Tests move the clock (freeze_time) by months; sign-ins must not expire under them.

@@ -210,6 +210,74 @@ def naive_rate(snapshots: list[dict]) -> tuple[float, float]:
     return n / (time.perf_counter() - started), (time.process_time() - cpu) / n
 
 
+def credential_cost(sample_size: int = 200) -> str:
+    """What the Open Badges credential adds to issuing one certificate (schoolmgr.credentials).
+
+    sign: the VC-JWT signature alone (Ed25519 over the ~5 KB payload); document+sign: building
+    the credential and signing it; issue_for: all the issuing path adds (row insert and flush,
+    document, signature, update), on already issued certificates in a rolled-back transaction.
+    Wall-clock and CPU time per certificate (CPU is what counts on a loaded, shared machine);
+    raw_ed25519 is the bare `cryptography` signature of the same bytes, as a yardstick.
+    """
+    import sqlalchemy as sa
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    from schoolmgr.credentials import documents, services
+    from schoolmgr.credentials.keys import key_ring
+    from schoolmgr.extensions import db
+    from schoolmgr.models import BadgeCredential, Certificate
+
+    rows = db.session.scalars(sa.select(BadgeCredential).limit(sample_size)).all()
+    if not rows:
+        return "credentials: none issued"
+    key = key_ring().signing
+    payloads = [services.decoded(r) for r in rows]
+
+    def per_item(run, items) -> tuple[float, float]:
+        wall, cpu = time.perf_counter(), time.process_time()
+        for item in items:
+            run(item)
+        count = len(items)
+        return (time.perf_counter() - wall) / count, (time.process_time() - cpu) / count
+
+    sign = per_item(lambda p: services.sign(p, key), payloads)
+    raw_key = Ed25519PrivateKey.generate()
+    raw = per_item(raw_key.sign, [r.jwt.encode() for r in rows])
+    certificates = db.session.scalars(
+        sa.select(Certificate).where(Certificate.id.in_([r.certificate_id for r in rows]))
+    ).all()
+    for certificate in certificates:  # what the issuing path has loaded already
+        _ = certificate.registration.user, certificate.registration.edition.edition_modules
+
+    def document_and_sign(certificate) -> None:
+        registration = certificate.registration
+        document = documents.open_badge_credential(
+            credential_uri="urn:uuid:bench",
+            subject_uri="urn:uuid:bench-subject",
+            snapshot=certificate.snapshot,
+            edition=registration.edition,
+            email=registration.user.email,
+            salt="bench",
+            pdf_sha256=certificate.sha256,
+            status=(1, 1),
+        )
+        services.sign(document, key)
+
+    build = per_item(document_and_sign, certificates)
+    db.session.execute(
+        sa.delete(BadgeCredential).where(BadgeCredential.id.in_([r.id for r in rows]))
+    )
+    issue = per_item(services.issue_for, certificates)
+    db.session.rollback()
+    return (
+        f"credentials per certificate (wall/cpu, over {len(certificates)}): "
+        f"sign_us={1e6 * sign[0]:.0f}/{1e6 * sign[1]:.0f} "
+        f"document_and_sign_us={1e6 * build[0]:.0f}/{1e6 * build[1]:.0f} "
+        f"issue_for_ms={1e3 * issue[0]:.2f}/{1e3 * issue[1]:.2f} "
+        f"raw_ed25519_us={1e6 * raw[0]:.0f}/{1e6 * raw[1]:.0f}"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--n", type=int, default=1000, help="certificates to issue")
@@ -305,6 +373,7 @@ def main() -> None:
             f"(workers and this process); with {args.processes} idle cores the ratio would be "
             f"about {args.processes * naive_cpu / app_cpu:.2f}"
         )
+        print(credential_cost())
     sampler.stop()
     print(
         f"n={args.n} naive_cps={naive_cps:.2f} app_cps={app_cps:.2f} "

@@ -75,6 +75,9 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(public_bp)
     app.register_blueprint(auth_bp)
     app.register_blueprint(certificates_bp)
+    from schoolmgr.credentials.routes import bp as credentials_bp
+
+    app.register_blueprint(credentials_bp)
     app.register_blueprint(audit_bp)
 
     from schoolmgr.account.routes import bp as account_bp

@@ -97,3 +97,6 @@ def init_app(app: Flask) -> None:
     from schoolmgr.certificates.cli import certificates_cli
 
     app.cli.add_command(certificates_cli)
+    from schoolmgr.credentials.cli import credentials_cli
+
+    app.cli.add_command(credentials_cli)

@@ -124,6 +124,9 @@ ROWS = [
     T("registration.reset_calendar_address", "POST", {},                                   "L ok ok ok ok ok ok"),
     T("certificates.mine",                   "GET",  {},                                   SIGNED_IN),
     T("certificates.my_pdf",                 "GET",  CERT,                                 "L 200 404 404 404 404 404"),
+    T("credentials.my_jwt",                  "GET",  CERT,                                 "L 200 404 404 404 404 404"),
+    T("credentials.my_json",                 "GET",  CERT,                                 "L 200 404 404 404 404 404"),
+    T("credentials.my_badge",                "GET",  CERT,                                 "L 200 404 404 404 404 404"),
     # Both participants attend module 1; people who are not participants are sent back.
     T("attendance.apology",                  "POST", SESSION1,                             "L ok ok R R R R"),
     T("attendance.checkin",                  "GET",  {},                                   SIGNED_IN),
@@ -142,6 +145,13 @@ ROWS = [
     T("certificates.verify_code",            "GET",  {"code": "certificate.verification_code"}, PUBLIC),
     T("certificates.verify_code",            "POST", {"code": "certificate.verification_code"}, "ok ok ok ok ok ok ok"),
     T("certificates.verify_json",            "GET",  {"code": "certificate.verification_code"}, PUBLIC),
+    # Open Badges: the issuer's public documents, and checking a credential
+    T("credentials.issuer",                  "GET",  {},                                   PUBLIC),
+    T("credentials.jwks",                    "GET",  {},                                   PUBLIC),
+    T("credentials.public_key",              "GET",  {"key_id": "credential.key_id"},      PUBLIC),
+    T("credentials.achievement",             "GET",  SLUG,                                 PUBLIC),
+    T("credentials.status_list",             "GET",  {"list_number": "const.one"},         PUBLIC),
+    T("credentials.verify",                  "POST", {},                                   ANYONE_MAY_POST),
     # Trainer workspace: module 1 belongs to `trainer`, not to `otrainer`
     T("trainer.home",                        "GET",  {},                                   "L 403 403 200 200 200 200"),
     T("trainer.module",                      "GET",  {"edition_module_id": "em1.id"},      "L 403 403 200 403 200 200"),
@@ -251,6 +261,7 @@ class World:
     certificate: object
     other_certificate: object
     batch: object
+    credential: object
     tokens: object
     const: object
 
@@ -267,6 +278,29 @@ def _write_pdf(certificate) -> None:
     from schoolmgr.certificates import services as certificate_services
 
     certificate_services.pdf_path(certificate).write_bytes(b"%PDF-1.4\n% test file\n%%EOF\n")
+
+
+def _issue_credential(certificate):
+    """The owner's Open Badges credential, from a snapshot as issuing writes it."""
+    from schoolmgr.credentials.services import issue_for
+
+    edition = certificate.registration.edition
+    certificate.snapshot = {
+        **certificate.snapshot,
+        "school_name": "Test School",
+        "edition_title": edition.title,
+        "edition_slug": edition.slug,
+        "start_date": edition.start_date.isoformat(),
+        "end_date": edition.end_date.isoformat(),
+        "dates": f"{edition.start_date} - {edition.end_date}",
+        "modules": [{"name": "Module", "hours": 1.5}],
+        "total_hours": 1.5,
+        "issued_on": edition.end_date.isoformat(),
+        "serial": certificate.serial,
+        "verification_code": certificate.verification_code,
+        "verify_url": f"http://127.0.0.1:5000/verify/{certificate.verification_code}",
+    }
+    return issue_for(certificate)
 
 
 def build_world() -> World:
@@ -311,6 +345,7 @@ def build_world() -> World:
     )
     _write_pdf(certificate)
     _write_pdf(other_certificate)
+    credential = _issue_credential(certificate)
     batch = CertificateBatch(edition=edition, started_by=people["staff"])
     db.session.add(batch)
     db.session.commit()
@@ -333,8 +368,9 @@ def build_world() -> World:
         certificate=certificate,
         other_certificate=other_certificate,
         batch=batch,
+        credential=credential,
         tokens=tokens,
-        const=_Namespace(css_file="css/app.css"),
+        const=_Namespace(css_file="css/app.css", one=1),
     )
 
 

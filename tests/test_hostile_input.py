@@ -154,7 +154,7 @@ def get_pages(app, world) -> list[tuple[str, str]]:
         if row.method != "GET" or row.endpoint not in app.view_functions:
             continue
         url = url_for_row(app, row, world)
-        if url.endswith((".pdf", ".zip", ".csv", ".xlsx", ".ics", ".json", ".svg")):
+        if url.endswith((".pdf", ".zip", ".csv", ".xlsx", ".ics", ".json", ".svg", ".png", ".jwt")):
             continue
         if row.endpoint in ("static", "health.healthz"):
             continue

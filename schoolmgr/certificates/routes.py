@@ -17,6 +17,7 @@ from flask_login import current_user, login_required
 from schoolmgr.auth.access import role_required
 from schoolmgr.certificates import forms, jobs, services
 from schoolmgr.certificates.services import REVOKE_CATEGORIES, CertificateError
+from schoolmgr.credentials import services as credential_services
 from schoolmgr.extensions import limiter
 from schoolmgr.models import Role
 from schoolmgr.pagination import page_number, paginate
@@ -279,8 +280,11 @@ def reissue(certificate_id: int):
 @login_required
 def mine():
     """The signed-in participant's certificates."""
+    certificates = services.certificates_of(current_user)
     return render_template(
-        "certificates/mine.html", certificates=services.certificates_of(current_user)
+        "certificates/mine.html",
+        certificates=certificates,
+        credentials=credential_services.credentials_by_certificate(certificates),
     )
 
 

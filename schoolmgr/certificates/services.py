@@ -34,6 +34,7 @@ from schoolmgr.attendance.services import (
     tally_registration,
 )
 from schoolmgr.certificates import codes, rendering
+from schoolmgr.credentials import services as credentials
 from schoolmgr.errors import DomainError
 from schoolmgr.extensions import db
 from schoolmgr.mail import queue_email
@@ -734,6 +735,7 @@ def record_certificate(prepared: dict, actor: User | None) -> tuple[Certificate,
     )
     _notify_holder(certificate)
     try:
+        credentials.issue_for(certificate)  # flushes: a race for the registration fails here
         db.session.commit()
     except IntegrityError:
         # Someone else issued it at the same moment: theirs stands.
@@ -807,6 +809,8 @@ def reissue(certificate: Certificate, actor: User, reason: str) -> Certificate:
         after={"serial": new.serial, "snapshot": new.snapshot},
     )
     _notify_holder(new)
+    credentials.issue_for(new)
+    credentials.revoke_for(certificate, "superseded")
     db.session.commit()
     return new
 
@@ -836,6 +840,7 @@ def revoke(certificate: Certificate, actor: User, category: str, reason: str) ->
         ),
         reason=f"{REVOKE_CATEGORIES[category]}: {reason}",
     )
+    credentials.revoke_for(certificate, category)
     db.session.commit()
     return certificate
 

@@ -8,6 +8,7 @@ from schoolmgr.models.attendance import (
 )
 from schoolmgr.models.audit import AuditEvent
 from schoolmgr.models.certificate import Certificate, CertificateBatch, CertificateBatchStatus
+from schoolmgr.models.credential import BadgeCredential
 from schoolmgr.models.edition import (
     Edition,
     EditionFormat,
@@ -48,6 +49,7 @@ __all__ = [
     "AttendanceMethod",
     "AttendanceStatus",
     "AuditEvent",
+    "BadgeCredential",
     "Certificate",
     "CertificateBatch",
     "CertificateBatchStatus",
