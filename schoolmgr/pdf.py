@@ -9,6 +9,7 @@ quoted font names and WeasyPrint then silently falls back to another font).
 """
 
 import mimetypes
+import re
 import threading
 from collections.abc import Iterable, Mapping
 from functools import lru_cache
@@ -17,6 +18,7 @@ from urllib.parse import unquote, urlsplit
 
 import jinja2
 from weasyprint import CSS, HTML
+from weasyprint import html as weasyprint_html
 from weasyprint.text.fonts import FontConfiguration
 from weasyprint.urls import URLFetcher, URLFetcherResponse
 
@@ -83,6 +85,34 @@ def stylesheet(path: str) -> CSS:
     )
 
 
+# WeasyPrint's user-agent stylesheet gives every element of the document six pseudo-elements
+# (::marker and the footnote and note calls and markers), whether or not anything could use them:
+# on a certificate of ~50 elements that is ~300 extra computed styles per document, and ~5% of
+# the Python work of a render. Our PDFs have no footnotes or notes, and lists only get markers
+# on <li> and <summary>, so the sheet we give WeasyPrint scopes ::marker to those and leaves the
+# note rules out. Everything else is WeasyPrint's own sheet, unchanged.
+_UNUSED_UA_RULES = re.compile(
+    r"^::(?:footnote-call|footnote-marker|note-call|note-marker|note-callback) \{[^}]*\}\n",
+    re.MULTILINE,
+)
+
+
+@lru_cache(maxsize=1)
+def user_agent_stylesheet() -> CSS:
+    """WeasyPrint's HTML user-agent stylesheet without the pseudo-elements our PDFs never use."""
+    text = _UNUSED_UA_RULES.sub("", weasyprint_html.UA)
+    text = text.replace("\n::marker {", "\n:is(li, summary)::marker {", 1)
+    return CSS(string=text, counter_style=weasyprint_html.UA_COUNTER_STYLE)
+
+
+class PrintHTML(HTML):
+    """An HTML document for WeasyPrint with our trimmed user-agent stylesheet."""
+
+    def _ua_stylesheets(self, forms=False):
+        sheets = [user_agent_stylesheet()]
+        return [*sheets, weasyprint_html.UA_FORM_STYLESHEET] if forms else sheets
+
+
 def _gettext(message: str, **variables) -> str:
     from flask import has_app_context
 
@@ -116,7 +146,7 @@ def render_pdf(template_name: str, context: Mapping, stylesheet_paths: Iterable[
     html = render_html(template_name, context)
     with _lock:  # WeasyPrint objects shared across threads are not thread-safe
         stylesheets = [stylesheet(p) for p in stylesheet_paths]
-        document = HTML(string=html, base_url=BASE_URL, url_fetcher=url_fetcher())
+        document = PrintHTML(string=html, base_url=BASE_URL, url_fetcher=url_fetcher())
         return document.write_pdf(stylesheets=stylesheets, font_config=font_config())
 
 

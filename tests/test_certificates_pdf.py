@@ -75,3 +75,38 @@ def test_every_signatory_and_module_is_printed():
     text = reader.pages[0].extract_text()
     for expected in ("Jelena Marković", "Arben Krasniqi", "Director", "Module 0", "Module 7"):
         assert expected in text
+
+
+@pytest.mark.parametrize(
+    "verify_url",
+    [
+        rendering.SAMPLE_SNAPSHOT["verify_url"],
+        "https://school.example.org/verify/7K2M-QX9P-WR4T-HN3C-ZB8D",
+    ],
+)
+def test_qr_code_scans_to_the_verification_link(tmp_path, verify_url):
+    """The QR code, printed at an ordinary 150 dpi, reads back as the certificate's link."""
+    import subprocess
+
+    import zxingcpp
+    from PIL import Image
+
+    pdf_file = tmp_path / "certificate.pdf"
+    pdf_file.write_bytes(
+        rendering.render_certificate({**rendering.SAMPLE_SNAPSHOT, "verify_url": verify_url})
+    )
+    subprocess.run(
+        ["pdftoppm", "-png", "-r", "150", "-singlefile", str(pdf_file), str(tmp_path / "page")],
+        check=True,
+    )
+    codes = zxingcpp.read_barcodes(Image.open(tmp_path / "page.png"))
+    assert [code.text for code in codes] == [verify_url]
+
+
+def test_only_the_shipped_fonts_the_certificate_uses_are_embedded():
+    content = rendering.render_certificate(rendering.SAMPLE_SNAPSHOT)
+    page = pypdf.PdfReader(io.BytesIO(content)).pages[0]
+    fonts = sorted(
+        str(f["/BaseFont"]).split("+", 1)[-1] for f in page["/Resources"]["/Font"].values()
+    )
+    assert fonts == ["Cert-Sans", "Cert-Sans-Bold", "Cert-Serif-Bold", "Cert-Serif-Italic"]

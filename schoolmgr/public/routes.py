@@ -33,13 +33,15 @@ def edition(slug: str):
     if found is None or not services.is_visible_to(found[0], current_user):
         abort(404)
     edition, accepted = found
+    programme = services.programme_of(edition.id)
     return render_template(
         "public/edition.html",
         edition=edition,
+        modules=programme.modules,
         seats_left=services.seats_left(edition, accepted),
         registration_open=edition.registration_is_open(utcnow()),
         registration=services.registration_of(current_user, edition),
-        schedule=services.schedule_by_day(edition),
+        schedule=services.schedule_by_day(edition, programme.sessions),
     )
 
 

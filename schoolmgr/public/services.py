@@ -1,7 +1,7 @@
 """Read-side rules of the public catalogue: what visitors see and in which order."""
 
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from functools import cache
 
@@ -19,6 +19,7 @@ from schoolmgr.models import (
     RegistrationStatus,
     Session,
     User,
+    edition_module_trainers,
 )
 from schoolmgr.pagination import paginate_counted
 
@@ -103,14 +104,14 @@ def edition_for_page(slug: str) -> Edition | None:
 
 
 def edition_page(slug: str) -> tuple[Edition, int] | None:
-    """As `edition_for_page`, with the edition's accepted registrations counted in the same
-    query (the public edition page)."""
-    row = db.session.execute(_edition_page_with_count_query(), {"slug": slug}).first()
+    """An edition with its accepted registrations counted in the same query (the public
+    edition page; its programme comes from `programme_of`)."""
+    row = db.session.execute(_edition_with_count_query(), {"slug": slug}).first()
     return (row[0], row[1]) if row else None
 
 
 @cache
-def _edition_page_with_count_query() -> sa.Select:
+def _edition_with_count_query() -> sa.Select:
     accepted = (
         sa.select(sa.func.count())
         .where(
@@ -120,7 +121,96 @@ def _edition_page_with_count_query() -> sa.Select:
         .correlate(Edition)
         .scalar_subquery()
     )
-    return _edition_page_query().add_columns(accepted)
+    return sa.select(Edition, accepted).where(Edition.slug == sa.bindparam("slug", type_=sa.String))
+
+
+@dataclass
+class ProgrammeSession:
+    """A session as the public edition page shows it (plain values, not an ORM object)."""
+
+    starts_at: datetime
+    ends_at: datetime
+    title: str
+    room: str
+    position: int
+    module_name: str
+
+
+@dataclass
+class ProgrammeModule:
+    """A module of an edition as the public page shows it, with its trainers' names."""
+
+    id: int
+    slug: str
+    name: str
+    summary: str
+    mandatory: bool
+    trainers: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Programme:
+    modules: list[ProgrammeModule]
+    sessions: list[ProgrammeSession]
+
+
+def programme_of(edition_id: int) -> Programme:
+    """The modules (in programme order) with their trainers, and every session, of an edition:
+    plain rows in two queries, however many modules, trainers and sessions it has. Building
+    ORM objects for them cost more than the queries on the public edition page."""
+    modules_query, trainers_query = _programme_queries()
+    modules: dict[int, ProgrammeModule] = {}
+    sessions: list[ProgrammeSession] = []
+    for row in db.session.execute(modules_query, {"edition_id": edition_id}):
+        module = modules.get(row.id)
+        if module is None:
+            module = modules[row.id] = ProgrammeModule(
+                row.id, row.slug, row.name, row.summary or "", row.mandatory
+            )
+        if row.starts_at is not None:
+            sessions.append(
+                ProgrammeSession(
+                    row.starts_at, row.ends_at, row.title, row.room, row.position, row.name
+                )
+            )
+    for edition_module_id, full_name in db.session.execute(
+        trainers_query, {"edition_id": edition_id}
+    ):
+        modules[edition_module_id].trainers.append(full_name)
+    return Programme(list(modules.values()), sessions)
+
+
+@cache
+def _programme_queries() -> tuple[sa.Select, sa.Select]:
+    """Built once per process; the edition is a parameter. Modules come with their sessions
+    (an outer join: a module without sessions is still listed)."""
+    edition_id = sa.bindparam("edition_id", type_=sa.Integer)
+    modules = (
+        sa.select(
+            EditionModule.id,
+            EditionModule.mandatory,
+            Module.slug,
+            Module.name,
+            Module.summary,
+            Session.starts_at,
+            Session.ends_at,
+            Session.title,
+            Session.room,
+            Session.position,
+        )
+        .join(Module, Module.id == EditionModule.module_id)
+        .outerjoin(Session, Session.edition_module_id == EditionModule.id)
+        .where(EditionModule.edition_id == edition_id)
+        .order_by(EditionModule.position, EditionModule.id, Session.starts_at, Session.position)
+    )
+    trainers = (
+        sa.select(edition_module_trainers.c.edition_module_id, User.full_name)
+        .join(User, User.id == edition_module_trainers.c.user_id)
+        .join(EditionModule, EditionModule.id == edition_module_trainers.c.edition_module_id)
+        .where(EditionModule.edition_id == edition_id)
+        .order_by(User.full_name)
+    )
+    return modules, trainers
 
 
 @cache
@@ -155,10 +245,11 @@ def is_visible_to(edition: Edition, user: User | None) -> bool:
     return bool(user and user.is_authenticated and user.is_staff)
 
 
-def schedule_by_day(edition: Edition) -> list[tuple[date, list[Session]]]:
+def schedule_by_day(
+    edition: Edition, sessions: list[ProgrammeSession]
+) -> list[tuple[date, list[ProgrammeSession]]]:
     """The edition's sessions grouped by their local day, in time order."""
-    days: dict[date, list[Session]] = defaultdict(list)
-    sessions = [s for em in edition.edition_modules for s in em.sessions]
+    days: dict[date, list[ProgrammeSession]] = defaultdict(list)
     for session in sorted(sessions, key=lambda s: (s.starts_at, s.position)):
         days[session.starts_at.astimezone(edition.tz).date()].append(session)
     return sorted(days.items())
