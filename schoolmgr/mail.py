@@ -8,6 +8,7 @@ request, and `flask mail send` retries what is still pending, with growing delay
 import logging
 import smtplib
 from datetime import timedelta
+from email import policy
 from email.message import EmailMessage
 from pathlib import Path
 
@@ -18,6 +19,12 @@ from schoolmgr.extensions import db
 from schoolmgr.models import EmailStatus, OutboundEmail, utcnow
 
 log = logging.getLogger(__name__)
+
+# Headers stay UTF-8 and unfolded (up to RFC 5322's 998 characters): Python's folding of
+# RFC 2047 encoded words drops or doubles spaces next to non-ASCII words ("Governance  Čačak").
+MESSAGE_POLICY = policy.SMTPUTF8.clone(max_line_length=998)
+# For an SMTP server that does not offer SMTPUTF8: encoded words, still never folded.
+ASCII_POLICY = policy.SMTP.clone(max_line_length=998)
 
 
 def queue_email(recipient: str, template: str, subject: str, **context) -> OutboundEmail:
@@ -68,7 +75,7 @@ def deliver_pending(limit: int = 100) -> tuple[int, int]:
 
 
 def _build_message(email: OutboundEmail) -> EmailMessage:
-    message = EmailMessage()
+    message = EmailMessage(policy=MESSAGE_POLICY)
     message["From"] = current_app.config["MAIL_DEFAULT_SENDER"]
     message["To"] = email.recipient
     message["Subject"] = email.subject
@@ -98,7 +105,13 @@ def _send(email: OutboundEmail) -> None:
                 smtp.starttls()
             if config["MAIL_USERNAME"]:
                 smtp.login(config["MAIL_USERNAME"], config["MAIL_PASSWORD"] or "")
-            smtp.send_message(message)
+            smtp.ehlo_or_helo_if_needed()
+            if smtp.has_extn("smtputf8"):
+                smtp.send_message(message, mail_options=("SMTPUTF8", "BODY=8BITMIME"))
+            else:
+                smtp.sendmail(
+                    message["From"], [email.recipient], message.as_bytes(policy=ASCII_POLICY)
+                )
     else:
         raise RuntimeError(f"Unknown MAIL_BACKEND {backend!r}")
 
