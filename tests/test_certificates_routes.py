@@ -176,6 +176,41 @@ def test_verify_pages(client, edition_with_people):
     assert client.get("/verify?code=nonsense").status_code == 404
 
 
+@pytest.mark.parametrize("typed", ["{serial}", "{serial_spaced}", "{serial_digits}", " {serial}  "])
+def test_verify_accepts_the_serial_number_and_says_so(client, edition_with_people, typed):
+    _edition, (a, _b, _poor) = edition_with_people
+    certificate = services.issue_for_registration(a, None)[0]
+    serial = certificate.serial
+    typed = typed.format(
+        serial=serial,
+        serial_spaced=serial.replace("-", " "),
+        serial_digits=serial.replace("-", ""),
+    )
+
+    response = client.get("/verify", query_string={"code": typed}, follow_redirects=True)
+
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert f"You typed the serial number {serial}" in html
+    assert certificate.verification_code in html
+    assert "Valid" in html and "Ëndrit Hoxha" in html
+
+
+def test_verify_by_code_does_not_claim_a_serial_was_typed(client, edition_with_people):
+    _edition, (a, _b, _poor) = edition_with_people
+    certificate = services.issue_for_registration(a, None)[0]
+
+    response = client.get(
+        "/verify",
+        query_string={"code": certificate.verification_code.lower()},
+        follow_redirects=True,
+    )
+
+    assert response.status_code == 200
+    assert "You typed the serial number" not in response.get_data(as_text=True)
+    assert client.get("/verify?code=2026-9999-99999").status_code == 404
+
+
 def test_upload_detects_edited_pdf(app, client, edition_with_people):
     _edition, (a, _b, _poor) = edition_with_people
     certificate = services.issue_for_registration(a, None)[0]

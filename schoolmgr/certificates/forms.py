@@ -42,9 +42,12 @@ class ReissueForm(FlaskForm):
 
 class VerifyCodeForm(GetForm):
     code = StringField(
-        _l("Verification code"),
+        _l("Verification code or serial number"),
         validators=[DataRequired(), Length(max=40)],
-        description=_l("20 letters and digits, as printed under the QR code, e.g. K7QH-M3XD-…"),
+        description=_l(
+            "The 20 letters and digits printed under the QR code (e.g. K7QH-M3XD-…), "
+            "or the serial number (e.g. 2026-0006-00100)."
+        ),
     )
 
 

@@ -303,9 +303,15 @@ def verify():
     upload_form = forms.VerifyUploadForm()
     if request.method == "GET" and request.args.get("code"):
         if code_form.validate():
-            certificate = services.find_by_code(code_form.code.data)
+            certificate, by_serial = services.find_by_code_or_serial(code_form.code.data)
             if certificate is not None:
-                return redirect(url_for(".verify_code", code=certificate.verification_code))
+                return redirect(
+                    url_for(
+                        ".verify_code",
+                        code=certificate.verification_code,
+                        typed="serial" if by_serial else None,
+                    )
+                )
         return render_template(
             "certificates/verify.html",
             code_form=code_form,
@@ -337,8 +343,15 @@ def verify_code(code: str):
     certificate = services.find_by_code(code)
     if certificate is None:
         abort(404)
+    typed_serial = request.args.get("typed") == "serial"
     if certificate.verification_code != code:
-        return redirect(url_for(".verify_code", code=certificate.verification_code))
+        return redirect(
+            url_for(
+                ".verify_code",
+                code=certificate.verification_code,
+                typed="serial" if typed_serial else None,
+            )
+        )
     upload_form = forms.VerifyUploadForm()
     upload_checked = upload_match = None
     status = 200
@@ -355,6 +368,7 @@ def verify_code(code: str):
         upload_form=upload_form,
         upload_checked=upload_checked,
         upload_match=upload_match,
+        typed_serial=typed_serial,
     ), status
 
 

@@ -1108,6 +1108,25 @@ def find_by_code(text: str) -> Certificate | None:
     return db.session.scalar(sa.select(Certificate).where(Certificate.verification_code == code))
 
 
+def find_by_serial(text: str) -> Certificate | None:
+    """The certificate with this serial ("2026-0006-00100"), typed with or without separators."""
+    digits = codes.serial_digits(text)
+    if digits is None:
+        return None
+    return db.session.scalar(
+        sa.select(Certificate).where(sa.func.replace(Certificate.serial, "-", "") == digits)
+    )
+
+
+def find_by_code_or_serial(text: str) -> tuple[Certificate | None, bool]:
+    """The certificate a verifier typed, by code or by serial; True when it was the serial."""
+    certificate = find_by_code(text)
+    if certificate is not None:
+        return certificate, False
+    certificate = find_by_serial(text)
+    return certificate, certificate is not None
+
+
 def public_facts(certificate: Certificate) -> dict:
     """What the certificate says and its status, for the verify page and its JSON."""
     s = certificate.snapshot
