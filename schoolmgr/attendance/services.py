@@ -444,6 +444,17 @@ def save_marks(
     return changed
 
 
+def marks_changed_since(session: Session, by: User, since: datetime) -> int:
+    """How many participants' marks `by` set in this session since `since` (one visit)."""
+    return db.session.scalar(
+        sa.select(sa.func.count(Attendance.id)).where(
+            Attendance.session_id == session.id,
+            Attendance.recorded_by_id == by.id,
+            Attendance.recorded_at >= since,
+        )
+    )
+
+
 def mark_all_present(session: Session, *, by: User, now: datetime | None = None) -> int:
     """Mark everyone without a mark present (existing marks, e.g. apologies, stay)."""
     existing = marks_of(session)
