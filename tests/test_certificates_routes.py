@@ -2,13 +2,22 @@
 
 import io
 import zipfile
+from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
 
 from schoolmgr import create_app
 from schoolmgr.certificates import services
-from schoolmgr.models import AttendanceStatus, AuditEvent, Certificate, Registration, Role
+from schoolmgr.extensions import db
+from schoolmgr.models import (
+    AttendanceStatus,
+    AuditEvent,
+    Certificate,
+    Registration,
+    Role,
+    utcnow,
+)
 from schoolmgr.timeutils import fmt_date
 from tests import factories
 
@@ -352,3 +361,62 @@ def test_progress_json_for_the_page_script(client, login, edition_with_people):
     assert data["status"] == "finished"
     assert (data["done"], data["total"], data["failed"], data["running"]) == (2, 2, 0, False)
     assert client.get("/staff/editions/autumn-school/certificates/runs/999").status_code == 404
+
+
+@pytest.fixture
+def edition_half_way(app):
+    """An edition under way: two sessions held (attended), three still to come."""
+    now = utcnow()
+    edition = factories.EditionFactory(slug="half-way", title="Half-way School")
+    edition.certificate_threshold = 0
+    em = factories.EditionModuleFactory(edition=edition)
+    registration = factories.RegistrationFactory(edition=edition, user__full_name="Ана Јовановић")
+    for days in (-2, -1, 1, 2, 3):
+        starts = now + timedelta(days=days)
+        session = factories.SessionFactory(
+            edition_module=em, starts_at=starts, ends_at=starts + timedelta(hours=2)
+        )
+        if days < 0:
+            factories.AttendanceFactory(
+                session=session, registration=registration, status=AttendanceStatus.PRESENT
+            )
+    db.session.commit()
+    return edition, registration
+
+
+def _certificates(edition):
+    return db.session.scalars(
+        sa.select(Certificate).join(Registration).where(Registration.edition_id == edition.id)
+    ).all()
+
+
+def test_issuing_while_sessions_remain_warns_and_asks_for_confirmation(
+    client, login, edition_half_way
+):
+    edition, registration = edition_half_way
+    login(role=Role.STAFF)
+    page = client.get(f"/staff/editions/{edition.slug}/certificates").text
+    assert "3 sessions of this edition are still to come" in page
+
+    for url, button in (
+        (
+            f"/staff/editions/{edition.slug}/certificates/issue",
+            "Issue all missing certificates now",
+        ),
+        (
+            f"/staff/editions/{edition.slug}/certificates/issue/{registration.id}",
+            "Issue the certificate of Ана Јовановић now",
+        ),
+    ):
+        response = client.post(url)
+        assert response.status_code == 409
+        assert "3 sessions of Half-way School are still to come." in response.text
+        assert button in response.text
+        assert _certificates(edition) == []
+
+    response = client.post(
+        f"/staff/editions/{edition.slug}/certificates/issue/{registration.id}",
+        data={"before_the_end": "yes"},
+    )
+    assert response.status_code == 302
+    assert len(_certificates(edition)) == 1

@@ -4,7 +4,7 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import HiddenField, SelectField, StringField, TextAreaField
-from wtforms.validators import AnyOf, DataRequired, Length
+from wtforms.validators import AnyOf, DataRequired, Length, Optional
 
 from schoolmgr.forms import GetForm, NoControlCharacters
 
@@ -22,6 +22,8 @@ class IssueForm(FlaskForm):
     """Issue all missing certificates, or one (registration_id set)."""
 
     registration_id = HiddenField()
+    # Sent by the confirmation page: issue although sessions of the edition are still to come.
+    before_the_end = HiddenField(validators=[Optional(), AnyOf(["yes"])])
 
 
 class RevokeForm(FlaskForm):

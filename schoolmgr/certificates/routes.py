@@ -68,6 +68,7 @@ def eligibility(slug: str):
         missing=len(standing.missing_ids),
         issued=standing.issued,
         batch=services.latest_batch(edition),
+        to_come=services.sessions_to_come(edition),
         override_form=forms.OverrideForm(),
         issue_form=forms.IssueForm(),
     )
@@ -101,6 +102,8 @@ def issue_all(slug: str):
     form = forms.IssueForm()
     if not form.validate_on_submit():
         abort(400)
+    if not form.before_the_end.data and (to_come := services.sessions_to_come(edition)):
+        return _confirm_early(edition, to_come, url_for(".issue_all", slug=slug), None)
     try:
         batch = services.start_batch(edition, current_user)
     except CertificateError as err:
@@ -115,14 +118,35 @@ def issue_one(slug: str, registration_id: int):
     """Issue one participant's certificate."""
     edition = _edition_or_404(slug)
     back = _back_to_row(slug, registration_id)
-    if not forms.IssueForm().validate_on_submit():
+    form = forms.IssueForm()
+    if not form.validate_on_submit():
         abort(400)
+    if not form.before_the_end.data and (to_come := services.sessions_to_come(edition)):
+        action = url_for(
+            ".issue_one", slug=slug, registration_id=registration_id, **request.args.to_dict()
+        )
+        return _confirm_early(
+            edition, to_come, action, services.registration_name(edition, registration_id)
+        )
     try:
         certificate = services.issue_one(edition, registration_id, current_user)
     except CertificateError as err:
         return _fail(err, back)
     flash(_("Certificate %(serial)s issued.", serial=certificate.serial), "success")
     return redirect(back)
+
+
+def _confirm_early(edition, to_come: int, action: str, name: str | None):
+    """Ask before issuing while sessions remain: the certificate would miss their hours."""
+    return render_template(
+        "certificates/confirm_early.html",
+        edition=edition,
+        to_come=to_come,
+        action=action,
+        name=name,
+        back=url_for(".eligibility", slug=edition.slug),
+        issue_form=forms.IssueForm(formdata=None),
+    ), 409
 
 
 def _batch_or_404(slug: str, batch_id: int):

@@ -456,6 +456,15 @@ def _edition_registration(edition: Edition, registration_id: int) -> Registratio
     return registration
 
 
+def registration_name(edition: Edition, registration_id: int) -> str | None:
+    """The participant's name, for a confirmation ("issue to Ана Јовановић?"), or None."""
+    return db.session.scalar(
+        sa.select(User.full_name)
+        .join(Registration, Registration.user_id == User.id)
+        .where(Registration.id == registration_id, Registration.edition_id == edition.id)
+    )
+
+
 def set_override(
     edition: Edition, registration_id: int, decision: str, reason: str, actor: User
 ) -> Registration:
@@ -841,6 +850,15 @@ def revoke(certificate: Certificate, actor: User, category: str, reason: str) ->
 
 # --------------------------------------------------------------------------------------------
 # Bulk issuing with progress
+
+
+def sessions_to_come(edition: Edition, now: datetime | None = None) -> int:
+    """Sessions of the edition not over yet: a certificate issued now misses their hours."""
+    return db.session.scalar(
+        sa.select(sa.func.count(Session.id))
+        .join(EditionModule, EditionModule.id == Session.edition_module_id)
+        .where(EditionModule.edition_id == edition.id, Session.ends_at > (now or utcnow()))
+    )
 
 
 def missing_registration_ids(edition: Edition) -> list[int]:
