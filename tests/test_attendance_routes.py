@@ -2,6 +2,7 @@
 
 import io
 import re
+import subprocess
 from datetime import timedelta
 
 import pytest
@@ -273,6 +274,25 @@ def test_sign_in_sheet_is_a_pdf_with_cyrillic_names(client, login, world):
     text = PdfReader(io.BytesIO(response.data)).pages[0].extract_text()
     assert "Ана Јовановић" in text
     assert "Bojan Đurić" in text
+
+
+def test_sign_in_sheet_keeps_names_and_the_room_on_one_line(client, login, world, tmp_path):
+    session = world["session"]
+    session.room = "Plenary hall B, Government building"
+    user = world["bojan"].user
+    user.full_name = "Aleksandra Dimitrijević-Stojanović Petrović"
+    user.institution = "Ministry of Public Administration and Local Self-Government of Serbia"
+    db.session.commit()
+    login(world["trainer"])
+    pdf = tmp_path / "sheet.pdf"
+    pdf.write_bytes(client.get(f"/trainer/sessions/{session.id}/sheet.pdf").data)
+
+    text = subprocess.run(
+        ["pdftotext", "-layout", str(pdf), "-"], capture_output=True, text=True, check=True
+    ).stdout
+    lines = text.splitlines()
+    assert any("Aleksandra Dimitrijević-Stojanović Petrović" in line for line in lines)
+    assert any("Plenary hall B, Government building" in line for line in lines)
 
 
 def test_summary_and_csv(client, login, world, make_attendance):

@@ -1,6 +1,7 @@
 """Certificate pages: staff issuing, participant downloads, public verification, audit log, CLI."""
 
 import io
+import re
 import zipfile
 from datetime import timedelta
 
@@ -361,6 +362,10 @@ def test_progress_json_for_the_page_script(client, login, edition_with_people):
     assert data["status"] == "finished"
     assert (data["done"], data["total"], data["failed"], data["running"]) == (2, 2, 0, False)
     assert client.get("/staff/editions/autumn-school/certificates/runs/999").status_code == 404
+    # A run without failures has no "Failures: None" section to read past.
+    page = client.get(location).text
+    assert re.search(r'<section data-field="failures-box" hidden', page)
+    assert ">None<" not in page
 
 
 @pytest.fixture
