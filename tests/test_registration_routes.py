@@ -1,8 +1,8 @@
 """Registration pages as participants and staff use them."""
 
-import re
 import csv
 import io
+import re
 from datetime import date, timedelta
 
 import pytest
