@@ -54,7 +54,7 @@ from schoolmgr.models import (
 )
 from schoolmgr.pagination import paginate_list
 from schoolmgr.public.services import edition_with_modules
-from schoolmgr.text import fold
+from schoolmgr.text import fold, person_sort_key
 from schoolmgr.timeutils import fmt_date, fmt_date_range
 
 
@@ -217,7 +217,7 @@ def edition_standing(edition: Edition, now: datetime | None = None) -> EditionSt
                 certificate_id=current.get(reg_id),
             )
         )
-    standings.sort(key=lambda s: (fold(s.name), s.registration_id))
+    standings.sort(key=lambda s: (person_sort_key(s.name), s.registration_id))
     return EditionStanding(standings, tallies, mandatory, now)
 
 

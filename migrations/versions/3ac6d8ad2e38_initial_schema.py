@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: dd274d1c635d
+Revision ID: 3ac6d8ad2e38
 Revises:
-Create Date: 2026-11-27 12:55:41.146992
+Create Date: 2026-11-30 06:29:02.051386
 
 """
 
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 # revision identifiers, used by Alembic.
-revision = "dd274d1c635d"
+revision = "3ac6d8ad2e38"
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -170,6 +170,7 @@ def upgrade():
         sa.Column("email", sa.String(length=254), nullable=False),
         sa.Column("full_name", sa.String(length=200), nullable=False),
         sa.Column("search_key", sa.String(length=700), nullable=False),
+        sa.Column("sort_key", sa.LargeBinary(length=1000), nullable=False),
         sa.Column("password_hash", sa.String(length=255), nullable=True),
         sa.Column(
             "role",
@@ -222,6 +223,7 @@ def upgrade():
         batch_op.create_index(batch_op.f("ix_users_full_name"), ["full_name"], unique=False)
         batch_op.create_index(batch_op.f("ix_users_role"), ["role"], unique=False)
         batch_op.create_index(batch_op.f("ix_users_search_key"), ["search_key"], unique=False)
+        batch_op.create_index(batch_op.f("ix_users_sort_key"), ["sort_key"], unique=False)
 
     op.create_table(
         "audit_events",
@@ -808,6 +810,7 @@ def downgrade():
 
     op.drop_table("audit_events")
     with op.batch_alter_table("users", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_users_sort_key"))
         batch_op.drop_index(batch_op.f("ix_users_search_key"))
         batch_op.drop_index(batch_op.f("ix_users_role"))
         batch_op.drop_index(batch_op.f("ix_users_full_name"))
