@@ -32,6 +32,7 @@ class RevokeForm(FlaskForm):
         _l("Details"),
         validators=[DataRequired(), Length(min=5, max=2000), NoControlCharacters()],
         description=_l("Internal: the verify page shows only the category and the date."),
+        id="revoke-reason",  # two forms of the page have a "reason"
     )
 
 
@@ -39,6 +40,7 @@ class ReissueForm(FlaskForm):
     reason = TextAreaField(
         _l("What is corrected"),
         validators=[DataRequired(), Length(min=5, max=2000), NoControlCharacters()],
+        id="reissue-reason",  # two forms of the page have a "reason"
     )
 
 
