@@ -8,6 +8,7 @@ import sqlalchemy as sa
 from flask import current_app, has_request_context, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 
 from schoolmgr.extensions import db
 from schoolmgr.models import (
@@ -89,7 +90,9 @@ def _count_sessions(edition: Edition) -> TabCount:
         .outerjoin(Session, Session.edition_module_id == EditionModule.id)
         .where(EditionModule.edition_id == edition.id)
     ).one()
-    return TabCount(str(sessions), _("%(m)d modules, %(s)d sessions", m=modules, s=sessions))
+    spoken = ngettext("%(num)d module", "%(num)d modules", modules) + ", "
+    spoken += ngettext("%(num)d session", "%(num)d sessions", sessions)
+    return TabCount(str(sessions), spoken)
 
 
 def _count_registrations(edition: Edition) -> TabCount:
@@ -117,7 +120,10 @@ def _count_sessions_held(edition: Edition) -> TabCount:
         .join(EditionModule, EditionModule.id == Session.edition_module_id)
         .where(EditionModule.edition_id == edition.id)
     ).one()
-    return TabCount(f"{held}/{total}", _("%(h)d of %(t)d sessions held", h=held, t=total))
+    return TabCount(
+        f"{held}/{total}",
+        ngettext("%(h)d of %(num)d session held", "%(h)d of %(num)d sessions held", total, h=held),
+    )
 
 
 def _count_certificates(edition: Edition) -> TabCount:
@@ -130,7 +136,9 @@ def _count_certificates(edition: Edition) -> TabCount:
             Certificate.revoked_at.is_(None),
         )
     )
-    return TabCount(str(issued), _("%(n)d certificates issued", n=issued))
+    return TabCount(
+        str(issued), ngettext("%(num)d certificate issued", "%(num)d certificates issued", issued)
+    )
 
 
 EDITION_TABS = [

@@ -77,7 +77,7 @@ def staff_pages(edition):
 def test_every_staff_edition_page_has_the_same_tabs_with_counts(client, login, edition):
     login(role=Role.STAFF)
     expected = [
-        ("Programme 3 (1 modules, 3 sessions)", f"/staff/editions/{edition.id}"),
+        ("Programme 3 (1 module, 3 sessions)", f"/staff/editions/{edition.id}"),
         (
             "Registrations 3/30 (3 accepted of 30 seats)",
             f"/staff/editions/{edition.slug}/registrations",
