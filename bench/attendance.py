@@ -8,10 +8,11 @@ the modules, every ended session marked), then times:
 - tally: `tally_edition` (what certificates use), with its query count;
 - summary: `edition_summary` (per participant tallies plus per module rates);
 - roster: `save_marks` for a whole session's roster in one transaction;
-- sheet: rendering one session's sign-in sheet PDF (warm; names in Latin and Cyrillic).
+- sheet: rendering one session's sign-in sheet PDF (warm; names in Latin and Cyrillic);
+- roster page: the median of 30 GETs of a roster page (50 rows) by its trainer, with queries.
 
-The last line is
-`participants=N sessions=S tally_ms=T queries=Q summary_ms=U roster_ms=R sheet_ms=P`.
+The last line is `participants=N sessions=S tally_ms=T queries=Q summary_ms=U roster_ms=R
+sheet_ms=P roster_page_ms=G`.
 """
 
 import argparse
@@ -70,6 +71,7 @@ def main() -> None:
         )
         trainer = User(email="t@example.org", full_name="Trainer", role=Role.TRAINER)
         db.session.add_all([edition, trainer])
+        db.session.flush()
         ems = []
         for m in range(args.modules):
             em = EditionModule(
@@ -81,6 +83,7 @@ def main() -> None:
                     Session(starts_at=begins, ends_at=begins + timedelta(hours=2), position=s)
                 )
             ems.append(em)
+        ems[0].trainers.append(trainer)
         db.session.add_all(ems)
         regs = []
         for i in range(args.participants):
@@ -142,11 +145,27 @@ def main() -> None:
             t0 = time.perf_counter()
             pdf = services.sign_in_sheet_pdf(session)
             sheet_ms = (time.perf_counter() - t0) * 1000
+        client = app.test_client()
+        with client.session_transaction() as cookie:
+            cookie["_user_id"] = db.session.get(User, trainer.id).get_id()
+            cookie["_fresh"] = True
+        url = f"/trainer/sessions/{session.id}"
+        page_times = []
+        for _ in range(31):  # the first one compiles the templates
+            with app.app_context():  # each request its own `g`, as in the server
+                t0 = time.perf_counter()
+                response = client.get(url)
+                page_times.append((time.perf_counter() - t0) * 1000)
+            assert response.status_code == 200, response.status_code
+            assert response.get_data().count(b"<tr id=") == min(50, len(roster))
+        page_times = page_times[1:]
+        roster_page_ms = sorted(page_times)[len(page_times) // 2]
+
         print(f"roster of {len(roster)} participants, sheet {len(pdf) // 1024} KB")
         print(
             f"participants={args.participants} sessions={total_sessions} tally_ms={tally_ms:.1f} "
             f"queries={tally_queries} summary_ms={summary_ms:.1f} roster_ms={roster_ms:.1f} "
-            f"sheet_ms={sheet_ms:.1f}"
+            f"sheet_ms={sheet_ms:.1f} roster_page_ms={roster_page_ms:.2f}"
         )
 
 

@@ -9,6 +9,7 @@ import logging
 import smtplib
 from contextlib import nullcontext
 from datetime import timedelta
+from email import policy
 from email.message import EmailMessage
 from pathlib import Path
 
@@ -20,6 +21,12 @@ from schoolmgr.i18n import in_language
 from schoolmgr.models import EmailStatus, OutboundEmail, User, utcnow
 
 log = logging.getLogger(__name__)
+
+# Headers stay UTF-8 and unfolded (up to RFC 5322's 998 characters): Python's folding of
+# RFC 2047 encoded words drops or doubles spaces next to non-ASCII words ("Governance  Čačak").
+MESSAGE_POLICY = policy.SMTPUTF8.clone(max_line_length=998)
+# For an SMTP server that does not offer SMTPUTF8: encoded words, still never folded.
+ASCII_POLICY = policy.SMTP.clone(max_line_length=998)
 
 
 def queue_email(
@@ -81,7 +88,7 @@ def deliver_pending(limit: int = 100) -> tuple[int, int]:
 
 
 def _build_message(email: OutboundEmail) -> EmailMessage:
-    message = EmailMessage()
+    message = EmailMessage(policy=MESSAGE_POLICY)
     message["From"] = current_app.config["MAIL_DEFAULT_SENDER"]
     message["To"] = email.recipient
     message["Subject"] = email.subject
@@ -111,7 +118,13 @@ def _send(email: OutboundEmail) -> None:
                 smtp.starttls()
             if config["MAIL_USERNAME"]:
                 smtp.login(config["MAIL_USERNAME"], config["MAIL_PASSWORD"] or "")
-            smtp.send_message(message)
+            smtp.ehlo_or_helo_if_needed()
+            if smtp.has_extn("smtputf8"):
+                smtp.send_message(message, mail_options=("SMTPUTF8", "BODY=8BITMIME"))
+            else:
+                smtp.sendmail(
+                    message["From"], [email.recipient], message.as_bytes(policy=ASCII_POLICY)
+                )
     else:
         raise RuntimeError(f"Unknown MAIL_BACKEND {backend!r}")
 

@@ -1,11 +1,26 @@
-"""The role-dependent main navigation. Each area adds its entries here."""
+"""The role-dependent main navigation and the staff tabs of an edition. Each area adds its
+entries here."""
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
+import sqlalchemy as sa
 from flask import current_app, has_request_context, request, url_for
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 
-from schoolmgr.models import Role
+from schoolmgr.extensions import db
+from schoolmgr.models import (
+    Certificate,
+    Edition,
+    EditionModule,
+    Registration,
+    RegistrationStatus,
+    Role,
+    Session,
+    utcnow,
+)
 
 
 @dataclass(frozen=True)
@@ -46,3 +61,126 @@ def nav_items(user) -> list[dict]:
             {"url": url, "label": str(item.label), "active": request.endpoint == item.endpoint}
         )
     return items
+
+
+# --------------------------------------------------------------------------------------------
+# The tabs of every staff page of one edition. A new area adds its tab with one line in
+# EDITION_TABS (a count is optional); templates/_edition_tabs.html draws them.
+
+
+@dataclass(frozen=True)
+class TabCount:
+    shown: str  # short, in the badge: "12/30"
+    spoken: str  # what it means, for screen readers and the tooltip: "12 accepted of 30 seats"
+
+
+@dataclass(frozen=True)
+class EditionTab:
+    label: str
+    endpoint: str  # where the tab leads; takes `slug` or `edition_id` (see `by`)
+    under: tuple[str, ...]  # endpoints (or "area." prefixes) of the pages inside this tab
+    count: Callable[[Edition], TabCount | None] | None = None
+    by: str = "slug"
+
+
+def _count_sessions(edition: Edition) -> TabCount:
+    modules, sessions = db.session.execute(
+        sa.select(sa.func.count(sa.distinct(EditionModule.id)), sa.func.count(Session.id))
+        .select_from(EditionModule)
+        .outerjoin(Session, Session.edition_module_id == EditionModule.id)
+        .where(EditionModule.edition_id == edition.id)
+    ).one()
+    spoken = ngettext("%(num)d module", "%(num)d modules", modules) + ", "
+    spoken += ngettext("%(num)d session", "%(num)d sessions", sessions)
+    return TabCount(str(sessions), spoken)
+
+
+def _count_registrations(edition: Edition) -> TabCount:
+    rows = dict(
+        db.session.execute(
+            sa.select(Registration.status, sa.func.count())
+            .where(Registration.edition_id == edition.id)
+            .group_by(Registration.status)
+        ).all()
+    )
+    accepted = rows.get(RegistrationStatus.ACCEPTED, 0)
+    pending = rows.get(RegistrationStatus.PENDING, 0)
+    spoken = _("%(a)d accepted of %(c)d seats", a=accepted, c=edition.capacity)
+    if pending:
+        spoken += ", " + _("%(p)d to decide", p=pending)
+    return TabCount(f"{accepted}/{edition.capacity}", spoken)
+
+
+def _count_sessions_held(edition: Edition) -> TabCount:
+    held, total = db.session.execute(
+        sa.select(
+            sa.func.count(Session.id).filter(Session.starts_at <= utcnow()),
+            sa.func.count(Session.id),
+        )
+        .join(EditionModule, EditionModule.id == Session.edition_module_id)
+        .where(EditionModule.edition_id == edition.id)
+    ).one()
+    return TabCount(
+        f"{held}/{total}",
+        ngettext("%(h)d of %(num)d session held", "%(h)d of %(num)d sessions held", total, h=held),
+    )
+
+
+def _count_certificates(edition: Edition) -> TabCount:
+    issued = db.session.scalar(
+        sa.select(sa.func.count(Certificate.id))
+        .join(Registration, Registration.id == Certificate.registration_id)
+        .where(
+            Registration.edition_id == edition.id,
+            Certificate.superseded_at.is_(None),
+            Certificate.revoked_at.is_(None),
+        )
+    )
+    return TabCount(
+        str(issued), ngettext("%(num)d certificate issued", "%(num)d certificates issued", issued)
+    )
+
+
+EDITION_TABS = [
+    EditionTab(
+        _l("Programme"), "programme.edition", ("programme.",), _count_sessions, "edition_id"
+    ),
+    EditionTab(
+        _l("Registrations"),
+        "registration.staff_list",
+        ("registration.staff_",),
+        _count_registrations,
+    ),
+    EditionTab(
+        _l("Attendance"),
+        "attendance.edition_summary",
+        ("attendance.edition_summary",),
+        _count_sessions_held,
+        "edition_id",
+    ),
+    EditionTab(
+        _l("Certificates"), "certificates.eligibility", ("certificates.",), _count_certificates
+    ),
+]
+
+
+def edition_tabs(edition: Edition) -> list[dict]:
+    """The tabs for `edition` as the partial draws them: url, label, active, count."""
+    tabs = []
+    for tab in EDITION_TABS:
+        if tab.endpoint not in current_app.view_functions:
+            continue
+        ref = {"slug": edition.slug} if tab.by == "slug" else {"edition_id": edition.id}
+        endpoint = request.endpoint or ""
+        active = any(
+            endpoint.startswith(u) if u.endswith((".", "_")) else endpoint == u for u in tab.under
+        )
+        tabs.append(
+            {
+                "url": url_for(tab.endpoint, **ref),
+                "label": str(tab.label),
+                "active": active,
+                "count": tab.count(edition) if tab.count else None,
+            }
+        )
+    return tabs

@@ -6,7 +6,7 @@ from flask_login import current_user
 from schoolmgr import timeutils
 from schoolmgr.i18n import LANGUAGES, current_language
 from schoolmgr.models import KOSOVO_FOOTNOTE, Country, utcnow
-from schoolmgr.navigation import nav_items
+from schoolmgr.navigation import edition_tabs, nav_items
 
 
 def has_endpoint(endpoint: str) -> bool:
@@ -26,6 +26,7 @@ def init_app(app: Flask) -> None:
     )
     app.jinja_env.globals.update(
         has_endpoint=has_endpoint,
+        edition_tabs=edition_tabs,
         kosovo_footnote=KOSOVO_FOOTNOTE,
         Country=Country,
     )

@@ -1,7 +1,10 @@
-"""Text folding for search and sorting across Latin diacritics and Cyrillic."""
+"""Text folding for search across Latin diacritics and Cyrillic, and alphabetical order."""
 
+import functools
 import re
 import unicodedata
+
+import icu
 
 # Serbian/Macedonian Cyrillic to the Latin spelling people type on an English keyboard.
 _CYRILLIC = {
@@ -75,3 +78,35 @@ def line_problem(value: str) -> str | None:
     if value and renders_blank(value):
         return "blank"
     return None
+# --------------------------------------------------------------------------------------------
+# Collation: a real alphabetical order (ICU, the Unicode Collation Algorithm with CLDR's
+# language rules), not code-point order.
+
+# People's names are ordered by the region's Latin alphabet (C, Č, Ć, D, Dž, Đ, ...; Cyrillic
+# names follow the Latin ones, in the Cyrillic alphabet), whatever the reader's language.
+NAME_LOCALE = "sr_Latn"
+
+
+@functools.cache
+def _collator(locale: str) -> icu.Collator:
+    return icu.Collator.createInstance(icu.Locale(locale))
+
+
+def collation_key(text: str | None, locale: str = "en") -> bytes:
+    """Bytes that sort `text` in the alphabetical order of `locale` (compare them with <)."""
+    return _collator(locale).getSortKey(unicodedata.normalize("NFC", text or ""))
+
+
+def person_sort_key(full_name: str | None, locale: str = NAME_LOCALE) -> bytes:
+    """Family name (the last word), then given names: "Đorđe Jovanović" sorts under J.
+
+    The two keys are joined: an ICU key ends with its only zero byte, so the family name is
+    compared in full before the given names are."""
+    words = (full_name or "").split()
+    family, given = (words[-1], " ".join(words[:-1])) if words else ("", "")
+    return collation_key(family, locale) + collation_key(given, locale)
+
+
+def sorted_people(items, name=lambda item: item.full_name, locale: str = NAME_LOCALE) -> list:
+    """`items` in name order (family name, then given names): the order of every list of people."""
+    return sorted(items, key=lambda item: person_sort_key(name(item), locale))

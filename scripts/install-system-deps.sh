@@ -4,8 +4,8 @@
 set -euo pipefail
 what=${1:-runtime}
 case "$what" in
-  runtime) packages=(libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core) ;;
-  browser) packages=(chromium poppler-utils) ;;
+  runtime) packages=(libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core libicu-dev pkg-config g++) ;;
+  browser) packages=(chromium poppler-utils default-jre-headless) ;;
   *) echo "usage: $0 runtime|browser" >&2; exit 2 ;;
 esac
 missing=()

@@ -1,6 +1,8 @@
 """Attendance through the pages: roster, check-in screen, typed code, apology, sheet, summaries."""
 
 import io
+import re
+import subprocess
 from datetime import timedelta
 
 import pytest
@@ -274,6 +276,25 @@ def test_sign_in_sheet_is_a_pdf_with_cyrillic_names(client, login, world):
     assert "Bojan Đurić" in text
 
 
+def test_sign_in_sheet_keeps_names_and_the_room_on_one_line(client, login, world, tmp_path):
+    session = world["session"]
+    session.room = "Plenary hall B, Government building"
+    user = world["bojan"].user
+    user.full_name = "Aleksandra Dimitrijević-Stojanović Petrović"
+    user.institution = "Ministry of Public Administration and Local Self-Government of Serbia"
+    db.session.commit()
+    login(world["trainer"])
+    pdf = tmp_path / "sheet.pdf"
+    pdf.write_bytes(client.get(f"/trainer/sessions/{session.id}/sheet.pdf").data)
+
+    text = subprocess.run(
+        ["pdftotext", "-layout", str(pdf), "-"], capture_output=True, text=True, check=True
+    ).stdout
+    lines = text.splitlines()
+    assert any("Aleksandra Dimitrijević-Stojanović Petrović" in line for line in lines)
+    assert any("Plenary hall B, Government building" in line for line in lines)
+
+
 def test_summary_and_csv(client, login, world, make_attendance):
     make_attendance(session=world["session"], registration=world["ana"])
     login(world["trainer"])
@@ -412,3 +433,79 @@ def test_staff_edition_summary_is_paginated_with_rates_over_the_whole_edition(
     assert client.get(url + "?page=3").status_code == 404
     csv = client.get(f"/staff/editions/{world['edition'].id}/attendance.csv")
     assert all(n in csv.data.decode("utf-8-sig") for n in names)  # the export has everyone
+
+
+def test_save_marks_counts_what_this_visit_changed_including_marks_saved_in_place(
+    client, login, world
+):
+    s = world["session"]
+    login(world["trainer"])
+    page = client.get(f"/trainer/sessions/{s.id}").text
+    started = re.search(r'name="visit_started" type="hidden" value="([^"]+)"', page).group(1)
+    client.post(
+        f"/trainer/sessions/{s.id}/mark/{world['ana'].id}",
+        data={"status": "late"},
+        headers={"X-Requested-With": "fetch"},
+    )
+
+    response = client.post(
+        f"/trainer/sessions/{s.id}",
+        data={
+            "method": "trainer",
+            "action": "save",
+            "visit_started": started,
+            f"status-{world['ana'].id}": "late",  # already saved: unchanged now
+            f"status-{world['bojan'].id}": "present",
+        },
+        follow_redirects=True,
+    )
+
+    assert "Saved: 2 mark(s) changed during this visit." in response.text
+    # A mangled visit time falls back to what this form changed.
+    response = client.post(
+        f"/trainer/sessions/{s.id}",
+        data={"method": "trainer", "action": "save", "visit_started": "yesterday"},
+        follow_redirects=True,
+    )
+    assert "Saved: 0 mark(s) changed." in response.text
+
+
+def test_roster_rows_escape_names_comments_and_institutions(client, login, world):
+    s = world["session"]
+    user = world["bojan"].user
+    user.full_name = '<img src=x onerror="alert(1)">Bojan'
+    user.institution = "<b>Ministry</b> & Co"
+    db.session.commit()
+    login(world["trainer"])
+    client.post(
+        f"/trainer/sessions/{s.id}/mark/{world['bojan'].id}",
+        data={"status": "absent"},
+        headers={"X-Requested-With": "fetch"},
+    )
+    marks(s)[world["bojan"].id].comment = "</td><script>alert(2)</script>"
+    db.session.commit()
+
+    for html in (
+        client.get(f"/trainer/sessions/{s.id}").text,
+        client.post(
+            f"/trainer/sessions/{s.id}/mark/{world['bojan'].id}",
+            data={"status": "late"},
+            headers={"X-Requested-With": "fetch"},
+        ).text,
+    ):
+        assert "<img src=x" not in html and "<script>alert" not in html
+        assert "&lt;img src=x onerror=&#34;alert(1)&#34;&gt;Bojan" in html
+        assert "Attendance of &lt;img src=x" in html
+        assert "&lt;b&gt;Ministry&lt;/b&gt; &amp; Co" in html
+
+
+def test_no_template_turns_autoescape_off():
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1] / "templates"
+    offenders = [
+        str(path.relative_to(root))
+        for path in root.rglob("*")
+        if path.is_file() and re.search(r"autoescape\s+false", path.read_text())
+    ]
+    assert offenders == []

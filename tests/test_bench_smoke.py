@@ -15,7 +15,8 @@ ROOT = Path(__file__).resolve().parents[1]
 RUNS = [
     (
         ["bench/attendance.py", "--participants", "12", "--modules", "2", "--sessions", "2"],
-        r"^participants=12 sessions=4 tally_ms=[\d.]+ queries=\d+ .*sheet_ms=[\d.]+$",
+        r"^participants=12 sessions=4 tally_ms=[\d.]+ queries=\d+ .*sheet_ms=[\d.]+ "
+        r"roster_page_ms=[\d.]+$",
     ),
     (["bench/programme.py", "--users", "300", "--repeat", "1"], r"^duplicate: median_ms=[\d.]+"),
     (

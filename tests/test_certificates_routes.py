@@ -1,14 +1,24 @@
 """Certificate pages: staff issuing, participant downloads, public verification, audit log, CLI."""
 
 import io
+import re
 import zipfile
+from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
 
 from schoolmgr import create_app
 from schoolmgr.certificates import services
-from schoolmgr.models import AttendanceStatus, AuditEvent, Certificate, Registration, Role
+from schoolmgr.extensions import db
+from schoolmgr.models import (
+    AttendanceStatus,
+    AuditEvent,
+    Certificate,
+    Registration,
+    Role,
+    utcnow,
+)
 from schoolmgr.timeutils import fmt_date
 from tests import factories
 
@@ -176,6 +186,41 @@ def test_verify_pages(client, edition_with_people):
     assert client.get("/verify?code=nonsense").status_code == 404
 
 
+@pytest.mark.parametrize("typed", ["{serial}", "{serial_spaced}", "{serial_digits}", " {serial}  "])
+def test_verify_accepts_the_serial_number_and_says_so(client, edition_with_people, typed):
+    _edition, (a, _b, _poor) = edition_with_people
+    certificate = services.issue_for_registration(a, None)[0]
+    serial = certificate.serial
+    typed = typed.format(
+        serial=serial,
+        serial_spaced=serial.replace("-", " "),
+        serial_digits=serial.replace("-", ""),
+    )
+
+    response = client.get("/verify", query_string={"code": typed}, follow_redirects=True)
+
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert f"You typed the serial number {serial}" in html
+    assert certificate.verification_code in html
+    assert "Valid" in html and "Ëndrit Hoxha" in html
+
+
+def test_verify_by_code_does_not_claim_a_serial_was_typed(client, edition_with_people):
+    _edition, (a, _b, _poor) = edition_with_people
+    certificate = services.issue_for_registration(a, None)[0]
+
+    response = client.get(
+        "/verify",
+        query_string={"code": certificate.verification_code.lower()},
+        follow_redirects=True,
+    )
+
+    assert response.status_code == 200
+    assert "You typed the serial number" not in response.get_data(as_text=True)
+    assert client.get("/verify?code=2026-9999-99999").status_code == 404
+
+
 def test_upload_detects_edited_pdf(app, client, edition_with_people):
     _edition, (a, _b, _poor) = edition_with_people
     certificate = services.issue_for_registration(a, None)[0]
@@ -317,3 +362,66 @@ def test_progress_json_for_the_page_script(client, login, edition_with_people):
     assert data["status"] == "finished"
     assert (data["done"], data["total"], data["failed"], data["running"]) == (2, 2, 0, False)
     assert client.get("/staff/editions/autumn-school/certificates/runs/999").status_code == 404
+    # A run without failures has no "Failures: None" section to read past.
+    page = client.get(location).text
+    assert re.search(r'<section data-field="failures-box" hidden', page)
+    assert ">None<" not in page
+
+
+@pytest.fixture
+def edition_half_way(app):
+    """An edition under way: two sessions held (attended), three still to come."""
+    now = utcnow()
+    edition = factories.EditionFactory(slug="half-way", title="Half-way School")
+    edition.certificate_threshold = 0
+    em = factories.EditionModuleFactory(edition=edition)
+    registration = factories.RegistrationFactory(edition=edition, user__full_name="Ана Јовановић")
+    for days in (-2, -1, 1, 2, 3):
+        starts = now + timedelta(days=days)
+        session = factories.SessionFactory(
+            edition_module=em, starts_at=starts, ends_at=starts + timedelta(hours=2)
+        )
+        if days < 0:
+            factories.AttendanceFactory(
+                session=session, registration=registration, status=AttendanceStatus.PRESENT
+            )
+    db.session.commit()
+    return edition, registration
+
+
+def _certificates(edition):
+    return db.session.scalars(
+        sa.select(Certificate).join(Registration).where(Registration.edition_id == edition.id)
+    ).all()
+
+
+def test_issuing_while_sessions_remain_warns_and_asks_for_confirmation(
+    client, login, edition_half_way
+):
+    edition, registration = edition_half_way
+    login(role=Role.STAFF)
+    page = client.get(f"/staff/editions/{edition.slug}/certificates").text
+    assert "3 sessions of this edition are still to come" in page
+
+    for url, button in (
+        (
+            f"/staff/editions/{edition.slug}/certificates/issue",
+            "Issue all missing certificates now",
+        ),
+        (
+            f"/staff/editions/{edition.slug}/certificates/issue/{registration.id}",
+            "Issue the certificate of Ана Јовановић now",
+        ),
+    ):
+        response = client.post(url)
+        assert response.status_code == 409
+        assert "3 sessions of Half-way School are still to come." in response.text
+        assert button in response.text
+        assert _certificates(edition) == []
+
+    response = client.post(
+        f"/staff/editions/{edition.slug}/certificates/issue/{registration.id}",
+        data={"before_the_end": "yes"},
+    )
+    assert response.status_code == 302
+    assert len(_certificates(edition)) == 1

@@ -19,6 +19,9 @@ from schoolmgr.models import (
 
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32
+EXE = b"MZ\x90\x00\x03" + b"\x00" * 60
+ELF = b"\x7fELF\x02\x01\x01" + b"\x00" * 60
+GIF = b"GIF89a" + b"\x00" * 40
 
 
 def docx_bytes() -> bytes:
@@ -134,9 +137,12 @@ def add_pdf(client, login, world, name="slides.pdf"):
     ("content", "name", "message"),
     [
         (b"", "empty.pdf", "The file is empty"),
-        (PNG, "photo.pdf", "does not match the content"),
-        (b"MZ\x90\x00\x03" + b"\x00" * 60, "tool.pdf", "not accepted"),
-        (b"\x7fELF\x02\x01\x01" + b"\x00" * 60, "notes.txt", "not accepted"),
+        (PNG, "photo.pdf", "“photo.pdf” is not a PDF: its content is a PNG image."),
+        (EXE, "slides.pdf", "“slides.pdf” is not a PDF: its content is a Windows program."),
+        (ELF, "notes.txt", "“notes.txt” is not a text file: its content is a Linux program."),
+        (EXE, "tool.exe", "“tool.exe” is not a type of file we accept: its content is a Windows"),
+        (GIF, "logo.png", "“logo.png” is not a PNG image: its content is an image."),
+        (b"\x00\x01\x02binary" * 9, "data.pdf", "its content is not a type of file we recognise"),
         (PDF, "../../etc/passwd.pdf", "not accepted"),
         (PDF, ".hidden.pdf", "not accepted"),
         (PDF, "noextension", "needs an extension"),
@@ -168,7 +174,10 @@ def test_office_and_text_formats_are_recognised(client, login, world):
     ]
     # A docx renamed to .odt is refused.
     response = upload(client, world["em"], docx_bytes(), "disguised.odt", title="D")
-    assert "does not match the content" in response.get_data(as_text=True)
+    assert (
+        "“disguised.odt” is not an OpenDocument text: its content is a Word (DOCX) document."
+        in response.get_data(as_text=True)
+    )
 
 
 def test_same_file_name_twice_is_refused(client, login, world, app):

@@ -2,6 +2,7 @@
 
 import csv
 import io
+import re
 from datetime import date, timedelta
 
 import pytest
@@ -74,6 +75,19 @@ def test_full_edition_shows_the_waiting_list_position(
     response = client.post(f"/editions/{edition.slug}/register", data=FORM, follow_redirects=True)
     assert "number 1 on the waiting list" in response.text
     assert "Position 1 on the waiting list" in response.text
+    # A place in the queue is news, not a success: the neutral (info) alert says it.
+    alert = re.search(r'<div class="alert alert-(\w+)[^>]*>\s*([^<]*)', response.text)
+    assert alert.group(1) == "info"
+    assert "number 1 on the waiting list" in alert.group(2)
+
+
+def test_registration_form_names_the_module_choice_once(client, login, make_edition_module):
+    em = make_edition_module(edition__module_choice=True, module__name="Agile")
+    login()
+    html = client.get(f"/editions/{em.edition.slug}/register").text
+    assert "Modules you want to attend" in html
+    assert ">Modules</legend>" not in html
+    assert '<label class="form-label" for="modules"' not in html
 
 
 def test_missing_consent_says_so_and_writes_nothing(client, login, db, make_edition):

@@ -1,11 +1,14 @@
 """Shapes of the attendance forms. The roster's per-participant fields are read in the route."""
 
+from datetime import UTC, datetime
+
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import SelectField, StringField, TextAreaField
+from wtforms import HiddenField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length
 
 from schoolmgr.forms import GetForm, NoControlCharacters, SearchBox
+from schoolmgr.models import utcnow
 
 
 class CheckinCodeForm(FlaskForm):
@@ -40,3 +43,16 @@ class RosterForm(FlaskForm):
         ],
         default="trainer",
     )
+    # When the page was shown (UTC, ISO 8601): "Save marks" counts the marks this visit changed,
+    # including those already saved one by one as they were clicked.
+    visit_started = HiddenField()
+
+    @property
+    def visit_started_at(self) -> datetime | None:
+        try:
+            started = datetime.fromisoformat(self.visit_started.data or "")
+        except (TypeError, ValueError):
+            return None
+        if started.tzinfo is None or started > utcnow():
+            return None
+        return started.astimezone(UTC)

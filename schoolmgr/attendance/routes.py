@@ -17,7 +17,6 @@ from flask import (
 )
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
-from markupsafe import escape
 from sqlalchemy.orm import selectinload
 
 from schoolmgr.attendance import services
@@ -40,7 +39,6 @@ from schoolmgr.models import (
     utcnow,
 )
 from schoolmgr.pagination import paginate, paginate_rows
-from schoolmgr.timeutils import zone
 from schoolmgr.trainer.access import managed_edition_module, managed_session
 
 bp = Blueprint("attendance", __name__)
@@ -50,51 +48,6 @@ STATUS_CHOICES = list(AttendanceStatus)
 
 def _is_fetch() -> bool:
     return request.headers.get("X-Requested-With") == "fetch"
-
-
-# Colours of the mark buttons, and of the current-mark badge (as the status_badge macro).
-ROSTER_BUTTONS = {
-    AttendanceStatus.PRESENT: "success",
-    AttendanceStatus.LATE: "dark",
-    AttendanceStatus.EXCUSED: "primary",
-    AttendanceStatus.ABSENT: "danger",
-}
-ROSTER_BADGES = {
-    AttendanceStatus.PRESENT: "success",
-    AttendanceStatus.LATE: "warning",
-    AttendanceStatus.EXCUSED: "info",
-    AttendanceStatus.ABSENT: "danger",
-}
-
-
-def roster_ui(session: Session) -> dict:
-    """What every roster row shows the same way, translated and escaped once per page instead of
-    once per row (the row macro prints these without escaping them again)."""
-    # As Jinja's {{ _('Attendance of %(name)s', name=...) }}: the translation around the name.
-    legend = escape(_("Attendance of %(name)s"))
-    before, placeholder, after = legend.partition("%(name)s")
-    return {
-        "choices": [
-            (s, escape(s.value), escape(s.label), ROSTER_BUTTONS[s]) for s in STATUS_CHOICES
-        ],
-        "badges": {s: (ROSTER_BADGES[s], escape(s.label)) for s in STATUS_CHOICES},
-        "methods": {
-            AttendanceMethod.TRAINER: escape(_("by trainer")),
-            AttendanceMethod.SELF_CHECKIN: escape(_("self check-in")),
-            AttendanceMethod.IMPORT: escape(_("from paper sheet")),
-            AttendanceMethod.APOLOGY: escape(_("apology")),
-        },
-        "legend_before": before,
-        "legend_after": after if placeholder else "",
-        "not_marked": escape(_("Not marked")),
-        "tz": zone(session.edition_module.edition.timezone),
-        # Each row's in-place marking URL is this prefix and the registration id.
-        "mark_url_prefix": escape(
-            url_for("attendance.mark_one", session_id=session.id, registration_id=0).removesuffix(
-                "0"
-            )
-        ),
-    }
 
 
 ROSTER_PER_PAGE = 50
@@ -114,10 +67,15 @@ def _roster_context(session: Session, form: RosterForm | None = None) -> dict:
         "search": search,
         "q": q,
         "statuses": STATUS_CHOICES,
-        "ui": roster_ui(session),
         "window": services.checkin_window(session),
-        "form": form or RosterForm(),
+        "form": _with_visit_start(form or RosterForm()),
     }
+
+
+def _with_visit_start(form: RosterForm) -> RosterForm:
+    if form.visit_started_at is None:
+        form.visit_started.data = utcnow().isoformat()
+    return form
 
 
 def _back_to_roster(session: Session):
@@ -134,6 +92,7 @@ def roster(session_id: int):
     session = managed_session(session_id)
     form = RosterForm()
     if form.validate_on_submit():
+        message = _("Saved: %(n)d mark(s) changed.")
         try:
             if request.form.get("action") == "all_present":
                 changed = services.mark_all_present(session, by=current_user)
@@ -144,10 +103,15 @@ def roster(session_id: int):
                     by=current_user,
                     method=AttendanceMethod(form.method.data),
                 )
+                if form.visit_started_at is not None:  # the marks saved as they were clicked too
+                    changed = services.marks_changed_since(
+                        session, current_user, form.visit_started_at
+                    )
+                    message = _("Saved: %(n)d mark(s) changed during this visit.")
         except AttendanceError as error:
             flash(error.message, "danger")
             return render_template("attendance/roster.html", **_roster_context(session, form)), 400
-        flash(_("Saved: %(n)d mark(s) changed.", n=changed), "success")
+        flash(message % {"n": changed}, "success")
         return _back_to_roster(session)
     if request.method == "POST":
         return render_template("attendance/roster.html", **_roster_context(session, form)), 400
@@ -188,7 +152,7 @@ def mark_one(session_id: int, registration_id: int):
         if row is None:  # marked, then left the module's participants in the meantime
             return _("This participant is no longer on the roster."), 404
         return render_template(
-            "attendance/_roster_row.html", row=row, session=session, ui=roster_ui(session)
+            "attendance/_roster_row.html", row=row, session=session, statuses=STATUS_CHOICES
         )
     return redirect(url_for(".roster", session_id=session.id))
 

@@ -260,7 +260,7 @@ def module_participants(edition_module: EditionModule) -> sa.Select:
         sa.select(Registration)
         .join(User, User.id == Registration.user_id)
         .options(contains_eager(Registration.user))
-        .order_by(User.full_name, User.id),
+        .order_by(User.sort_key, User.id),
         edition_module,
     )
 
@@ -337,7 +337,7 @@ def roster_query(session: Session, q: str = "", registration_id: int | None = No
                 Attendance.session_id == session.id,
             ),
         )
-        .order_by(User.full_name, User.id),
+        .order_by(User.sort_key, User.id),
         session.edition_module,
     )
     for term in search_terms(q):
@@ -442,6 +442,17 @@ def save_marks(
         )
     db.session.commit()
     return changed
+
+
+def marks_changed_since(session: Session, by: User, since: datetime) -> int:
+    """How many participants' marks `by` set in this session since `since` (one visit)."""
+    return db.session.scalar(
+        sa.select(sa.func.count(Attendance.id)).where(
+            Attendance.session_id == session.id,
+            Attendance.recorded_by_id == by.id,
+            Attendance.recorded_at >= since,
+        )
+    )
 
 
 def mark_all_present(session: Session, *, by: User, now: datetime | None = None) -> int:
@@ -742,7 +753,7 @@ def _registrations_with_users(ids) -> list[Registration]:
             .join(User, User.id == Registration.user_id)
             .where(Registration.id.in_(list(ids)))
             .options(contains_eager(Registration.user))
-            .order_by(User.full_name, User.id)
+            .order_by(User.sort_key, User.id)
         )
     )
 
@@ -768,7 +779,7 @@ def edition_participants(edition: Edition) -> sa.Select:
             Registration.status == RegistrationStatus.ACCEPTED,
         )
         .options(contains_eager(Registration.user))
-        .order_by(User.full_name, User.id)
+        .order_by(User.sort_key, User.id)
     )
 
 

@@ -26,6 +26,17 @@ def group(raw: str) -> str:
     return "-".join(raw[i : i + GROUP] for i in range(0, len(raw), GROUP))
 
 
+# Serials are digits only ("2026-0006-00100", reissues add "-2"); codes have no 0 or 1 and are
+# 20 characters long, so one typed text cannot be both.
+_SERIAL_DIGITS = re.compile(r"^[0-9]{13,18}$")
+
+
+def serial_digits(text: str) -> str | None:
+    """The digits of a typed serial number, without spaces or dashes, or None."""
+    raw = re.sub(r"[\s\-_.]", "", text or "")
+    return raw if _SERIAL_DIGITS.match(raw) else None
+
+
 def normalise(text: str) -> str | None:
     """The stored (grouped, upper-case) form of what someone typed, or None if it cannot be one."""
     raw = re.sub(r"[\s\-_.]", "", (text or "").upper())

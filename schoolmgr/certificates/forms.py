@@ -4,7 +4,7 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import HiddenField, SelectField, StringField, TextAreaField
-from wtforms.validators import AnyOf, DataRequired, Length
+from wtforms.validators import AnyOf, DataRequired, Length, Optional
 
 from schoolmgr.forms import GetForm, NoControlCharacters
 
@@ -22,6 +22,8 @@ class IssueForm(FlaskForm):
     """Issue all missing certificates, or one (registration_id set)."""
 
     registration_id = HiddenField()
+    # Sent by the confirmation page: issue although sessions of the edition are still to come.
+    before_the_end = HiddenField(validators=[Optional(), AnyOf(["yes"])])
 
 
 class RevokeForm(FlaskForm):
@@ -30,6 +32,7 @@ class RevokeForm(FlaskForm):
         _l("Details"),
         validators=[DataRequired(), Length(min=5, max=2000), NoControlCharacters()],
         description=_l("Internal: the verify page shows only the category and the date."),
+        id="revoke-reason",  # two forms of the page have a "reason"
     )
 
 
@@ -37,14 +40,18 @@ class ReissueForm(FlaskForm):
     reason = TextAreaField(
         _l("What is corrected"),
         validators=[DataRequired(), Length(min=5, max=2000), NoControlCharacters()],
+        id="reissue-reason",  # two forms of the page have a "reason"
     )
 
 
 class VerifyCodeForm(GetForm):
     code = StringField(
-        _l("Verification code"),
+        _l("Verification code or serial number"),
         validators=[DataRequired(), Length(max=40)],
-        description=_l("20 letters and digits, as printed under the QR code, e.g. K7QH-M3XD-…"),
+        description=_l(
+            "The 20 letters and digits printed under the QR code (e.g. K7QH-M3XD-…), "
+            "or the serial number (e.g. 2026-0006-00100)."
+        ),
     )
 
 

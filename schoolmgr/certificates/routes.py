@@ -70,6 +70,7 @@ def eligibility(slug: str):
         issued=standing.issued,
         batch=services.latest_batch(edition),
         progress=services.batch_progress,
+        to_come=services.sessions_to_come(edition),
         override_form=forms.OverrideForm(),
         issue_form=forms.IssueForm(),
     )
@@ -103,6 +104,8 @@ def issue_all(slug: str):
     form = forms.IssueForm()
     if not form.validate_on_submit():
         abort(400)
+    if not form.before_the_end.data and (to_come := services.sessions_to_come(edition)):
+        return _confirm_early(edition, to_come, url_for(".issue_all", slug=slug), None)
     try:
         batch = services.start_batch(edition, current_user)
     except CertificateError as err:
@@ -117,14 +120,35 @@ def issue_one(slug: str, registration_id: int):
     """Issue one participant's certificate."""
     edition = _edition_or_404(slug)
     back = _back_to_row(slug, registration_id)
-    if not forms.IssueForm().validate_on_submit():
+    form = forms.IssueForm()
+    if not form.validate_on_submit():
         abort(400)
+    if not form.before_the_end.data and (to_come := services.sessions_to_come(edition)):
+        action = url_for(
+            ".issue_one", slug=slug, registration_id=registration_id, **request.args.to_dict()
+        )
+        return _confirm_early(
+            edition, to_come, action, services.registration_name(edition, registration_id)
+        )
     try:
         certificate = services.issue_one(edition, registration_id, current_user)
     except CertificateError as err:
         return _fail(err, back)
     flash(_("Certificate %(serial)s issued.", serial=certificate.serial), "success")
     return redirect(back)
+
+
+def _confirm_early(edition, to_come: int, action: str, name: str | None):
+    """Ask before issuing while sessions remain: the certificate would miss their hours."""
+    return render_template(
+        "certificates/confirm_early.html",
+        edition=edition,
+        to_come=to_come,
+        action=action,
+        name=name,
+        back=url_for(".eligibility", slug=edition.slug),
+        issue_form=forms.IssueForm(formdata=None),
+    ), 409
 
 
 def _batch_or_404(slug: str, batch_id: int):
@@ -316,9 +340,15 @@ def verify():
     upload_form = forms.VerifyUploadForm()
     if request.method == "GET" and request.args.get("code"):
         if code_form.validate():
-            certificate = services.find_by_code(code_form.code.data)
+            certificate, by_serial = services.find_by_code_or_serial(code_form.code.data)
             if certificate is not None:
-                return redirect(url_for(".verify_code", code=certificate.verification_code))
+                return redirect(
+                    url_for(
+                        ".verify_code",
+                        code=certificate.verification_code,
+                        typed="serial" if by_serial else None,
+                    )
+                )
         return render_template(
             "certificates/verify.html",
             code_form=code_form,
@@ -350,8 +380,15 @@ def verify_code(code: str):
     certificate = services.find_by_code(code)
     if certificate is None:
         abort(404)
+    typed_serial = request.args.get("typed") == "serial"
     if certificate.verification_code != code:
-        return redirect(url_for(".verify_code", code=certificate.verification_code))
+        return redirect(
+            url_for(
+                ".verify_code",
+                code=certificate.verification_code,
+                typed="serial" if typed_serial else None,
+            )
+        )
     upload_form = forms.VerifyUploadForm()
     upload_checked = upload_match = None
     status = 200
@@ -368,6 +405,7 @@ def verify_code(code: str):
         upload_form=upload_form,
         upload_checked=upload_checked,
         upload_match=upload_match,
+        typed_serial=typed_serial,
     ), status
 
 

@@ -56,7 +56,7 @@ from schoolmgr.models import (
 )
 from schoolmgr.pagination import paginate_list
 from schoolmgr.public.services import edition_with_modules
-from schoolmgr.text import fold
+from schoolmgr.text import fold, person_sort_key
 from schoolmgr.timeutils import fmt_date, fmt_date_range
 
 
@@ -219,7 +219,7 @@ def edition_standing(edition: Edition, now: datetime | None = None) -> EditionSt
                 certificate_id=current.get(reg_id),
             )
         )
-    standings.sort(key=lambda s: (fold(s.name), s.registration_id))
+    standings.sort(key=lambda s: (person_sort_key(s.name), s.registration_id))
     return EditionStanding(standings, tallies, mandatory, now)
 
 
@@ -456,6 +456,15 @@ def _edition_registration(edition: Edition, registration_id: int) -> Registratio
             _("Only accepted participants can receive a certificate."), "not_accepted"
         )
     return registration
+
+
+def registration_name(edition: Edition, registration_id: int) -> str | None:
+    """The participant's name, for a confirmation ("issue to Ана Јовановић?"), or None."""
+    return db.session.scalar(
+        sa.select(User.full_name)
+        .join(Registration, Registration.user_id == User.id)
+        .where(Registration.id == registration_id, Registration.edition_id == edition.id)
+    )
 
 
 def set_override(
@@ -849,6 +858,15 @@ def revoke(certificate: Certificate, actor: User, category: str, reason: str) ->
 # Bulk issuing with progress
 
 
+def sessions_to_come(edition: Edition, now: datetime | None = None) -> int:
+    """Sessions of the edition not over yet: a certificate issued now misses their hours."""
+    return db.session.scalar(
+        sa.select(sa.func.count(Session.id))
+        .join(EditionModule, EditionModule.id == Session.edition_module_id)
+        .where(EditionModule.edition_id == edition.id, Session.ends_at > (now or utcnow()))
+    )
+
+
 def missing_registration_ids(edition: Edition) -> list[int]:
     """Eligible participants of `edition` who have no current certificate yet (whole edition)."""
     return edition_standing(edition).missing_ids
@@ -1183,6 +1201,25 @@ def find_by_code(text: str) -> Certificate | None:
     if code is None:
         return None
     return db.session.scalar(sa.select(Certificate).where(Certificate.verification_code == code))
+
+
+def find_by_serial(text: str) -> Certificate | None:
+    """The certificate with this serial ("2026-0006-00100"), typed with or without separators."""
+    digits = codes.serial_digits(text)
+    if digits is None:
+        return None
+    return db.session.scalar(
+        sa.select(Certificate).where(sa.func.replace(Certificate.serial, "-", "") == digits)
+    )
+
+
+def find_by_code_or_serial(text: str) -> tuple[Certificate | None, bool]:
+    """The certificate a verifier typed, by code or by serial; True when it was the serial."""
+    certificate = find_by_code(text)
+    if certificate is not None:
+        return certificate, False
+    certificate = find_by_serial(text)
+    return certificate, certificate is not None
 
 
 def public_facts(certificate: Certificate) -> dict:

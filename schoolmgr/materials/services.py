@@ -23,6 +23,7 @@ import filetype
 import sqlalchemy as sa
 from flask import current_app
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy.orm import contains_eager, selectinload
 
@@ -185,6 +186,96 @@ def detect_kind(path: Path) -> str | None:
     return None
 
 
+# What people call the contents we refuse, by filetype's name for them.
+_FOUND_CONTENT = {
+    "exe": _l("a Windows program"),
+    "elf": _l("a Linux program"),
+    "wasm": _l("a WebAssembly program"),
+    "crx": _l("a browser extension"),
+    "deb": _l("a software package"),
+    "rpm": _l("a software package"),
+    "cab": _l("a Windows archive"),
+    "doc": _l("an old Word (DOC) document"),
+    "xls": _l("an old Excel (XLS) spreadsheet"),
+    "ppt": _l("an old PowerPoint (PPT) presentation"),
+    "rtf": _l("an RTF document"),
+    "ps": _l("a PostScript document"),
+    "epub": _l("an EPUB e-book"),
+    "sqlite": _l("an SQLite database"),
+    "swf": _l("a Flash animation"),
+}
+_FOUND_FAMILIES = {
+    _l("an image"): {"gif", "bmp", "tif", "webp", "heic", "avif", "ico", "psd", "xcf", "jpx"},
+    _l("an audio file"): {"mp3", "wav", "ogg", "flac", "aac", "m4a", "aiff", "amr", "midi"},
+    _l("a video"): {"avi", "mkv", "mov", "webm", "wmv", "flv", "mpg", "3gp"},
+    _l("a compressed archive"): {"7z", "rar", "gz", "bz2", "xz", "tar", "zst", "lz", "Z", "ar"},
+    _l("a font"): {"ttf", "otf", "woff", "woff2", "eot"},
+}
+
+
+# Each accepted type as a noun with its article: "slides.pdf is not a PDF".
+_AS_NOUN = {
+    "pdf": _l("a PDF"),
+    "docx": _l("a Word (DOCX) document"),
+    "xlsx": _l("an Excel (XLSX) spreadsheet"),
+    "pptx": _l("a PowerPoint (PPTX) presentation"),
+    "odt": _l("an OpenDocument text"),
+    "ods": _l("an OpenDocument spreadsheet"),
+    "odp": _l("an OpenDocument presentation"),
+    "png": _l("a PNG image"),
+    "jpg": _l("a JPEG image"),
+    "zip": _l("a ZIP archive"),
+    "mp4": _l("an MP4 video"),
+    "txt": _l("a text file"),
+}
+
+
+def _type_for_name(name: str) -> str | None:
+    """The accepted kind the file's extension promises, or None."""
+    suffix = PurePosixPath(name).suffix.lower()
+    return next((k for k, t in ACCEPTED_TYPES.items() if suffix in t.extensions), None)
+
+
+def describe_content(path: Path, kind: str | None) -> str:
+    """What the content of a file is, in words: "a Windows program", "a PNG image"."""
+    if kind is not None:
+        return str(_AS_NOUN[kind])
+    guess = filetype.guess(str(path))
+    found = guess.extension if guess else None
+    if found in _FOUND_CONTENT:
+        return str(_FOUND_CONTENT[found])
+    for family, extensions in _FOUND_FAMILIES.items():
+        if found in extensions:
+            return str(family)
+    return _("not a type of file we recognise")
+
+
+def _refusal(name: str, expected: str | None, kind: str | None, path: Path) -> MaterialError:
+    """Say what the name promised and what the content is, e.g. "slides.pdf is not a PDF"."""
+    found = describe_content(path, kind)
+    if expected is None:
+        return MaterialError(
+            _(
+                "“%(name)s” is not a type of file we accept: its content is %(found)s. "
+                "Accepted: %(types)s.",
+                name=name,
+                found=found,
+                types=accepted_extensions(),
+            ),
+            "type_not_accepted",
+        )
+    return MaterialError(
+        _(
+            "“%(name)s” is not %(expected)s: its content is %(found)s. "
+            "Upload the right file, or rename it if the name is wrong.",
+            name=name,
+            expected=_AS_NOUN[expected],
+            found=found,
+        ),
+        "type_mismatch" if kind is not None else "type_not_accepted",
+    )
+
+
 def _receive(stream: IO[bytes], target: Path) -> tuple[int, str]:
     """Copy the upload to `target`, enforcing the size limit; returns (size, sha256)."""
     limit = max_upload_bytes()
@@ -242,25 +333,10 @@ def _receive_checked(stream: IO[bytes], filename: str | None) -> ReceivedFile:
     try:
         size, sha = _receive(stream, temp)
         kind = detect_kind(temp)
-        if kind is None:
-            raise MaterialError(
-                _(
-                    "This type of file is not accepted. Accepted: %(types)s.",
-                    types=accepted_extensions(),
-                ),
-                "type_not_accepted",
-            )
+        expected = _type_for_name(name)
+        if kind is None or kind != expected:
+            raise _refusal(name, expected, kind, temp)
         file_type = ACCEPTED_TYPES[kind]
-        if PurePosixPath(name).suffix.lower() not in file_type.extensions:
-            raise MaterialError(
-                _(
-                    "The name “%(name)s” does not match the content, which is a %(label)s file. "
-                    "Rename the file or upload the right one.",
-                    name=name,
-                    label=file_type.label,
-                ),
-                "type_mismatch",
-            )
     except BaseException:
         temp.unlink(missing_ok=True)
         raise

@@ -215,7 +215,7 @@ class EditionModule(db.Model):
     edition: Mapped[Edition] = relationship(back_populates="edition_modules")
     module: Mapped[Module] = relationship(back_populates="edition_modules")
     trainers: Mapped[list["User"]] = relationship(  # noqa: F821
-        secondary=edition_module_trainers, order_by="User.full_name"
+        secondary=edition_module_trainers, order_by="User.sort_key"
     )
     sessions: Mapped[list["Session"]] = relationship(
         back_populates="edition_module",

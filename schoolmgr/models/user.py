@@ -14,7 +14,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from schoolmgr.extensions import db
 from schoolmgr.i18n import LANGUAGE_NAMES
 from schoolmgr.models.types import UTCDateTime, enum_type, random_token, utcnow
-from schoolmgr.text import fold
+from schoolmgr.text import fold, person_sort_key
 
 
 class Role(enum.StrEnum):
@@ -81,6 +81,9 @@ class User(UserMixin, db.Model):
     full_name: Mapped[str] = mapped_column(sa.String(200), index=True)
     # Accent- and script-folded name, email and institution for search ("colic" finds "Čolić").
     search_key: Mapped[str] = mapped_column(sa.String(700), default="", index=True)
+    # Collation key of the name (family name, then given names): lists of people sort on it
+    # in SQL, in alphabetical order rather than code-point order (see text.person_sort_key).
+    sort_key: Mapped[bytes] = mapped_column(sa.LargeBinary(1000), default=b"", index=True)
     password_hash: Mapped[str | None] = mapped_column(sa.String(255))
     role: Mapped[Role] = mapped_column(enum_type(Role), default=Role.PARTICIPANT, index=True)
     country: Mapped[Country | None] = mapped_column(enum_type(Country), index=True)
@@ -110,6 +113,8 @@ class User(UserMixin, db.Model):
         }
         parts[key] = value or ""
         self.search_key = fold(" ".join(parts.values()))[:700]
+        if key == "full_name":
+            self.sort_key = person_sort_key(value)[:1000]
         return value
 
     # The sign-in this instance was loaded for (or opened by get_id); not a column.

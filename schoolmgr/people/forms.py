@@ -28,11 +28,15 @@ class RoleForm(FlaskForm):
         _l("Role"), choices=[(r.value, r.label) for r in Role], validators=[DataRequired()]
     )
     reason = StringField(
-        _l("Reason (optional)"), validators=[Length(max=500), NoControlCharacters()]
+        _l("Reason (optional)"),
+        validators=[Length(max=500), NoControlCharacters()],
+        id="role-reason",  # two forms of the page have a "reason"
     )
 
 
 class ActiveForm(FlaskForm):
     reason = StringField(
-        _l("Reason (optional)"), validators=[Length(max=500), NoControlCharacters()]
+        _l("Reason (optional)"),
+        validators=[Length(max=500), NoControlCharacters()],
+        id="active-reason",  # two forms of the page have a "reason"
     )

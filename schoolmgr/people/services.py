@@ -28,7 +28,7 @@ class PeopleError(DomainError):
 
 def users_query(q: str | None = None, role: str | None = None, active: str | None = None):
     """Users matching every folded search word (name, email, institution, country), by name."""
-    query = sa.select(User).order_by(User.full_name, User.id)
+    query = sa.select(User).order_by(User.sort_key, User.id)
     for term in search_terms(q):
         countries = [c for c in Country if term in c.label.casefold() or term == c.value.lower()]
         condition = User.search_key.contains(term, autoescape=True)

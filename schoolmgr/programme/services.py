@@ -33,7 +33,7 @@ from schoolmgr.models import (
     registration_modules,
     utcnow,
 )
-from schoolmgr.text import normalise_line
+from schoolmgr.text import normalise_line, sorted_people
 from schoolmgr.timeutils import to_utc
 
 
@@ -695,7 +695,7 @@ def trainer_choices() -> list[User]:
         db.session.scalars(
             sa.select(User)
             .where(User.role == Role.TRAINER, User.active.is_(True))
-            .order_by(User.full_name)
+            .order_by(User.sort_key, User.id)
         )
     )
 
@@ -733,7 +733,7 @@ def set_trainers(
             409,
             conflicts=conflicts,
         )
-    em.trainers = sorted(trainers, key=lambda u: u.full_name)
+    em.trainers = sorted_people(trainers)
     if mandatory is not None:
         em.mandatory = mandatory
     record(

@@ -98,7 +98,11 @@ def register(slug: str):
             return render_template(
                 "registration/register.html", edition=edition, form=form
             ), err.status_code
-        flash(_status_message(registration), "success")
+        # Only a confirmed seat is a success; a waiting list or a pending decision is news.
+        flash(
+            _status_message(registration),
+            "success" if registration.status.value == "accepted" else "info",
+        )
         return redirect(url_for("registration.dashboard"))
     status = 400 if form.is_submitted() else 200
     return render_template("registration/register.html", edition=edition, form=form), status

@@ -40,7 +40,7 @@ from schoolmgr.models import (
 )
 from schoolmgr.models.types import random_token
 from schoolmgr.public.services import edition_with_modules
-from schoolmgr.text import normalise_line, search_terms
+from schoolmgr.text import normalise_line, search_terms, sorted_people
 
 log = logging.getLogger(__name__)
 
@@ -542,17 +542,16 @@ def registrations_query(edition: Edition, filters: RegistrationFilters) -> sa.Se
             )
         )
     terms = search_terms(filters.q)
-    by_country = filters.country in {c.value for c in Country}
-    if terms or by_country:  # only then is the user's row needed (a join costs on big editions)
-        statement = statement.join(Registration.user)
-        if by_country:
-            statement = statement.where(User.country == Country(filters.country))
-        for term in terms:
-            statement = statement.where(User.search_key.contains(term, autoescape=True))
+    statement = statement.join(Registration.user)  # people are listed by name
+    if filters.country in {c.value for c in Country}:
+        statement = statement.where(User.country == Country(filters.country))
+    for term in terms:
+        statement = statement.where(User.search_key.contains(term, autoescape=True))
+    # By status (to decide first), the waiting list in its order, everyone else by name.
     return statement.order_by(
         Registration.review_rank,
         Registration.waitlist_position,
-        Registration.created_at,
+        User.sort_key,
         Registration.id,
     )
 
@@ -787,7 +786,10 @@ EXPORT_HEADER = [
 
 def export_rows(edition: Edition) -> tuple[list[list], bool]:
     """Rows of the export (header first) and whether a Kosovo* footnote is needed."""
-    registrations = db.session.scalars(registrations_query(edition, RegistrationFilters())).all()
+    registrations = sorted_people(
+        db.session.scalars(registrations_query(edition, RegistrationFilters())).all(),
+        name=lambda r: r.user.full_name,
+    )
     all_modules = "; ".join(em.module.name for em in edition.edition_modules)
     rows: list[list] = [list(EXPORT_HEADER)]
     kosovo = False

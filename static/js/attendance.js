@@ -2,30 +2,51 @@
 (function () {
   "use strict";
 
-  // Roster: saving one participant's mark in place when a status is chosen.
+  // Roster: saving one participant's mark in place when a status is chosen. Each row says
+  // "Saving…", then "Saved" (the server's fresh row) or why it was not saved; the choice stays
+  // selected, so "Save marks" can still send it.
   var roster = document.getElementById("roster-form");
   if (roster) {
     var live = document.getElementById("roster-live");
     var tokenInput = roster.querySelector("input[name='csrf_token']");
+    var msg = roster.dataset;
+    var showState = function (row, text, kind) {
+      var state = row.querySelector(".mark-state");
+      if (!state) return;
+      state.textContent = text;
+      state.dataset.state = kind;
+      state.className = "small mark-state" + (kind === "error" ? " text-danger fw-semibold" : kind === "saved" ? " text-success" : "");
+    };
+    var nameOf = function (row) {
+      var name = row.querySelector(".roster-name");
+      return name ? name.textContent.trim() : "";
+    };
     roster.addEventListener("change", function (event) {
       var input = event.target;
       if (!input.matches("input[type='radio'][name^='status-']")) return;
       var row = input.closest("tr[data-mark-url]");
+      var label = input.nextElementSibling ? input.nextElementSibling.textContent.trim() : input.value;
       var body = new FormData();
       body.append("status", input.value);
       if (tokenInput) body.append("csrf_token", tokenInput.value);
+      showState(row, msg.msgSaving, "saving");
       fetch(row.dataset.markUrl, {
         method: "POST",
         body: body,
         headers: { "X-Requested-With": "fetch" },
         credentials: "same-origin",
       })
-        .then(function (response) {
-          return response.text().then(function (text) {
-            if (!response.ok) throw new Error(text);
-            return text;
-          });
-        })
+        .then(
+          function (response) {
+            return response.text().then(function (text) {
+              if (!response.ok) throw new Error(msg.msgFailed + ": " + text.trim().slice(0, 300));
+              return text;
+            });
+          },
+          function () {
+            throw new Error(msg.msgOffline);
+          }
+        )
         .then(function (html) {
           var focusedId = document.activeElement && document.activeElement.id;
           var holder = document.createElement("tbody");
@@ -36,10 +57,17 @@
             var again = document.getElementById(focusedId);
             if (again) again.focus();
           }
-          if (live) live.textContent = fresh.querySelector("th").childNodes[0].textContent.trim() + ": " + input.nextElementSibling.textContent.trim();
+          if (live) {
+            live.className = "small";
+            live.textContent = nameOf(fresh) + ": " + label + " – " + msg.msgSaved;
+          }
         })
         .catch(function (error) {
-          if (live) live.textContent = error.message || "Not saved. Use the Save marks button.";
+          showState(row, error.message, "error");
+          if (live) {
+            live.className = "small text-danger fw-semibold";
+            live.textContent = nameOf(row) + ": " + error.message;
+          }
         });
     });
   }

@@ -15,6 +15,7 @@
     bar.parentElement.setAttribute("aria-valuenow", data.percent);
     var list = field("failures");
     if (data.failures.length) {
+      field("failures-box").hidden = false;
       list.replaceChildren.apply(list, data.failures.map(function (f) {
         var li = document.createElement("li");
         li.textContent = f.name + ": " + f.reason;

@@ -3,6 +3,8 @@
 from datetime import timedelta
 from pathlib import Path
 
+from playwright.sync_api import expect
+
 from schoolmgr.extensions import db
 from schoolmgr.models import Attendance, AttendanceMethod, AttendanceStatus, utcnow
 from tests.factories import (
@@ -153,3 +155,46 @@ def test_trainer_and_participant_pages_have_no_serious_accessibility_violations(
         page.goto(url)
         assert axe_violations(page) == [], url
     context.close()
+
+
+def test_roster_marks_say_saved_or_why_not_and_save_counts_this_visit(page, sign_in):
+    """Each click is saved at once and the row says so; offline, the row says it was not saved;
+    "Save marks" then saves the rest and counts every mark this visit changed."""
+    edition = EditionFactory(slug="roster-2026")
+    trainer = UserFactory(trainer=True, email="maja@example.org")
+    em = EditionModuleFactory(edition=edition, trainers=[trainer], module__name="Agile")
+    now = utcnow()
+    session = SessionFactory(
+        edition_module=em, starts_at=now - timedelta(minutes=5), ends_at=now + timedelta(hours=2)
+    )
+    ana = RegistrationFactory(edition=edition, user__full_name="Ана Јовановић")
+    bojan = RegistrationFactory(edition=edition, user__full_name="Bojan Đurić")
+    cvijeta = RegistrationFactory(edition=edition, user__full_name="Cvijeta Čolić")
+
+    sign_in("maja@example.org")
+    page.goto(f"/trainer/sessions/{session.id}")
+    page.locator(f"label[for='s{ana.id}-present']").click()
+    expect(page.locator(f"#current-{ana.id} .mark-state")).to_have_text("✓ Saved")
+    expect(page.get_by_role("status").filter(has_text="Ана Јовановић")).to_contain_text("Saved")
+    page.locator(f"label[for='s{bojan.id}-late']").click()
+    expect(page.locator(f"#current-{bojan.id} .mark-state")).to_have_text("✓ Saved")
+
+    page.context.set_offline(True)
+    page.locator(f"label[for='s{cvijeta.id}-excused']").click()
+    state = page.locator(f"#current-{cvijeta.id} .mark-state")
+    expect(state).to_contain_text("Not saved: no connection")
+    expect(page.locator("#roster-live")).to_contain_text("Cvijeta Čolić: Not saved")
+    expect(page.locator(f"#s{cvijeta.id}-excused")).to_be_checked()  # the choice is kept
+    page.context.set_offline(False)
+
+    page.get_by_role("button", name="Save marks").click()
+    expect(page.get_by_text("Saved: 3 mark(s) changed during this visit.")).to_be_visible()
+    marks = {
+        a.registration_id: a.status
+        for a in db.session.scalars(db.select(Attendance).filter_by(session_id=session.id))
+    }
+    assert marks == {
+        ana.id: AttendanceStatus.PRESENT,
+        bojan.id: AttendanceStatus.LATE,
+        cvijeta.id: AttendanceStatus.EXCUSED,
+    }

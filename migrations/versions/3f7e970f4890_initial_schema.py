@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: ab61daa63038
+Revision ID: 3f7e970f4890
 Revises:
-Create Date: 2026-11-30 06:43:47.971439
+Create Date: 2026-11-30 06:44:23.217097
 
 """
 
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 # revision identifiers, used by Alembic.
-revision = "ab61daa63038"
+revision = "3f7e970f4890"
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -170,6 +170,7 @@ def upgrade():
         sa.Column("email", sa.String(length=254), nullable=False),
         sa.Column("full_name", sa.String(length=200), nullable=False),
         sa.Column("search_key", sa.String(length=700), nullable=False),
+        sa.Column("sort_key", sa.LargeBinary(length=1000), nullable=False),
         sa.Column("password_hash", sa.String(length=255), nullable=True),
         sa.Column(
             "role",
@@ -222,6 +223,7 @@ def upgrade():
         batch_op.create_index(batch_op.f("ix_users_full_name"), ["full_name"], unique=False)
         batch_op.create_index(batch_op.f("ix_users_role"), ["role"], unique=False)
         batch_op.create_index(batch_op.f("ix_users_search_key"), ["search_key"], unique=False)
+        batch_op.create_index(batch_op.f("ix_users_sort_key"), ["sort_key"], unique=False)
 
     op.create_table(
         "audit_events",
@@ -859,6 +861,7 @@ def downgrade():
 
     op.drop_table("audit_events")
     with op.batch_alter_table("users", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_users_sort_key"))
         batch_op.drop_index(batch_op.f("ix_users_search_key"))
         batch_op.drop_index(batch_op.f("ix_users_role"))
         batch_op.drop_index(batch_op.f("ix_users_full_name"))

@@ -1,0 +1,119 @@
+"""Every staff page of an edition carries the same tabs (Programme · Registrations ·
+Attendance · Certificates), with the counts that matter, the current one marked."""
+
+from datetime import timedelta
+from html.parser import HTMLParser
+
+import pytest
+
+from schoolmgr.extensions import db
+from schoolmgr.models import Role, utcnow
+from schoolmgr.navigation import EDITION_TABS
+
+
+class _Tabs(HTMLParser):
+    """The links of the edition tabs: (text, href, current) as a browser would read them."""
+
+    def __init__(self):
+        super().__init__()
+        self.depth = 0  # inside <nav class="edition-tabs">
+        self.tabs: list[list] = []
+        self._in_link = False
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if tag == "nav" and "edition-tabs" in (attrs.get("class") or ""):
+            self.depth = 1
+        elif self.depth and tag == "nav":
+            self.depth += 1
+        if self.depth and tag == "a" and "nav-link" in (attrs.get("class") or ""):
+            self.tabs.append(["", attrs["href"], attrs.get("aria-current") == "page"])
+            self._in_link = True
+
+    def handle_endtag(self, tag):
+        if tag == "a":
+            self._in_link = False
+        if self.depth and tag == "nav":
+            self.depth -= 1
+
+    def handle_data(self, data):
+        if self._in_link:
+            self.tabs[-1][0] += data
+
+
+def tabs_of(html: str) -> list[tuple[str, str, bool]]:
+    parser = _Tabs()
+    parser.feed(html)
+    return [(" ".join(text.split()), href, current) for text, href, current in parser.tabs]
+
+
+@pytest.fixture
+def edition(make_edition, make_edition_module, make_session, make_registration):
+    edition = make_edition(slug="gov-2026", title="Governance Čačak", capacity=30)
+    em = make_edition_module(edition=edition)
+    now = utcnow()
+    make_session(edition_module=em, starts_at=now - timedelta(days=1, hours=2))
+    make_session(edition_module=em, starts_at=now + timedelta(days=1))
+    make_session(edition_module=em, starts_at=now + timedelta(days=2))
+    for _ in range(3):
+        make_registration(edition=edition)
+    return edition
+
+
+def staff_pages(edition):
+    return {
+        f"/staff/editions/{edition.id}": "Programme",
+        f"/staff/editions/{edition.id}/schedule": "Programme",
+        f"/staff/editions/{edition.id}/edit": "Programme",
+        f"/staff/editions/{edition.slug}/registrations": "Registrations",
+        f"/staff/editions/{edition.slug}/registrations/overview": "Registrations",
+        f"/staff/editions/{edition.slug}/registrations/capacity": "Registrations",
+        f"/staff/editions/{edition.id}/attendance": "Attendance",
+        f"/staff/editions/{edition.slug}/certificates": "Certificates",
+        f"/staff/editions/{edition.slug}/certificates/issued": "Certificates",
+    }
+
+
+def test_every_staff_edition_page_has_the_same_tabs_with_counts(client, login, edition):
+    login(role=Role.STAFF)
+    expected = [
+        ("Programme 3 (1 module, 3 sessions)", f"/staff/editions/{edition.id}"),
+        (
+            "Registrations 3/30 (3 accepted of 30 seats)",
+            f"/staff/editions/{edition.slug}/registrations",
+        ),
+        ("Attendance 1/3 (1 of 3 sessions held)", f"/staff/editions/{edition.id}/attendance"),
+        ("Certificates 0 (0 certificates issued)", f"/staff/editions/{edition.slug}/certificates"),
+    ]
+    for url, current in staff_pages(edition).items():
+        response = client.get(url)
+        assert response.status_code == 200, url
+        tabs = tabs_of(response.text)
+        assert [(text, href) for text, href, _ in tabs] == expected, url
+        assert [text.split()[0] for text, _, is_current in tabs if is_current] == [current], url
+
+
+def test_registrations_keep_their_own_sub_tabs_under_the_registrations_tab(client, login, edition):
+    login(role=Role.STAFF)
+    html = client.get(f"/staff/editions/{edition.slug}/registrations/overview").text
+    for link in ("registrations/export.csv", "registrations/export.xlsx", "registrations/capacity"):
+        assert f"/staff/editions/{edition.slug}/{link}" in html
+
+
+def test_tabs_are_one_list_a_new_area_extends_with_one_line():
+    assert [str(tab.label) for tab in EDITION_TABS][:4] == [
+        "Programme",
+        "Registrations",
+        "Attendance",
+        "Certificates",
+    ]
+
+
+def test_trainer_pages_do_not_show_staff_tabs(client, login, make_user, edition):
+    trainer = make_user(role=Role.TRAINER)
+    em = edition.edition_modules[0]
+    em.trainers.append(trainer)
+    db.session.commit()
+    login(trainer)
+    html = client.get(f"/trainer/modules/{em.id}/attendance").text
+    assert tabs_of(html) == []
