@@ -78,6 +78,8 @@ def line_problem(value: str) -> str | None:
     if value and renders_blank(value):
         return "blank"
     return None
+
+
 # --------------------------------------------------------------------------------------------
 # Collation: a real alphabetical order (ICU, the Unicode Collation Algorithm with CLDR's
 # language rules), not code-point order.
