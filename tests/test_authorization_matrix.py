@@ -222,6 +222,7 @@ ROWS = [
     T("people.user",                         "GET",  {"user_id": "owner.id"},              STAFF_GET),
     T("people.set_active",                   "POST", {"user_id": "owner.id"},              STAFF_POST),
     T("people.change_role",                  "POST", {"user_id": "owner.id"},              STAFF_POST),
+    T("people.set_report_answers",           "POST", {"user_id": "owner.id"},              STAFF_POST),
     T("audit.events",                        "GET",  {},                                   STAFF_GET),
 ]
 # fmt: on

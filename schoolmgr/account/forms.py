@@ -9,6 +9,8 @@ from schoolmgr.forms import (
     MIN_PASSWORD_LENGTH,
     ConfirmPasswordField,
     CountryField,
+    GenderField,
+    InstitutionTypeField,
     NewPasswordField,
     NoControlCharacters,
     language_choices,
@@ -25,7 +27,9 @@ class ProfileForm(FlaskForm):
         _l("Institution"), validators=[Length(max=200), NoControlCharacters()]
     )
     position = StringField(_l("Position"), validators=[Length(max=200), NoControlCharacters()])
+    institution_type = InstitutionTypeField()
     country = CountryField(validators=[Optional()])
+    gender = GenderField()
     preferred_language = SelectField(
         _l("Preferred language"), choices=language_choices(), validators=[DataRequired()]
     )

@@ -5,7 +5,13 @@ from flask_wtf import FlaskForm
 from wtforms import SelectField, StringField
 from wtforms.validators import DataRequired, Length, Optional
 
-from schoolmgr.forms import GetForm, NoControlCharacters, SearchBox
+from schoolmgr.forms import (
+    GenderField,
+    GetForm,
+    InstitutionTypeField,
+    NoControlCharacters,
+    SearchBox,
+)
 from schoolmgr.models import Role
 
 
@@ -36,3 +42,10 @@ class ActiveForm(FlaskForm):
     reason = StringField(
         _l("Reason (optional)"), validators=[Length(max=500), NoControlCharacters()]
     )
+
+
+class ReportAnswersForm(FlaskForm):
+    """The optional answers counted in the programme reports."""
+
+    institution_type = InstitutionTypeField()
+    gender = GenderField(description=_l("Only as the person gave it; leave it unanswered."))

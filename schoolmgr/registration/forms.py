@@ -16,7 +16,9 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange,
 
 from schoolmgr.forms import (
     CountryField,
+    GenderField,
     GetForm,
+    InstitutionTypeField,
     NoControlCharacters,
     SearchBox,
     country_choices,
@@ -65,9 +67,11 @@ class RegistrationForm(FlaskForm):
         validators=[DataRequired(), Length(max=200), NoControlCharacters()],
         description=_l("Ministry, agency, municipality or organisation."),
     )
+    institution_type = InstitutionTypeField()
     position = StringField(
         _l("Position"), validators=[DataRequired(), Length(max=200), NoControlCharacters()]
     )
+    gender = GenderField()
     modules = MultiCheckboxField(
         _l("Modules you want to attend"),
         coerce=int,

@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: dd274d1c635d
+Revision ID: d6ae414a6c22
 Revises:
-Create Date: 2026-11-27 12:55:41.146992
+Create Date: 2026-11-30 05:44:40.046593
 
 """
 
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 # revision identifiers, used by Alembic.
-revision = "dd274d1c635d"
+revision = "d6ae414a6c22"
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -204,6 +204,39 @@ def upgrade():
         ),
         sa.Column("institution", sa.String(length=200), nullable=False),
         sa.Column("position", sa.String(length=200), nullable=False),
+        sa.Column(
+            "gender",
+            sa.Enum(
+                "woman",
+                "man",
+                "another_term",
+                "prefer_not_to_say",
+                name="gender",
+                native_enum=False,
+                create_constraint=True,
+                length=20,
+            ),
+            nullable=True,
+        ),
+        sa.Column(
+            "institution_type",
+            sa.Enum(
+                "ministry",
+                "agency",
+                "local_government",
+                "parliament",
+                "judiciary",
+                "academia",
+                "civil_society",
+                "international",
+                "other",
+                name="institutiontype",
+                native_enum=False,
+                create_constraint=True,
+                length=20,
+            ),
+            nullable=True,
+        ),
         sa.Column("preferred_language", sa.String(length=10), nullable=False),
         sa.Column("active", sa.Boolean(), nullable=False),
         sa.Column("session_version", sa.Integer(), nullable=False),
