@@ -74,32 +74,37 @@ def bar_chart(
     description: str = "",
     orientation: str = "horizontal",
     max_value: float | None = None,
-    width: int = 480,
+    width: int | None = None,
 ) -> Markup:
     """One series of bars with their labels and values, as accessible inline SVG.
 
     Horizontal charts put each label above its bar, so long labels (institutions, modules) stay
     readable on a phone; vertical charts suit short ordered labels (years, ratings 1-5).
-    `max_value` fixes the scale (100 for percentages); by default the largest value.
+    `max_value` fixes the scale (100 for percentages); by default the largest value. `width`
+    is the drawing's width in its own units (text is 13 units high): the SVG then scales to its
+    container, so a narrower drawing means larger text.
     """
     if orientation not in ("horizontal", "vertical"):
         raise ValueError(f"orientation must be horizontal or vertical, not {orientation!r}")
     description = description or "; ".join(f"{b.label}: {b.text}" for b in bars)
     top = max([max_value or 0, *(b.value for b in bars)]) or 1
     if orientation == "horizontal":
-        return _horizontal(bars, title, description, top, width)
-    return _vertical(bars, title, description, top, width)
+        return _horizontal(bars, title, description, top, width or 360)
+    return _vertical(bars, title, description, top, width or 480)
 
 
 def _bar_title(bar: Bar) -> str:
     return f"<title>{escape(bar.label)}: {escape(bar.text)}</title>"
 
 
-def _horizontal(bars: Sequence[Bar], title: str, description: str, top: float, width: int) -> Markup:
+def _horizontal(
+    bars: Sequence[Bar], title: str, description: str, top: float, width: int
+) -> Markup:
     row, label_h, bar_h, pad = 44, 17, 18, 4
     value_w = 64
     track = width - value_w - 2 * pad
     height = max(row * len(bars), row) + pad
+    limit = int((width - 2 * pad) / 7.5)  # characters that fit on one line at 13 units
     parts = [_open_svg(width, height, title, description, "chart-horizontal")]
     if not bars:
         parts.append(f'<text x="{pad}" y="24">–</text>')
@@ -109,7 +114,7 @@ def _horizontal(bars: Sequence[Bar], title: str, description: str, top: float, w
         colour = MUTED_BAR_COLOUR if bar.muted else BAR_COLOUR
         parts.append(
             f'<g class="bar">{_bar_title(bar)}'
-            f'<text x="{pad}" y="{_fmt(y + 13)}">{escape(_shorten(bar.label, 60))}</text>'
+            f'<text x="{pad}" y="{_fmt(y + 13)}">{escape(_shorten(bar.label, limit))}</text>'
             f'<rect x="{pad}" y="{_fmt(y + label_h)}" width="{_fmt(track)}" height="{bar_h}"'
             f' fill="#f1f3f7"/>'
             f'<rect x="{pad}" y="{_fmt(y + label_h)}" width="{_fmt(length)}" height="{bar_h}"'

@@ -83,7 +83,7 @@ def test_long_labels_are_shortened_on_the_bar_but_whole_in_its_title():
     group = bars_of(svg)[0]
     assert group.find(f"{SVG}title").text == f"{label}: 3"
     shown = group.find(f"{SVG}text").text
-    assert shown.endswith("…") and len(shown) <= 60
+    assert shown.endswith("…") and len(shown) <= 50
 
 
 def test_an_empty_chart_still_renders_and_a_bad_orientation_is_refused():
