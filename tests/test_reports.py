@@ -347,3 +347,17 @@ def test_only_staff_see_reports_in_the_menu(client, login):
     assert "/staff/reports/" not in client.get("/").text
     login(role="staff")
     assert "/staff/reports/" in client.get("/").text
+
+
+def test_the_demo_school_gives_real_figures(db):
+    from schoolmgr.demo import seed_demo
+
+    seed_demo()
+    report = services.build_report(ReportFilters())
+    assert report.totals.people >= 40 and report.totals.returning > 0
+    genders = by_label(report.by_gender)
+    assert genders["Woman"][1] > 10 and genders["Man"][1] > 10
+    assert genders["Not answered"][1] < genders["Woman"][1]
+    types = by_label(report.by_institution_type)
+    assert {"Ministry", "Local government", "Agency or other central body"} <= set(types)
+    assert any(e.attendance_rate for e in report.editions)
