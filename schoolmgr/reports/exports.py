@@ -77,7 +77,7 @@ def edition_text(row: RateRow) -> str:
     return "; ".join(parts) + "."
 
 
-def _rate_rows(rows: list[RateRow]) -> list[dict]:
+def _rate_rows(rows: list[RateRow], with_text: bool = False) -> list[dict]:
     return [
         {
             "name": r.name,
@@ -88,14 +88,15 @@ def _rate_rows(rows: list[RateRow]) -> list[dict]:
             "attendance": _rate(r.attendance_rate),
             "certified": r.certified if r.finished else "–",
             "certificates": _rate(r.certificate_rate),
-            "text": edition_text(r) if r.start_date else "",
+            "text": edition_text(r) if with_text and r.start_date else "",
         }
         for r in rows
     ]
 
 
-def present(report: Report) -> dict:
-    """Plain values for the page and the PDF: figures as text, tables, charts as SVG."""
+def present(report: Report, for_pdf: bool = False) -> dict:
+    """Plain values for the page and the PDF: figures as text, tables, charts as SVG (and a
+    paragraph per edition for the PDF)."""
     totals = report.totals
     by_year_chart = bar_chart(
         [Bar(str(y.year), y.people) for y in report.by_year],
@@ -123,7 +124,7 @@ def present(report: Report) -> dict:
         "by_institution_type": report.by_institution_type,
         "by_year": report.by_year,
         "returning": report.returning,
-        "editions": _rate_rows(report.editions),
+        "editions": _rate_rows(report.editions, with_text=for_pdf),
         "modules": _rate_rows(report.modules),
         "trends": trends,
         "charts": {
@@ -161,7 +162,7 @@ def _trend_chart(trends) -> object:
 
 def funder_pdf(report: Report) -> bytes:
     """The one-click report for funders: figures, charts, a paragraph per edition."""
-    context = {"r": present(report), "school_name": SCHOOL_NAME}
+    context = {"r": present(report, for_pdf=True), "school_name": SCHOOL_NAME}
     return pdf.render_pdf(PDF_TEMPLATE, context, PDF_STYLESHEETS)
 
 

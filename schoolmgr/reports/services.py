@@ -256,9 +256,19 @@ def _people_figures(reached: sa.CTE) -> dict[str, list[tuple]]:
 
     Rows are (section, key, a, b, c, d); what a-d hold depends on the section.
     """
+    # Country, gender and institution type belong to the person, so grouping by person first
+    # lets every breakdown count people without COUNT(DISTINCT).
     per_person = (
-        sa.select(reached.c.user_id, sa.func.count().label("editions"))
-        .group_by(reached.c.user_id)
+        sa.select(
+            reached.c.user_id,
+            reached.c.country,
+            reached.c.gender,
+            reached.c.institution_type,
+            sa.func.count().label("editions"),
+        )
+        .group_by(
+            reached.c.user_id, reached.c.country, reached.c.gender, reached.c.institution_type
+        )
         .cte("per_person")
     )
     nth = sa.func.row_number().over(
@@ -276,12 +286,12 @@ def _people_figures(reached: sa.CTE) -> dict[str, list[tuple]]:
         return sa.literal(name).label("section")
 
     def breakdown(name: str):
-        column = reached.c[name]
+        column = per_person.c[name]
         return sa.select(
             section(name),
             key(column),
+            sa.func.sum(per_person.c.editions),
             sa.func.count(),
-            sa.func.count(sa.distinct(reached.c.user_id)),
             zero,
             zero,
         ).group_by(column)
