@@ -45,6 +45,7 @@ from schoolmgr.models import (  # noqa: E402
     Role,
     Session,
     User,
+    registration_modules,
     utcnow,
 )
 from schoolmgr.timeutils import to_utc  # noqa: E402
@@ -130,7 +131,7 @@ def build(years: int, per_year: int, participants: int) -> User:
 
     total = len(edition_rows) * participants
     pool = max(participants, int(total * 0.6))  # many people come back
-    genders = [Gender.WOMAN, Gender.MAN, Gender.WOMAN, Gender.MAN, None, Gender.PREFER_NOT_TO_SAY]
+    genders = [Gender.WOMAN, Gender.MAN, Gender.WOMAN, Gender.MAN, None, Gender.WOMAN, Gender.MAN]
     types = [*InstitutionType, None]
     countries = list(Country)
     db.session.execute(
@@ -196,6 +197,17 @@ def build(years: int, per_year: int, participants: int) -> User:
                     "issued_at": now,
                 }
             )
+    choice = set(db.session.scalars(sa.select(Edition.id).where(Edition.module_choice.is_(True))))
+    db.session.execute(
+        sa.insert(registration_modules),
+        [  # with module choice, each participant chose three of the five modules
+            {"registration_id": rid, "edition_module_id": em_id}
+            for n, (rid, eid) in enumerate(reg_rows)
+            if eid in choice
+            for k, em_id in enumerate(ems_of[eid])
+            if (n + k) % 5 < 3
+        ],
+    )
     for chunk in range(0, len(marks), 20_000):
         db.session.execute(sa.insert(Attendance), marks[chunk : chunk + 20_000])
     db.session.execute(sa.insert(Certificate), certificates)
@@ -208,6 +220,7 @@ def build(years: int, per_year: int, participants: int) -> User:
 
 
 def measure(client, name: str, url: str, requests: int) -> None:
+    client.get(url)  # templates compiled and statements cached, as in a running worker
     times = []
     for _ in range(requests):
         db.session.expire_all()

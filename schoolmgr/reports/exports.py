@@ -148,6 +148,7 @@ def present(report: Report, for_pdf: bool = False) -> dict:
             "trends": _trend_chart(trends) if trends else None,
         },
         "show_kosovo_note": report.show_kosovo_note,
+        "for_pdf": for_pdf,
         "kosovo_footnote": str(KOSOVO_FOOTNOTE),
     }
 
