@@ -212,6 +212,10 @@ def build(years: int, per_year: int, participants: int) -> User:
         db.session.execute(sa.insert(Attendance), marks[chunk : chunk + 20_000])
     db.session.execute(sa.insert(Certificate), certificates)
     db.session.commit()
+    # Planner statistics, as autovacuum (PostgreSQL) or a periodic ANALYZE keep them in
+    # production: without them PostgreSQL guesses a few dozen rows and picks nested loops.
+    db.session.execute(sa.text("ANALYZE"))
+    db.session.commit()
     print(
         f"editions={len(edition_rows)} people={pool} registrations={len(reg_rows)} "
         f"marks={len(marks)} certificates={len(certificates)}"
