@@ -34,7 +34,7 @@ RUNS = [
             "--requests",
             "1",
         ],
-        r"^page=reports queries=\d+ median_ms=\d+\n(?:.*\n)*pdf_seconds=[\d.]+ ",
+        r"^page=reports queries=\d+ median_ms=\d+ cpu_ms=\d+\n(?:.*\n)*pdf_seconds=[\d.]+ ",
     ),
 ]
 
