@@ -12,7 +12,7 @@ from flask_babel import ngettext
 from schoolmgr import pdf
 from schoolmgr.charts import Bar, bar_chart, percent_text
 from schoolmgr.exports import spreadsheet_safe
-from schoolmgr.models import KOSOVO_FOOTNOTE
+from schoolmgr.models import KOSOVO_FOOTNOTE, EditionKind
 from schoolmgr.reports.services import RateRow, Report
 from schoolmgr.timeutils import fmt_date_range
 
@@ -78,10 +78,11 @@ def edition_text(row: RateRow) -> str:
 
 
 def _rate_rows(rows: list[RateRow], with_text: bool = False) -> list[dict]:
+    kinds = {kind: kind.label for kind in EditionKind}  # translated once, not once per row
     return [
         {
             "name": r.name,
-            "kind": r.kind.label if r.kind else "",
+            "kind": kinds[r.kind] if r.kind else "",
             "dates": fmt_date_range(r.start_date, r.end_date) if r.start_date else "",
             "editions": r.editions,
             "participants": r.participants,
