@@ -83,9 +83,11 @@ def register_blueprints(app: Flask) -> None:
     from schoolmgr.account.routes import bp as account_bp
     from schoolmgr.people.routes import bp as people_bp
     from schoolmgr.programme.routes import bp as programme_bp
+    from schoolmgr.reports.routes import bp as reports_bp
 
     app.register_blueprint(programme_bp)
     app.register_blueprint(people_bp)
+    app.register_blueprint(reports_bp)
     app.register_blueprint(account_bp)
     app.register_blueprint(health_bp)
     app.register_blueprint(privacy_bp)

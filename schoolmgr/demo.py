@@ -20,6 +20,8 @@ from schoolmgr.models import (
     EditionKind,
     EditionModule,
     EditionStatus,
+    Gender,
+    InstitutionType,
     Module,
     Registration,
     RegistrationMode,
@@ -235,6 +237,39 @@ PARTICIPANTS = [
 ]
 
 
+# First names of the demo participants who are women; the reports count by gender.
+WOMEN = {
+    "Aleksandra", "Amra", "Ana", "Ardita", "Arjeta", "Blerina", "Daniela", "Drita", "Dženana",
+    "Elena", "Elona", "Hannah", "Jonida", "Jovana", "Katarina", "Klodiana", "Marija", "Megi",
+    "Milica", "Sara", "Selma", "Snežana", "Tamara", "Teuta", "Vesna", "Vlora", "Љиљана", "Ивана",
+    "Кристина", "Лејла",
+}  # fmt: skip
+INSTITUTION_TYPES = [  # first match wins
+    (("OECD", "UNDP", "Regional Cooperation"), InstitutionType.INTERNATIONAL),
+    (("School of", "Academy", "Institute for Public"), InstitutionType.ACADEMIA),
+    (("Ministry",), InstitutionType.MINISTRY),
+    (("Municipality", "City", "Canton", "Brčko"), InstitutionType.LOCAL_GOVERNMENT),
+]
+
+
+def demo_gender(index: int, full_name: str) -> Gender | None:
+    """Most demo participants answer; a few leave it blank or prefer not to say."""
+    if index % 11 == 5:
+        return None
+    if index % 17 == 8:
+        return Gender.PREFER_NOT_TO_SAY
+    return Gender.WOMAN if full_name.split()[0] in WOMEN else Gender.MAN
+
+
+def demo_institution_type(index: int, institution: str) -> InstitutionType | None:
+    if index % 13 == 7:
+        return None
+    for words, kind in INSTITUTION_TYPES:
+        if any(word in institution for word in words):
+            return kind
+    return InstitutionType.AGENCY  # agencies, offices, administrations, directorates
+
+
 def slugify_name(name: str) -> str:
     from schoolmgr.text import fold
 
@@ -346,6 +381,8 @@ def seed_demo() -> dict[str, int]:
             country=country,
             institution=institution,
             position=position,
+            gender=demo_gender(i, name),
+            institution_type=demo_institution_type(i, institution),
         )
         for i, (name, country, institution, position) in enumerate(PARTICIPANTS)
     ]

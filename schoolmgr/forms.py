@@ -5,7 +5,7 @@ from flask_wtf import FlaskForm
 from wtforms import HiddenField, PasswordField, SearchField, SelectField, StringField
 from wtforms.validators import DataRequired, EqualTo, Length, Optional, ValidationError
 
-from schoolmgr.models import COUNTRY_LABELS, LANGUAGES
+from schoolmgr.models import COUNTRY_LABELS, GENDER_LABELS, INSTITUTION_TYPE_LABELS, LANGUAGES
 from schoolmgr.text import line_problem, normalise_line
 
 MIN_PASSWORD_LENGTH = 10
@@ -89,6 +89,32 @@ def OneLineField(label, required: bool = True, **kwargs) -> StringField:  # noqa
 
 def CountryField(label=None, **kwargs) -> SelectField:  # noqa: N802 (reads like a field class)
     return SelectField(label or _l("Country"), choices=country_choices(), **kwargs)
+
+
+def GenderField(label=None, **kwargs) -> SelectField:  # noqa: N802
+    """Optional: the blank choice means "not answered" (stored as NULL)."""
+    return SelectField(
+        label or _l("Gender (optional)"),
+        choices=[("", _l("Not answered"))] + [(g.value, lbl) for g, lbl in GENDER_LABELS.items()],
+        validators=[Optional()],
+        **{
+            "description": _l(
+                "Only counted in reports, never shown to other participants: funders ask for it."
+            ),
+            **kwargs,
+        },
+    )
+
+
+def InstitutionTypeField(label=None, **kwargs) -> SelectField:  # noqa: N802
+    """Optional: the blank choice means "not answered" (stored as NULL)."""
+    return SelectField(
+        label or _l("Type of institution (optional)"),
+        choices=[("", _l("Not answered"))]
+        + [(t.value, lbl) for t, lbl in INSTITUTION_TYPE_LABELS.items()],
+        validators=[Optional()],
+        **kwargs,
+    )
 
 
 def NewPasswordField(label=None, description=None) -> PasswordField:  # noqa: N802

@@ -39,6 +39,7 @@ NAV_ITEMS = [
     NavItem("trainer.home", _l("My modules"), (Role.TRAINER, Role.STAFF)),
     NavItem("programme.editions", _l("Programme"), (Role.STAFF,)),
     NavItem("people.users", _l("People"), (Role.STAFF,)),
+    NavItem("reports.index", _l("Reports"), (Role.STAFF,)),
     NavItem("audit.events", _l("Audit log"), (Role.STAFF,)),
     NavItem("certificates.verify", _l("Verify a certificate")),
 ]

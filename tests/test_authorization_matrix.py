@@ -233,6 +233,11 @@ ROWS = [
     T("people.user",                         "GET",  {"user_id": "owner.id"},              STAFF_GET),
     T("people.set_active",                   "POST", {"user_id": "owner.id"},              STAFF_POST),
     T("people.change_role",                  "POST", {"user_id": "owner.id"},              STAFF_POST),
+    T("people.set_report_answers",           "POST", {"user_id": "owner.id"},              STAFF_POST),
+    # Staff: programme reports
+    T("reports.index",                       "GET",  {},                                   STAFF_GET),
+    T("reports.funder_pdf",                  "GET",  {},                                   STAFF_GET),
+    T("reports.xlsx",                        "GET",  {},                                   STAFF_GET),
     T("audit.events",                        "GET",  {},                                   STAFF_GET),
 ]
 # fmt: on

@@ -23,6 +23,20 @@ RUNS = [
         ["bench/eligibility.py", "--registrations", "40", "--requests", "1"],
         r"^page=1 registrations=40 queries=\d+ median_ms=\d+$",
     ),
+    (
+        [
+            "bench/reports.py",
+            "--years",
+            "2",
+            "--editions",
+            "2",
+            "--participants",
+            "5",
+            "--requests",
+            "1",
+        ],
+        r"^page=reports queries=\d+ median_ms=\d+ cpu_ms=\d+\n(?:.*\n)*pdf_seconds=[\d.]+ ",
+    ),
 ]
 
 

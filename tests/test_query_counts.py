@@ -20,6 +20,7 @@ from schoolmgr.models import (
     Country,
     Edition,
     EditionModule,
+    EditionStatus,
     Module,
     Registration,
     RegistrationStatus,
@@ -383,3 +384,66 @@ def test_certificate_eligibility_past_batch_sizes(app, client, login, school):
     assert page.status_code == 200
     assert "600 accepted participants" in page.get_data(as_text=True)
     assert large.count == small.count, f"{small}\n{large}"
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/staff/reports/",
+        "/staff/reports/?year=2019&year=2020&country=RS&kind=seasonal_school",
+        "/staff/reports/report.xlsx",
+    ],
+)
+def test_programme_reports(client, login, url):
+    """Editions of several years with modules, sessions, registrations and marks: same count."""
+    from datetime import date
+
+    from schoolmgr.models import Gender
+
+    login(role="staff")
+    editions: list[Edition] = []
+
+    def make(missing: int) -> list[Edition]:
+        made = []
+        for i in range(missing):
+            k = next(_counter)
+            start = date(2019 + i % 3, 9, 1 + i % 20)
+            edition = Edition(
+                title=f"School {k}",
+                slug=f"report-school-{k}",
+                start_date=start,
+                end_date=start,
+                status=EditionStatus.ARCHIVED,
+                module_choice=i % 2 == 0,
+            )
+            module = Module(name=f"Module {k}", slug=f"report-module-{k}")
+            em = EditionModule(edition=edition, module=module)
+            begins = to_utc(start, time(9), "Europe/Belgrade")
+            session = Session(
+                edition_module=em, starts_at=begins, ends_at=begins + timedelta(hours=2)
+            )
+            db.session.add_all([edition, em, session])
+            for user in add_users(2):
+                user.country = Country.SERBIA if i % 2 else Country.KOSOVO
+                user.gender = Gender.WOMAN if i % 3 else None
+                registration = Registration(
+                    user=user,
+                    edition=edition,
+                    status=RegistrationStatus.ACCEPTED,
+                    consent_at=utcnow(),
+                )
+                registration.modules = [em]
+                db.session.add(registration)
+                db.session.add(
+                    Attendance(
+                        session=session,
+                        registration=registration,
+                        status=AttendanceStatus.PRESENT,
+                        method=AttendanceMethod.TRAINER,
+                    )
+                )
+            made.append(edition)
+        db.session.commit()
+        return made
+
+    assert_same_query_count(client, url, lambda n: grow_to(editions, n, make))

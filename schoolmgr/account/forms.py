@@ -9,6 +9,8 @@ from schoolmgr.forms import (
     MIN_PASSWORD_LENGTH,
     ConfirmPasswordField,
     CountryField,
+    GenderField,
+    InstitutionTypeField,
     NewPasswordField,
     OneLineField,
     language_choices,
@@ -21,7 +23,9 @@ class ProfileForm(FlaskForm):
     )
     institution = OneLineField(_l("Institution"), required=False)
     position = OneLineField(_l("Position"), required=False)
+    institution_type = InstitutionTypeField()
     country = CountryField(validators=[Optional()])
+    gender = GenderField()
     preferred_language = SelectField(
         _l("Preferred language"), choices=language_choices(), validators=[DataRequired()]
     )

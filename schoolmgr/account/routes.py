@@ -16,6 +16,10 @@ def _page(profile_form=None, password_form=None, status: int = 200):
     if profile_form is None:
         profile_form = ProfileForm(formdata=None, obj=user)
         profile_form.country.data = user.country.value if user.country else ""
+        profile_form.gender.data = user.gender.value if user.gender else ""
+        profile_form.institution_type.data = (
+            user.institution_type.value if user.institution_type else ""
+        )
     return render_template(
         "account/profile.html",
         profile_form=profile_form,
@@ -39,6 +43,8 @@ def profile():
             institution=form.institution.data or "",
             position=form.position.data or "",
             country=form.country.data or None,
+            gender=form.gender.data or None,
+            institution_type=form.institution_type.data or None,
             preferred_language=form.preferred_language.data,
         )
     except services.AccountError as err:

@@ -7,7 +7,7 @@ from schoolmgr.auth.services import check_new_password
 from schoolmgr.auth.sessions import end_all_sessions
 from schoolmgr.errors import DomainError
 from schoolmgr.extensions import db
-from schoolmgr.models import LANGUAGES, Country, User
+from schoolmgr.models import LANGUAGES, Country, Gender, InstitutionType, User
 from schoolmgr.text import normalise_line
 
 
@@ -15,7 +15,16 @@ class AccountError(DomainError):
     """Codes: wrong_password, weak_password, same_password, bad_language."""
 
 
-PROFILE_FIELDS = ("full_name", "institution", "position", "country", "preferred_language")
+PROFILE_FIELDS = (
+    "full_name",
+    "institution",
+    "institution_type",
+    "position",
+    "country",
+    "gender",
+    "preferred_language",
+)
+SENSITIVE_FIELDS = frozenset({"gender"})
 
 
 def update_profile(
@@ -26,6 +35,8 @@ def update_profile(
     position: str,
     country: str | None,
     preferred_language: str,
+    gender: str | None = None,
+    institution_type: str | None = None,
 ) -> User:
     """Save the user's own details."""
     if preferred_language not in LANGUAGES:
@@ -35,6 +46,8 @@ def update_profile(
     user.institution = normalise_line(institution)
     user.position = normalise_line(position)
     user.country = Country(country) if country else None
+    user.gender = Gender(gender) if gender else None
+    user.institution_type = InstitutionType(institution_type) if institution_type else None
     user.preferred_language = preferred_language
     after = {f: _plain(getattr(user, f)) for f in PROFILE_FIELDS}
     changed = [f for f in PROFILE_FIELDS if before[f] != after[f]]
@@ -43,8 +56,9 @@ def update_profile(
             "user.profile_updated",
             target=user,
             summary=", ".join(changed),
-            before={f: before[f] for f in changed},
-            after={f: after[f] for f in changed},
+            # Gender is named as changed, its values stay out of the log.
+            before={f: before[f] for f in changed if f not in SENSITIVE_FIELDS},
+            after={f: after[f] for f in changed if f not in SENSITIVE_FIELDS},
         )
     db.session.commit()
     return user

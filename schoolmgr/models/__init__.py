@@ -31,9 +31,13 @@ from schoolmgr.models.registration import (
 from schoolmgr.models.types import utcnow
 from schoolmgr.models.user import (
     COUNTRY_LABELS,
+    GENDER_LABELS,
+    INSTITUTION_TYPE_LABELS,
     KOSOVO_FOOTNOTE,
     LANGUAGES,
     Country,
+    Gender,
+    InstitutionType,
     Role,
     User,
     UserSession,
@@ -43,6 +47,8 @@ from schoolmgr.models.user import (
 __all__ = [
     "ATTENDANCE_STATUS_LABELS",
     "COUNTRY_LABELS",
+    "GENDER_LABELS",
+    "INSTITUTION_TYPE_LABELS",
     "KOSOVO_FOOTNOTE",
     "LANGUAGES",
     "Attendance",
@@ -61,6 +67,8 @@ __all__ = [
     "EditionModule",
     "EditionStatus",
     "EmailStatus",
+    "Gender",
+    "InstitutionType",
     "Material",
     "MaterialKind",
     "MaterialVisibility",

@@ -68,6 +68,56 @@ KOSOVO_FOOTNOTE = _l(
     "UNSCR 1244/1999 and the ICJ Opinion on the Kosovo declaration of independence."
 )
 
+
+class Gender(enum.StrEnum):
+    """Self-described, optional: funders ask for sex-disaggregated figures."""
+
+    WOMAN = "woman"
+    MAN = "man"
+    ANOTHER_TERM = "another_term"
+    PREFER_NOT_TO_SAY = "prefer_not_to_say"
+
+    @property
+    def label(self) -> str:
+        return str(GENDER_LABELS[self])
+
+
+GENDER_LABELS = {
+    Gender.WOMAN: _l("Woman"),
+    Gender.MAN: _l("Man"),
+    Gender.ANOTHER_TERM: _l("I use another term"),
+    Gender.PREFER_NOT_TO_SAY: _l("Prefer not to say"),
+}
+
+
+class InstitutionType(enum.StrEnum):
+    MINISTRY = "ministry"
+    AGENCY = "agency"
+    LOCAL_GOVERNMENT = "local_government"
+    PARLIAMENT = "parliament"
+    JUDICIARY = "judiciary"
+    ACADEMIA = "academia"
+    CIVIL_SOCIETY = "civil_society"
+    INTERNATIONAL = "international"
+    OTHER = "other"
+
+    @property
+    def label(self) -> str:
+        return str(INSTITUTION_TYPE_LABELS[self])
+
+
+INSTITUTION_TYPE_LABELS = {
+    InstitutionType.MINISTRY: _l("Ministry"),
+    InstitutionType.AGENCY: _l("Agency or other central body"),
+    InstitutionType.LOCAL_GOVERNMENT: _l("Local government"),
+    InstitutionType.PARLIAMENT: _l("Parliament"),
+    InstitutionType.JUDICIARY: _l("Judiciary"),
+    InstitutionType.ACADEMIA: _l("Academia"),
+    InstitutionType.CIVIL_SOCIETY: _l("Civil society"),
+    InstitutionType.INTERNATIONAL: _l("International organisation"),
+    InstitutionType.OTHER: _l("Other"),
+}
+
 # Working language and the regional languages, each named in itself (see schoolmgr/i18n.py).
 LANGUAGES = LANGUAGE_NAMES
 
@@ -89,6 +139,9 @@ class User(UserMixin, db.Model):
     country: Mapped[Country | None] = mapped_column(enum_type(Country), index=True)
     institution: Mapped[str] = mapped_column(sa.String(200), default="")
     position: Mapped[str] = mapped_column(sa.String(200), default="")
+    # Optional answers for the programme reports; None means "not answered".
+    gender: Mapped[Gender | None] = mapped_column(enum_type(Gender))
+    institution_type: Mapped[InstitutionType | None] = mapped_column(enum_type(InstitutionType))
     preferred_language: Mapped[str] = mapped_column(sa.String(10), default="en")
     active: Mapped[bool] = mapped_column(default=True, index=True)
     # Bumped on password change: sessions carrying an older value are signed out.
@@ -161,6 +214,14 @@ class User(UserMixin, db.Model):
     @property
     def country_label(self) -> str:
         return self.country.label if self.country else ""
+
+    @property
+    def gender_label(self) -> str:
+        return self.gender.label if self.gender else ""
+
+    @property
+    def institution_type_label(self) -> str:
+        return self.institution_type.label if self.institution_type else ""
 
 
 @functools.cache

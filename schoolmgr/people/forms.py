@@ -5,7 +5,13 @@ from flask_wtf import FlaskForm
 from wtforms import SelectField, StringField
 from wtforms.validators import DataRequired, Length, Optional
 
-from schoolmgr.forms import GetForm, NoControlCharacters, SearchBox
+from schoolmgr.forms import (
+    GenderField,
+    GetForm,
+    InstitutionTypeField,
+    NoControlCharacters,
+    SearchBox,
+)
 from schoolmgr.models import Role
 
 
@@ -40,3 +46,10 @@ class ActiveForm(FlaskForm):
         validators=[Length(max=500), NoControlCharacters()],
         id="active-reason",  # two forms of the page have a "reason"
     )
+
+
+class ReportAnswersForm(FlaskForm):
+    """The optional answers counted in the programme reports."""
+
+    institution_type = InstitutionTypeField()
+    gender = GenderField(description=_l("Only as the person gave it; leave it unanswered."))

@@ -9,7 +9,7 @@ from schoolmgr.extensions import db
 from schoolmgr.models import AuditEvent, Country, Role, User
 from schoolmgr.pagination import paginate
 from schoolmgr.people import services
-from schoolmgr.people.forms import ActiveForm, RoleForm, UserFilterForm
+from schoolmgr.people.forms import ActiveForm, ReportAnswersForm, RoleForm, UserFilterForm
 
 bp = Blueprint("people", __name__, url_prefix="/staff/people")
 
@@ -36,8 +36,18 @@ def users():
     )
 
 
-def _user_page(user: User, role_form: RoleForm | None = None, status: int = 200):
+def _user_page(
+    user: User,
+    role_form: RoleForm | None = None,
+    status: int = 200,
+    answers_form: ReportAnswersForm | None = None,
+):
     role_form = role_form or RoleForm(formdata=None, role=user.role.value)
+    answers_form = answers_form or ReportAnswersForm(
+        formdata=None,
+        gender=user.gender.value if user.gender else "",
+        institution_type=user.institution_type.value if user.institution_type else "",
+    )
     allowed = services.allowed_roles(current_user, user)
     role_form.role.choices = [(r.value, r.label) for r in allowed] or [
         (user.role.value, user.role.label)
@@ -53,6 +63,7 @@ def _user_page(user: User, role_form: RoleForm | None = None, status: int = 200)
         user=user,
         role_form=role_form,
         active_form=ActiveForm(formdata=None),
+        answers_form=answers_form,
         can_change=bool(allowed) and user.id != current_user.id,
         history=history,
     ), status
@@ -105,4 +116,24 @@ def set_active(user_id: int):
         else _("%(name)s is deactivated and signed out.", name=user.full_name),
         "success",
     )
+    return redirect(url_for("people.user", user_id=user.id))
+
+
+@bp.route("/<int:user_id>/report-answers", methods=["POST"])
+@role_required(Role.STAFF)
+def set_report_answers(user_id: int):
+    """Record someone's optional gender and institution type."""
+    user = db.get_or_404(User, user_id)
+    form = ReportAnswersForm()
+    if not form.validate_on_submit():
+        return _user_page(user, status=400, answers_form=form)
+    try:
+        services.set_report_answers(
+            current_user, user, form.gender.data or None, form.institution_type.data or None
+        )
+    except services.PeopleError as err:
+        db.session.rollback()
+        flash(err.message, "danger" if err.code != "no_change" else "info")
+        return _user_page(user, status=err.status_code, answers_form=form)
+    flash(_("The reporting details of %(name)s are saved.", name=user.full_name), "success")
     return redirect(url_for("people.user", user_id=user.id))

@@ -12,6 +12,8 @@ from schoolmgr.models import (
     Edition,
     EditionModule,
     EditionStatus,
+    Gender,
+    InstitutionType,
     Module,
     Role,
     User,
@@ -23,7 +25,7 @@ PRIVILEGED = (Role.STAFF, Role.ADMIN)
 
 
 class PeopleError(DomainError):
-    """Codes: admin_only, own_account, last_admin, no_change, trainer_assigned."""
+    """Codes: admin_only, own_account, last_admin, no_change, trainer_assigned, anonymised."""
 
 
 def users_query(q: str | None = None, role: str | None = None, active: str | None = None):
@@ -158,6 +160,41 @@ def set_active(actor: User, user: User, active: bool, reason: str = "") -> User:
         reason=reason,
         before={"active": not active},
         after={"active": active},
+    )
+    db.session.commit()
+    return user
+
+
+def set_report_answers(
+    actor: User, user: User, gender: str | None, institution_type: str | None
+) -> User:
+    """Record the optional gender and institution type a person gave (e.g. on a paper form).
+
+    The log names the fields that changed; the gender itself stays out of it.
+    """
+    if user.anonymised_at is not None:
+        raise PeopleError(_("This account is anonymised: it holds no details."), "anonymised", 409)
+    new_gender = Gender(gender) if gender else None
+    new_type = InstitutionType(institution_type) if institution_type else None
+    changed = []
+    if new_gender != user.gender:
+        changed.append("gender")
+    if new_type != user.institution_type:
+        changed.append("institution_type")
+    if not changed:
+        raise PeopleError(_("Nothing changed."), "no_change")
+    before_type = user.institution_type.value if user.institution_type else None
+    user.gender = new_gender
+    user.institution_type = new_type
+    record(
+        "user.profile_updated",
+        target=user,
+        actor=actor,
+        summary=", ".join(changed),
+        before={"institution_type": before_type} if "institution_type" in changed else None,
+        after={"institution_type": institution_type or None}
+        if "institution_type" in changed
+        else None,
     )
     db.session.commit()
     return user

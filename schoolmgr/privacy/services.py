@@ -1,8 +1,8 @@
 """Personal data: export everything held about a person, anonymise on request or after retention.
 
 What holds personal data, and what anonymising does to it:
-- users: name, email, institution, position, country, language, password, tokens -> replaced
-  by neutral values; the account is deactivated and every session ends.
+- users: name, email, institution and its type, position, country, gender, language, password,
+  tokens -> replaced by neutral values; the account is deactivated and every session ends.
 - registrations: motivation and needs -> emptied (status and dates stay, for the statistics).
 - attendances: free-text comments -> emptied (statuses stay, for the certificates' records).
 - outbound_emails to the person: recipient and bodies replaced; unsent ones are not sent.
@@ -121,7 +121,9 @@ def export_personal_data(user: User) -> dict:
             "role": user.role.value,
             "country": user.country.value if user.country else None,
             "institution": user.institution,
+            "institution_type": user.institution_type.value if user.institution_type else None,
             "position": user.position,
+            "gender": user.gender.value if user.gender else None,
             "preferred_language": user.preferred_language,
             "active": user.active,
             "created_at": _iso(user.created_at),
@@ -262,7 +264,9 @@ def anonymise_user(user: User) -> None:
     user.full_name = ANONYMISED_NAME
     user.email = anonymous_email
     user.institution = ""
+    user.institution_type = None
     user.position = ""
+    user.gender = None
     user.country = None
     user.preferred_language = "en"
     user.password_hash = None

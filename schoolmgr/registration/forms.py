@@ -16,7 +16,9 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange,
 
 from schoolmgr.forms import (
     CountryField,
+    GenderField,
     GetForm,
+    InstitutionTypeField,
     NoControlCharacters,
     OneLineField,
     SearchBox,
@@ -64,7 +66,9 @@ class RegistrationForm(FlaskForm):
     institution = OneLineField(
         _l("Institution"), description=_l("Ministry, agency, municipality or organisation.")
     )
+    institution_type = InstitutionTypeField()
     position = OneLineField(_l("Position"))
+    gender = GenderField()
     modules = MultiCheckboxField(
         _l("Modules you want to attend"),
         coerce=int,

@@ -63,6 +63,10 @@ def register(slug: str):
     form = RegistrationForm(obj=current_user if request.method == "GET" else None)
     if request.method == "GET":
         form.country.data = current_user.country.value if current_user.country else ""
+        form.gender.data = current_user.gender.value if current_user.gender else ""
+        form.institution_type.data = (
+            current_user.institution_type.value if current_user.institution_type else ""
+        )
     form.modules.choices = [
         (em.id, em.module.name + (f" ({_('mandatory')})" if em.mandatory else ""))
         for em in edition.edition_modules
@@ -76,6 +80,8 @@ def register(slug: str):
                 country=form.country.data,
                 institution=form.institution.data,
                 position=form.position.data,
+                gender=form.gender.data or None,
+                institution_type=form.institution_type.data or None,
                 module_ids=form.modules.data or [],
                 motivation=form.motivation.data or "",
                 needs=form.needs.data or "",

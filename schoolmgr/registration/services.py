@@ -30,6 +30,8 @@ from schoolmgr.models import (
     Edition,
     EditionModule,
     EditionStatus,
+    Gender,
+    InstitutionType,
     Registration,
     RegistrationMode,
     RegistrationStatus,
@@ -242,6 +244,8 @@ def register(
     country: Country | str | None = None,
     institution: str | None = None,
     position: str | None = None,
+    gender: Gender | str | None = None,
+    institution_type: InstitutionType | str | None = None,
     module_ids: list[int] | None = None,
     motivation: str = "",
     needs: str = "",
@@ -249,7 +253,8 @@ def register(
 ) -> Registration:
     """Register `user` for `edition`: accepted, waitlisted or pending, and tell them by email.
 
-    Profile fields given here are saved back to the user's profile. Commits.
+    Profile fields given here are saved back to the user's profile (an unanswered optional
+    gender or institution type leaves the profile's answer as it is). Commits.
     """
     now = now or utcnow()
     edition_id, user_id = edition.id, user.id
@@ -273,6 +278,10 @@ def register(
             user.institution = normalise_line(institution)
         if position is not None:
             user.position = normalise_line(position)
+        if gender:
+            user.gender = Gender(gender)
+        if institution_type:
+            user.institution_type = InstitutionType(institution_type)
         registration = Registration(
             user=user,
             edition=locked,
@@ -773,7 +782,9 @@ EXPORT_HEADER = [
     "Email",
     "Country",
     "Institution",
+    "Type of institution",
     "Position",
+    "Gender",
     "Status",
     "Waiting-list position",
     "Modules",
@@ -802,7 +813,9 @@ def export_rows(edition: Edition) -> tuple[list[list], bool]:
                 r.user.email,
                 r.user.country.label if r.user.country else "",
                 r.user.institution,
+                r.user.institution_type_label,
                 r.user.position,
+                r.user.gender_label,
                 r.status.label,
                 r.waitlist_position or "",
                 modules or all_modules,
@@ -840,8 +853,8 @@ def export_xlsx(edition: Edition) -> bytes:
     for cell in sheet[1]:
         cell.font = Font(bold=True)
     sheet.freeze_panes = "A2"
-    widths = (28, 32, 22, 36, 24, 14, 10, 40, 40, 30, 18, 18)
-    for column, width in zip("ABCDEFGHIJKL", widths, strict=True):
+    widths = (28, 32, 22, 36, 24, 24, 16, 14, 10, 40, 40, 30, 18, 18)
+    for column, width in zip("ABCDEFGHIJKLMN", widths, strict=True):
         sheet.column_dimensions[column].width = width
     if kosovo:
         sheet.append([])

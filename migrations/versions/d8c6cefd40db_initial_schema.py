@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: 3f7e970f4890
+Revision ID: d8c6cefd40db
 Revises:
-Create Date: 2026-11-30 06:44:23.217097
+Create Date: 2026-11-30 06:44:55.199969
 
 """
 
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 # revision identifiers, used by Alembic.
-revision = "3f7e970f4890"
+revision = "d8c6cefd40db"
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -205,6 +205,39 @@ def upgrade():
         ),
         sa.Column("institution", sa.String(length=200), nullable=False),
         sa.Column("position", sa.String(length=200), nullable=False),
+        sa.Column(
+            "gender",
+            sa.Enum(
+                "woman",
+                "man",
+                "another_term",
+                "prefer_not_to_say",
+                name="gender",
+                native_enum=False,
+                create_constraint=True,
+                length=20,
+            ),
+            nullable=True,
+        ),
+        sa.Column(
+            "institution_type",
+            sa.Enum(
+                "ministry",
+                "agency",
+                "local_government",
+                "parliament",
+                "judiciary",
+                "academia",
+                "civil_society",
+                "international",
+                "other",
+                name="institutiontype",
+                native_enum=False,
+                create_constraint=True,
+                length=20,
+            ),
+            nullable=True,
+        ),
         sa.Column("preferred_language", sa.String(length=10), nullable=False),
         sa.Column("active", sa.Boolean(), nullable=False),
         sa.Column("session_version", sa.Integer(), nullable=False),

@@ -1,0 +1,1 @@
+"""Programme reports across editions and years (staff)."""
