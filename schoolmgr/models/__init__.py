@@ -20,6 +20,19 @@ from schoolmgr.models.edition import (
     edition_module_trainers,
 )
 from schoolmgr.models.email import EmailStatus, OutboundEmail
+from schoolmgr.models.evaluation import (
+    EvaluationAnswer,
+    EvaluationForm,
+    EvaluationInvitation,
+    EvaluationPart,
+    EvaluationQuestion,
+    EvaluationResponse,
+    EvaluationResponseAuthor,
+    EvaluationSubmission,
+    FormKind,
+    QuestionKind,
+    QuestionScope,
+)
 from schoolmgr.models.material import Material, MaterialKind, MaterialVisibility
 from schoolmgr.models.registration import (
     CertificateOverride,
@@ -58,11 +71,22 @@ __all__ = [
     "EditionModule",
     "EditionStatus",
     "EmailStatus",
+    "EvaluationAnswer",
+    "EvaluationForm",
+    "EvaluationInvitation",
+    "EvaluationPart",
+    "EvaluationQuestion",
+    "EvaluationResponse",
+    "EvaluationResponseAuthor",
+    "EvaluationSubmission",
+    "FormKind",
     "Material",
     "MaterialKind",
     "MaterialVisibility",
     "Module",
     "OutboundEmail",
+    "QuestionKind",
+    "QuestionScope",
     "Registration",
     "RegistrationMode",
     "RegistrationStatus",
