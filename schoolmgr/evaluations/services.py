@@ -44,6 +44,7 @@ from schoolmgr.models import (
     edition_module_trainers,
     utcnow,
 )
+from schoolmgr.models.evaluation import random_response_id
 from schoolmgr.timeutils import to_utc
 
 # Fewer answers than this could identify who wrote what: trainers see no results below it.
@@ -585,7 +586,7 @@ def submit(
         raise EvaluationError(
             _("You have already answered. Thank you!"), "already_answered", 409
         ) from None
-    response = EvaluationResponse(part_id=part.id, submitted_on=today)
+    response = EvaluationResponse(id=random_response_id(), part_id=part.id, submitted_on=today)
     db.session.add(response)
     for question_id, value in values.items():
         if isinstance(value, list):
@@ -598,7 +599,9 @@ def submit(
         else:
             response.answers.append(EvaluationAnswer(question_id=question_id, text=value))
     if part.form.named:
-        db.session.add(EvaluationResponseAuthor(response=response, registration_id=registration.id))
+        db.session.add(
+            EvaluationResponseAuthor(response_id=response.id, registration_id=registration.id)
+        )
     try:
         db.session.commit()
     except IntegrityError:
