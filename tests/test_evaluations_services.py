@@ -351,7 +351,7 @@ def test_the_xlsx_has_one_sheet_per_part_with_the_page_figures(app):
     assert book.sheetnames == ["Agile", "Human Ware", "The edition as a whole"]
     sheet = book["Agile"]
     rows = [list(r) for r in sheet.iter_rows(values_only=True)]
-    assert ["Responses", 5] == rows[2][:2]
+    assert rows[2][:2] == ["Responses", 5]
     content = next(r for r in rows if r[0] == "The content of the module")
     assert content[2:5] == [5, 4.0, 4.0]
     assert content[5:10] == ["1: 0", "2: 1", "3: 0", "4: 2", "5: 2"]
