@@ -312,3 +312,35 @@ def test_question_kinds_render_as_accessible_inputs(client, login):
     page = client.get(f"/evaluations/{world.part(None).id}").get_data(as_text=True)
     assert page.count("<fieldset") >= 8  # every rating, scale and choice is a labelled group
     assert 'type="checkbox"' in page and 'maxlength="300"' in page
+
+
+def test_results_and_dashboard_take_as_many_queries_with_more_modules(client, login, app):
+    from tests.querycount import count_queries
+
+    def queries(url):
+        db.session.expire_all()
+        with count_queries() as log:
+            assert client.get(url).status_code == 200
+        return log.count
+
+    small = evaluation_world(participants=3)
+    large = evaluation_world(participants=3)
+    for _ in range(4):
+        em = F.EditionModuleFactory(edition=large.edition)
+        F.SessionFactory(edition_module=em)
+    large.form.parts.clear()
+    db.session.commit()
+    services.close(large.form)
+    large.form = services.create_form(large.edition, FormKind.EVALUATION)
+    services.publish(large.form)
+    assert len(large.form.parts) == 7
+    for world in (small, large):
+        fill_module_part(world, [4, 5, 3])
+    staff(login)
+    assert queries(f"/staff/evaluations/{small.form.id}/results") == queries(
+        f"/staff/evaluations/{large.form.id}/results"
+    )
+    login(small.registrations[0].user)
+    few = queries("/me/registrations")
+    login(large.registrations[0].user)
+    assert queries("/me/registrations") == few

@@ -303,7 +303,7 @@ def open_part(part_id: int):
 @role_required(Role.STAFF)
 def results(form_id: int):
     """Every part's results, modules side by side."""
-    evaluation = db.get_or_404(EvaluationForm, form_id)
+    evaluation = services.form_with_parts(form_id) or abort(404)
     part_results = services.form_results(evaluation)
     headers, rows = services.module_comparison(part_results)
     return render_template(
@@ -321,7 +321,7 @@ def results(form_id: int):
 @role_required(Role.STAFF)
 def results_xlsx(form_id: int):
     """The results as a workbook, one sheet per part."""
-    evaluation = db.get_or_404(EvaluationForm, form_id)
+    evaluation = services.form_with_parts(form_id) or abort(404)
     response = make_response(services.results_xlsx(evaluation))
     response.mimetype = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
     response.headers["Content-Disposition"] = (

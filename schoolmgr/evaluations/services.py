@@ -119,6 +119,21 @@ def follow_up_template(edition: Edition) -> list[dict]:
 # --- forms: create, edit while nobody has answered, publish, close, copy -----------------------
 
 
+def form_with_parts(form_id: int) -> EvaluationForm | None:
+    """A form with its edition, questions and parts (and their modules) loaded up front."""
+    return db.session.scalar(
+        sa.select(EvaluationForm)
+        .where(EvaluationForm.id == form_id)
+        .options(
+            joinedload(EvaluationForm.edition),
+            selectinload(EvaluationForm.questions),
+            selectinload(EvaluationForm.parts)
+            .joinedload(EvaluationPart.edition_module)
+            .joinedload(EditionModule.module),
+        )
+    )
+
+
 def forms_of(edition: Edition) -> list[EvaluationForm]:
     return list(
         db.session.scalars(
@@ -369,24 +384,40 @@ def open_part_now(part: EvaluationPart, now: datetime | None = None) -> None:
 
 def scheduled_openings(form: EvaluationForm) -> dict[int, datetime | None]:
     """part id -> when it opens by the schedule (None: no session yet), in one query."""
-    edition = form.edition
-    if form.kind == FormKind.FOLLOW_UP:
-        day = _add_months(edition.end_date, form.follow_up_months or 3)
-        at = to_utc(day, time(0, 0), edition.timezone)
-        return {part.id: at for part in form.parts}
-    last_ends = dict(
-        db.session.execute(
-            sa.select(Session.edition_module_id, sa.func.max(Session.ends_at))
+    return scheduled_openings_of([form])
+
+
+def scheduled_openings_of(forms: list[EvaluationForm]) -> dict[int, datetime | None]:
+    """scheduled_openings for several forms, in at most one query."""
+    openings: dict[int, datetime | None] = {}
+    evaluations = [f for f in forms if f.kind == FormKind.EVALUATION]
+    last_ends: dict[int, datetime] = {}
+    edition_ends: dict[int, datetime] = {}
+    if evaluations:
+        for em_id, edition_id, ends_at in db.session.execute(
+            sa.select(
+                Session.edition_module_id, EditionModule.edition_id, sa.func.max(Session.ends_at)
+            )
             .join(EditionModule, EditionModule.id == Session.edition_module_id)
-            .where(EditionModule.edition_id == edition.id)
-            .group_by(Session.edition_module_id)
-        ).all()
-    )
-    edition_end = max(last_ends.values(), default=None)
-    return {
-        part.id: last_ends.get(part.edition_module_id) if part.edition_module_id else edition_end
-        for part in form.parts
-    }
+            .where(EditionModule.edition_id.in_({f.edition_id for f in evaluations}))
+            .group_by(Session.edition_module_id, EditionModule.edition_id)
+        ):
+            last_ends[em_id] = ends_at
+            edition_ends[edition_id] = max(ends_at, edition_ends.get(edition_id, ends_at))
+    for form in forms:
+        if form.kind == FormKind.FOLLOW_UP:
+            edition = form.edition
+            day = _add_months(edition.end_date, form.follow_up_months or 3)
+            at = to_utc(day, time(0, 0), edition.timezone)
+            openings.update({part.id: at for part in form.parts})
+            continue
+        for part in form.parts:
+            openings[part.id] = (
+                last_ends.get(part.edition_module_id)
+                if part.edition_module_id
+                else edition_ends.get(form.edition_id)
+            )
+    return openings
 
 
 def _add_months(day: date, months: int) -> date:
@@ -429,10 +460,44 @@ def _eligible_registrations(part: EvaluationPart) -> sa.Select:
     )
 
 
-def eligible_count(part: EvaluationPart) -> int:
-    return db.session.scalar(
-        sa.select(sa.func.count()).select_from(_eligible_registrations(part).subquery())
-    )
+def eligible_counts(parts: list[EvaluationPart]) -> dict[int, int]:
+    """part id -> how many may answer it (accepted and attended), in at most two queries."""
+    counts: dict[int, int] = {}
+    module_parts = [p for p in parts if p.edition_module_id is not None]
+    if module_parts:
+        per_module = dict(
+            db.session.execute(
+                sa.select(Session.edition_module_id, sa.func.count(sa.distinct(Registration.id)))
+                .select_from(Attendance)
+                .join(Session, Session.id == Attendance.session_id)
+                .join(Registration, Registration.id == Attendance.registration_id)
+                .where(
+                    Session.edition_module_id.in_({p.edition_module_id for p in module_parts}),
+                    Attendance.status.in_(ATTENDED),
+                    Registration.status == RegistrationStatus.ACCEPTED,
+                )
+                .group_by(Session.edition_module_id)
+            ).all()
+        )
+        counts.update({p.id: per_module.get(p.edition_module_id, 0) for p in module_parts})
+    edition_parts = [p for p in parts if p.edition_module_id is None]
+    if edition_parts:
+        edition_ids = {p.form.edition_id for p in edition_parts}
+        per_edition = dict(
+            db.session.execute(
+                sa.select(Registration.edition_id, sa.func.count(sa.distinct(Registration.id)))
+                .select_from(Attendance)
+                .join(Registration, Registration.id == Attendance.registration_id)
+                .where(
+                    Registration.edition_id.in_(edition_ids),
+                    Attendance.status.in_(ATTENDED),
+                    Registration.status == RegistrationStatus.ACCEPTED,
+                )
+                .group_by(Registration.edition_id)
+            ).all()
+        )
+        counts.update({p.id: per_edition.get(p.form.edition_id, 0) for p in edition_parts})
+    return counts
 
 
 @dataclass
@@ -483,15 +548,41 @@ def waiting_parts(user: User, now: datetime | None = None) -> list[WaitingPart]:
         )
         .order_by(EvaluationForm.id)
     ).all()
+    openings = scheduled_openings_of(forms)
+    registration_ids = list(registrations.values())
+    # Where the user attended: (edition, module) pairs, in one query.
+    attended = set(
+        db.session.execute(
+            sa.select(Registration.edition_id, Session.edition_module_id)
+            .select_from(Attendance)
+            .join(Session, Session.id == Attendance.session_id)
+            .join(Registration, Registration.id == Attendance.registration_id)
+            .where(
+                Attendance.registration_id.in_(registration_ids),
+                Attendance.status.in_(ATTENDED),
+            )
+            .distinct()
+        ).all()
+    )
+    attended_editions = {edition_id for edition_id, _ in attended}
+    answered = set(
+        db.session.scalars(
+            sa.select(EvaluationSubmission.part_id).where(
+                EvaluationSubmission.registration_id.in_(registration_ids)
+            )
+        )
+    )
     waiting = []
     for form in forms:
-        openings = scheduled_openings(form)
         for part in form.parts:
-            if not part_is_open(part, openings, now):
+            if part.id in answered or not part_is_open(part, openings, now):
                 continue
-            registration_id = registrations[form.edition_id]
-            if _may_answer(part, registration_id) and not _has_answered(part, registration_id):
-                waiting.append(WaitingPart(part, registration_id))
+            if part.edition_module_id is None:
+                eligible = form.edition_id in attended_editions
+            else:
+                eligible = (form.edition_id, part.edition_module_id) in attended
+            if eligible:
+                waiting.append(WaitingPart(part, registrations[form.edition_id]))
     return waiting
 
 
@@ -687,6 +778,7 @@ def form_results(
         .order_by(EvaluationAnswer.text)
     ):
         texts[(part_id, question_id)].append(text)
+    eligible = eligible_counts(parts)
     results = []
     for part in parts:
         question_results = []
@@ -705,7 +797,7 @@ def form_results(
                 part=part,
                 label=part_label(part),
                 responses=responses.get(part.id, 0),
-                eligible=eligible_count(part),
+                eligible=eligible.get(part.id, 0),
                 questions=question_results,
             )
         )
