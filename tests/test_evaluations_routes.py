@@ -344,3 +344,21 @@ def test_results_and_dashboard_take_as_many_queries_with_more_modules(client, lo
     few = queries("/me/registrations")
     login(large.registrations[0].user)
     assert queries("/me/registrations") == few
+
+
+def test_a_named_form_shows_who_wrote_each_remark_to_staff(client, login):
+    world = evaluation_world(participants=2, publish=False)
+    world.form.named = True
+    db.session.commit()
+    services.publish(world.form)
+    part = world.part(None)
+    for registration in world.registrations:
+        values = {
+            q.id: (4 if q.kind.is_numeric else f"Remark by {registration.user.full_name}")
+            for q in services.questions_for(part)
+        }
+        services.submit(part, registration, values, date(2026, 1, 5))
+    staff(login)
+    page = client.get(f"/staff/evaluations/{world.form.id}/results").get_data(as_text=True)
+    name = world.registrations[0].user.full_name
+    assert f"Remark by {name} ({name})" in page

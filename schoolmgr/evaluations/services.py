@@ -771,13 +771,26 @@ def form_results(
     }
     texts: dict[tuple[int, int], list[str]] = defaultdict(list)
     # Ordered by the text itself: never in the order the answers came in.
-    for part_id, question_id, text in db.session.execute(
+    text_query = (
         sa.select(EvaluationResponse.part_id, EvaluationAnswer.question_id, EvaluationAnswer.text)
         .join(EvaluationResponse, EvaluationResponse.id == EvaluationAnswer.response_id)
         .where(EvaluationResponse.part_id.in_(part_ids), EvaluationAnswer.text != "")
         .order_by(EvaluationAnswer.text)
-    ):
-        texts[(part_id, question_id)].append(text)
+    )
+    if form.named:  # participants were told: the author's name goes with the text
+        text_query = (
+            text_query.add_columns(User.full_name)
+            .outerjoin(
+                EvaluationResponseAuthor,
+                EvaluationResponseAuthor.response_id == EvaluationResponse.id,
+            )
+            .outerjoin(Registration, Registration.id == EvaluationResponseAuthor.registration_id)
+            .outerjoin(User, User.id == Registration.user_id)
+        )
+    for part_id, question_id, text, *author in db.session.execute(text_query):
+        texts[(part_id, question_id)].append(
+            f"{text} ({author[0]})" if author and author[0] else text
+        )
     eligible = eligible_counts(parts)
     results = []
     for part in parts:
