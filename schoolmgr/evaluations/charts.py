@@ -56,3 +56,50 @@ def bar_chart(counts: list[tuple[str, int]]) -> BarChart:
             )
         )
     return BarChart(WIDTH, int(baseline + LABEL_SPACE), baseline, bars, sum(c for _, c in counts))
+
+
+LABEL_WIDTH = 130
+ROW_HEIGHT = 24
+
+
+@dataclass(frozen=True)
+class Row:
+    label: str
+    count: int
+    y: float
+    width: float
+    text_y: float
+
+
+@dataclass(frozen=True)
+class HorizontalChart:
+    width: int
+    height: int
+    label_width: int
+    bar_height: int
+    rows: list[Row]
+    total: int
+
+
+def horizontal_chart(counts: list[tuple[str, int]]) -> HorizontalChart:
+    """One horizontal bar per option: long option names fit on the left, bars on the right."""
+    biggest = max((c for _, c in counts), default=0) or 1
+    room = WIDTH - LABEL_WIDTH - 30  # space for the count after the bar
+    rows = [
+        Row(
+            label=label,
+            count=count,
+            y=i * ROW_HEIGHT + 4,
+            width=round(room * count / biggest, 1),
+            text_y=i * ROW_HEIGHT + 4 + (ROW_HEIGHT - 8) / 2 + 4,
+        )
+        for i, (label, count) in enumerate(counts)
+    ]
+    return HorizontalChart(
+        WIDTH,
+        len(counts) * ROW_HEIGHT + 8,
+        LABEL_WIDTH,
+        ROW_HEIGHT - 8,
+        rows,
+        sum(c for _, c in counts),
+    )
