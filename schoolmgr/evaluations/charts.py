@@ -58,7 +58,7 @@ def bar_chart(counts: list[tuple[str, int]]) -> BarChart:
     return BarChart(WIDTH, int(baseline + LABEL_SPACE), baseline, bars, sum(c for _, c in counts))
 
 
-LABEL_WIDTH = 130
+LABEL_WIDTH = 150
 ROW_HEIGHT = 24
 
 
