@@ -1003,13 +1003,18 @@ def send_due(now: datetime | None = None) -> SendResult:
             _email(form, registration_id, parts, reminder=True)
             result.reminded += len(parts)
             result.emails += 1
-        db.session.commit()
+        try:
+            db.session.commit()
+        except IntegrityError:  # another run got there first: it sends these, not us
+            db.session.rollback()
     return result
 
 
 def _email(form: EvaluationForm, registration_id: int, parts: list, reminder: bool) -> None:
     registration = db.session.get(Registration, registration_id)
     user = registration.user
+    if not user.active or user.anonymised_at is not None:
+        return  # a deleted account: recorded as invited, never written to
     base = current_app.config["BASE_URL"].rstrip("/")
     # The answer page's address (evaluations.answer), built without a request: CLI and cron.
     links = [(part_label(part), f"{base}/evaluations/{part.id}") for part in parts]
