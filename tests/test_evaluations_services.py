@@ -434,3 +434,18 @@ def test_module_score_trends_is_one_query(app):
     with count_queries() as queries:
         services.module_score_trends([2019], ["seasonal_school"])
     assert queries.count == 1, queries
+
+
+def test_no_chain_of_foreign_keys_leads_from_an_answer_to_a_person(app):
+    """Following foreign keys from the answer tables reaches the edition and its modules, never
+    a registration or a user: a join can only say "someone at this edition"."""
+    tables = {t.name: t for t in db.metadata.sorted_tables}
+    seen, todo = set(), ["evaluation_answers", "evaluation_responses"]
+    while todo:
+        name = todo.pop()
+        if name in seen:
+            continue
+        seen.add(name)
+        todo.extend(fk.column.table.name for fk in tables[name].foreign_keys)
+    assert "evaluation_responses" in seen and "editions" in seen
+    assert not seen & {"users", "registrations", "evaluation_submissions", "attendances"}
