@@ -94,6 +94,8 @@ class Config:
     FORGOT_PASSWORD_ANSWER_MS = _env_int("FORGOT_PASSWORD_ANSWER_MS", 1000)
     INVITATION_MAX_AGE = _env_int("INVITATION_MAX_AGE", 60 * 60 * 24 * 7)
     RETENTION_YEARS = _env_int("RETENTION_YEARS", 5)
+    # Days after the invitation before the one reminder to answer an evaluation (new forms).
+    EVALUATION_REMINDER_DAYS = _env_int("EVALUATION_REMINDER_DAYS", 7)
     PER_PAGE = _env_int("PER_PAGE", 25)
     SECURITY_HEADERS = _env_bool("SECURITY_HEADERS", True)
     # How long /healthz waits for the database (and Redis) before answering 503.

@@ -101,6 +101,10 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(materials_bp)
     app.register_blueprint(attendance_bp)
 
+    from schoolmgr.evaluations.routes import bp as evaluations_bp
+
+    app.register_blueprint(evaluations_bp)
+
 
 def register_template_helpers(app: Flask) -> None:
     from schoolmgr import mail, templating

@@ -100,3 +100,6 @@ def init_app(app: Flask) -> None:
     from schoolmgr.credentials.cli import credentials_cli
 
     app.cli.add_command(credentials_cli)
+    from schoolmgr.evaluations.cli import evaluations_cli
+
+    app.cli.add_command(evaluations_cli)

@@ -592,6 +592,9 @@ def seed_demo() -> dict[str, int]:
         description="Two days of building prototypes with civic tech teams.",
     )
     db.session.commit()
+    from schoolmgr.evaluations.demo import seed_evaluations
+
+    seed_evaluations(rng)
     return {
         "users": db.session.scalar(sa.select(sa.func.count(User.id))),
         "editions": db.session.scalar(sa.select(sa.func.count(Edition.id))),

@@ -162,6 +162,12 @@ EDITION_TABS = [
     EditionTab(
         _l("Certificates"), "certificates.eligibility", ("certificates.",), _count_certificates
     ),
+    EditionTab(
+        _l("Evaluations"),
+        "evaluations.edition_forms",
+        ("evaluations.edition_forms", "evaluations.edit", "evaluations.results"),
+        by="edition_id",
+    ),
 ]
 
 

@@ -83,6 +83,8 @@ SLUG = {"slug": "edition.slug"}
 EM1 = {"em_id": "em1.id"}
 SESSION1 = {"session_id": "session1.id"}
 CERT = {"certificate_id": "certificate.id"}
+EVAL_FORM = {"form_id": "evaluation.form.id"}
+EVAL_QUESTION = {"question_id": "evaluation.question.id"}
 
 # fmt: off
 ROWS = [
@@ -239,6 +241,27 @@ ROWS = [
     T("reports.funder_pdf",                  "GET",  {},                                   STAFF_GET),
     T("reports.xlsx",                        "GET",  {},                                   STAFF_GET),
     T("audit.events",                        "GET",  {},                                   STAFF_GET),
+    # Evaluations: staff build forms and read everything; the owner attended module 1 (whose
+    # part is open), the other participant missed it; trainers read their module's results of
+    # a closed form with enough answers, never the other module's.
+    T("evaluations.edition_forms",           "GET",  EDITION,                              STAFF_GET),
+    T("evaluations.edition_forms",           "POST", EDITION,                              STAFF_POST),
+    T("evaluations.edit",                    "GET",  EVAL_FORM,                            STAFF_GET),
+    T("evaluations.edit",                    "POST", EVAL_FORM,                            STAFF_POST),
+    T("evaluations.add_question",            "POST", EVAL_FORM,                            STAFF_POST),
+    T("evaluations.publish",                 "POST", EVAL_FORM,                            STAFF_POST),
+    T("evaluations.close",                   "POST", EVAL_FORM,                            STAFF_POST),
+    T("evaluations.copy",                    "POST", EVAL_FORM,                            STAFF_POST),
+    T("evaluations.results",                 "GET",  EVAL_FORM,                            STAFF_GET),
+    T("evaluations.results_xlsx",            "GET",  EVAL_FORM,                            STAFF_GET),
+    T("evaluations.edit_question",           "GET",  EVAL_QUESTION,                        STAFF_GET),
+    T("evaluations.edit_question",           "POST", EVAL_QUESTION,                        STAFF_POST),
+    T("evaluations.move_question",           "POST", EVAL_QUESTION,                        STAFF_POST),
+    T("evaluations.delete_question",         "POST", EVAL_QUESTION,                        STAFF_POST),
+    T("evaluations.open_part",               "POST", {"part_id": "evaluation.part1.id"},   STAFF_POST),
+    T("evaluations.answer",                  "GET",  {"part_id": "evaluation.part1.id"},   "L 200 403 403 403 403 403"),
+    T("evaluations.answer",                  "POST", {"part_id": "evaluation.part1.id"},   "L ok 403 403 403 403 403"),
+    T("evaluations.part_results",            "GET",  {"part_id": "evaluation.closed_part.id"}, "L 403 403 200 403 200 200"),
 ]
 # fmt: on
 
@@ -269,6 +292,7 @@ class World:
     credential: object
     tokens: object
     const: object
+    evaluation: object
 
     def visitor(self, kind: str) -> User | None:
         return None if kind == "anon" else getattr(self, kind)
@@ -354,6 +378,7 @@ def build_world() -> World:
     batch = CertificateBatch(edition=edition, started_by=people["staff"])
     db.session.add(batch)
     db.session.commit()
+    evaluation = _evaluation_world(edition, em1, [registration, other_registration])
     tokens = _Namespace(
         reset=password_reset_token(people["owner"]),
         invitation=invitation_token(invitee),
@@ -376,7 +401,29 @@ def build_world() -> World:
         credential=credential,
         tokens=tokens,
         const=_Namespace(css_file="css/app.css", one=1),
+        evaluation=evaluation,
     )
+
+
+def _evaluation_world(edition, em1, registrations) -> _Namespace:
+    """A closed evaluation whose module-1 part has five answers, and an open one (module 1)."""
+    from datetime import date
+
+    from schoolmgr.evaluations import services as evaluations
+    from schoolmgr.models import EvaluationResponse, FormKind
+
+    closed = evaluations.create_form(edition, FormKind.EVALUATION)
+    evaluations.publish(closed)
+    closed_part = next(p for p in closed.parts if p.edition_module_id == em1.id)
+    for _ in range(evaluations.MIN_GROUP_SIZE):
+        db.session.add(EvaluationResponse(part_id=closed_part.id, submitted_on=date(2026, 1, 5)))
+    db.session.commit()
+    evaluations.close(closed)
+    form = evaluations.create_form(edition, FormKind.EVALUATION)
+    evaluations.publish(form)
+    part1 = next(p for p in form.parts if p.edition_module_id == em1.id)
+    evaluations.open_part_now(part1)
+    return _Namespace(form=form, part1=part1, question=form.questions[0], closed_part=closed_part)
 
 
 def empty_database() -> None:

@@ -189,12 +189,18 @@ def show_hidden_forms(app, world) -> list[tuple[str, str]]:
     )
     # A module can be removed only while nothing (marks, choices, materials) depends on it.
     removable = factories.EditionModuleFactory(edition=world.edition)
+    # An evaluation form offers "Publish" only while it is a draft.
+    from schoolmgr.evaluations import services as evaluations
+    from schoolmgr.models import FormKind
+
+    draft = evaluations.create_form(world.edition, FormKind.FOLLOW_UP, 3)
     with app.test_request_context():
         return [
             ("trainer", url_for("attendance.checkin_screen", session_id=codeless.id)),
             ("trainer", url_for("attendance.roster", session_id=closed.id)),
             ("staff", url_for("certificates.eligibility", slug=world.edition.slug)),
             ("staff", url_for("programme.remove_module", em_id=removable.id)),
+            ("staff", url_for("evaluations.edit", form_id=draft.id)),
         ]
 
 

@@ -21,6 +21,19 @@ from schoolmgr.models.edition import (
     edition_module_trainers,
 )
 from schoolmgr.models.email import EmailStatus, OutboundEmail
+from schoolmgr.models.evaluation import (
+    EvaluationAnswer,
+    EvaluationForm,
+    EvaluationInvitation,
+    EvaluationPart,
+    EvaluationQuestion,
+    EvaluationResponse,
+    EvaluationResponseAuthor,
+    EvaluationSubmission,
+    FormKind,
+    QuestionKind,
+    QuestionScope,
+)
 from schoolmgr.models.material import Material, MaterialKind, MaterialVisibility
 from schoolmgr.models.registration import (
     CertificateOverride,
@@ -69,11 +82,22 @@ __all__ = [
     "EmailStatus",
     "Gender",
     "InstitutionType",
+    "EvaluationAnswer",
+    "EvaluationForm",
+    "EvaluationInvitation",
+    "EvaluationPart",
+    "EvaluationQuestion",
+    "EvaluationResponse",
+    "EvaluationResponseAuthor",
+    "EvaluationSubmission",
+    "FormKind",
     "Material",
     "MaterialKind",
     "MaterialVisibility",
     "Module",
     "OutboundEmail",
+    "QuestionKind",
+    "QuestionScope",
     "Registration",
     "RegistrationMode",
     "RegistrationStatus",

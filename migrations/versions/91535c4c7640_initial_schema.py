@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: d8c6cefd40db
+Revision ID: 91535c4c7640
 Revises:
-Create Date: 2026-11-30 06:44:55.199969
+Create Date: 2026-11-30 06:45:22.920477
 
 """
 
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 # revision identifiers, used by Alembic.
-revision = "d8c6cefd40db"
+revision = "91535c4c7640"
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -377,6 +377,62 @@ def upgrade():
         )
 
     op.create_table(
+        "evaluation_forms",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("edition_id", sa.Integer(), nullable=False),
+        sa.Column(
+            "kind",
+            sa.Enum(
+                "evaluation",
+                "follow_up",
+                name="formkind",
+                native_enum=False,
+                create_constraint=True,
+                length=20,
+            ),
+            nullable=False,
+        ),
+        sa.Column("title", sa.String(length=200), nullable=False),
+        sa.Column("intro", sa.Text(), nullable=False),
+        sa.Column("named", sa.Boolean(), nullable=False),
+        sa.Column("follow_up_months", sa.Integer(), nullable=True),
+        sa.Column("reminder_days", sa.Integer(), nullable=False),
+        sa.Column("published_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("closed_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("copied_from_id", sa.Integer(), nullable=True),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.CheckConstraint(
+            "(kind = 'follow_up') = (follow_up_months IS NOT NULL)",
+            name=op.f("ck_evaluation_forms_months_iff_follow_up"),
+        ),
+        sa.CheckConstraint(
+            "follow_up_months IS NULL OR follow_up_months IN (3, 6)",
+            name=op.f("ck_evaluation_forms_follow_up_months"),
+        ),
+        sa.CheckConstraint(
+            "reminder_days >= 1 AND reminder_days <= 60",
+            name=op.f("ck_evaluation_forms_reminder_days"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["copied_from_id"],
+            ["evaluation_forms.id"],
+            name=op.f("fk_evaluation_forms_copied_from_id_evaluation_forms"),
+            ondelete="SET NULL",
+        ),
+        sa.ForeignKeyConstraint(
+            ["edition_id"],
+            ["editions.id"],
+            name=op.f("fk_evaluation_forms_edition_id_editions"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_evaluation_forms")),
+    )
+    with op.batch_alter_table("evaluation_forms", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_evaluation_forms_edition_id"), ["edition_id"], unique=False
+        )
+
+    op.create_table(
         "registrations",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("user_id", sa.Integer(), nullable=False),
@@ -593,6 +649,87 @@ def upgrade():
     )
     with op.batch_alter_table("edition_module_trainers", schema=None) as batch_op:
         batch_op.create_index("ix_edition_module_trainers_user_id", ["user_id"], unique=False)
+
+    op.create_table(
+        "evaluation_parts",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("form_id", sa.Integer(), nullable=False),
+        sa.Column("edition_module_id", sa.Integer(), nullable=True),
+        sa.Column("position", sa.Integer(), nullable=False),
+        sa.Column("opened_at", sa.DateTime(timezone=True), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["edition_module_id"],
+            ["edition_modules.id"],
+            name=op.f("fk_evaluation_parts_edition_module_id_edition_modules"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["form_id"],
+            ["evaluation_forms.id"],
+            name=op.f("fk_evaluation_parts_form_id_evaluation_forms"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_evaluation_parts")),
+        sa.UniqueConstraint(
+            "form_id",
+            "edition_module_id",
+            name=op.f("uq_evaluation_parts_form_id_edition_module_id"),
+        ),
+    )
+    with op.batch_alter_table("evaluation_parts", schema=None) as batch_op:
+        batch_op.create_index(
+            "ix_evaluation_parts_edition_module_id", ["edition_module_id"], unique=False
+        )
+
+    op.create_table(
+        "evaluation_questions",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("form_id", sa.Integer(), nullable=False),
+        sa.Column(
+            "scope",
+            sa.Enum(
+                "module",
+                "edition",
+                name="questionscope",
+                native_enum=False,
+                create_constraint=True,
+                length=20,
+            ),
+            nullable=False,
+        ),
+        sa.Column("position", sa.Integer(), nullable=False),
+        sa.Column(
+            "kind",
+            sa.Enum(
+                "rating",
+                "scale",
+                "single",
+                "multiple",
+                "short_text",
+                "long_text",
+                name="questionkind",
+                native_enum=False,
+                create_constraint=True,
+                length=20,
+            ),
+            nullable=False,
+        ),
+        sa.Column("text", sa.String(length=300), nullable=False),
+        sa.Column("help", sa.String(length=300), nullable=False),
+        sa.Column("required", sa.Boolean(), nullable=False),
+        sa.Column("choices", sa.JSON(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["form_id"],
+            ["evaluation_forms.id"],
+            name=op.f("fk_evaluation_questions_form_id_evaluation_forms"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_evaluation_questions")),
+    )
+    with op.batch_alter_table("evaluation_questions", schema=None) as batch_op:
+        batch_op.create_index(
+            "ix_evaluation_questions_form", ["form_id", "scope", "position"], unique=False
+        )
 
     op.create_table(
         "materials",
@@ -817,11 +954,158 @@ def upgrade():
     with op.batch_alter_table("badge_credentials", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_badge_credentials_key_id"), ["key_id"], unique=False)
 
+    op.create_table(
+        "evaluation_invitations",
+        sa.Column("part_id", sa.Integer(), nullable=False),
+        sa.Column("registration_id", sa.Integer(), nullable=False),
+        sa.Column("invited_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("reminded_at", sa.DateTime(timezone=True), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["part_id"],
+            ["evaluation_parts.id"],
+            name=op.f("fk_evaluation_invitations_part_id_evaluation_parts"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["registration_id"],
+            ["registrations.id"],
+            name=op.f("fk_evaluation_invitations_registration_id_registrations"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint(
+            "part_id", "registration_id", name=op.f("pk_evaluation_invitations")
+        ),
+    )
+    with op.batch_alter_table("evaluation_invitations", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_evaluation_invitations_registration_id"),
+            ["registration_id"],
+            unique=False,
+        )
+
+    op.create_table(
+        "evaluation_responses",
+        sa.Column("id", sa.String(length=32), nullable=False),
+        sa.Column("part_id", sa.Integer(), nullable=False),
+        sa.Column("submitted_on", sa.Date(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["part_id"],
+            ["evaluation_parts.id"],
+            name=op.f("fk_evaluation_responses_part_id_evaluation_parts"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_evaluation_responses")),
+    )
+    with op.batch_alter_table("evaluation_responses", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_evaluation_responses_part_id"), ["part_id"], unique=False
+        )
+
+    op.create_table(
+        "evaluation_submissions",
+        sa.Column("part_id", sa.Integer(), nullable=False),
+        sa.Column("registration_id", sa.Integer(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["part_id"],
+            ["evaluation_parts.id"],
+            name=op.f("fk_evaluation_submissions_part_id_evaluation_parts"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["registration_id"],
+            ["registrations.id"],
+            name=op.f("fk_evaluation_submissions_registration_id_registrations"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint(
+            "part_id", "registration_id", name=op.f("pk_evaluation_submissions")
+        ),
+    )
+    with op.batch_alter_table("evaluation_submissions", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_evaluation_submissions_registration_id"),
+            ["registration_id"],
+            unique=False,
+        )
+
+    op.create_table(
+        "evaluation_answers",
+        sa.Column("response_id", sa.String(length=32), nullable=False),
+        sa.Column("question_id", sa.Integer(), nullable=False),
+        sa.Column("item", sa.Integer(), nullable=False),
+        sa.Column("number", sa.Integer(), nullable=True),
+        sa.Column("text", sa.Text(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["question_id"],
+            ["evaluation_questions.id"],
+            name=op.f("fk_evaluation_answers_question_id_evaluation_questions"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["response_id"],
+            ["evaluation_responses.id"],
+            name=op.f("fk_evaluation_answers_response_id_evaluation_responses"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint(
+            "response_id", "question_id", "item", name=op.f("pk_evaluation_answers")
+        ),
+    )
+    with op.batch_alter_table("evaluation_answers", schema=None) as batch_op:
+        batch_op.create_index(
+            "ix_evaluation_answers_question", ["question_id", "number"], unique=False
+        )
+
+    op.create_table(
+        "evaluation_response_authors",
+        sa.Column("response_id", sa.String(length=32), nullable=False),
+        sa.Column("registration_id", sa.Integer(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["registration_id"],
+            ["registrations.id"],
+            name=op.f("fk_evaluation_response_authors_registration_id_registrations"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["response_id"],
+            ["evaluation_responses.id"],
+            name=op.f("fk_evaluation_response_authors_response_id_evaluation_responses"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("response_id", name=op.f("pk_evaluation_response_authors")),
+    )
+    with op.batch_alter_table("evaluation_response_authors", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_evaluation_response_authors_registration_id"),
+            ["registration_id"],
+            unique=False,
+        )
+
     # ### end Alembic commands ###
 
 
 def downgrade():
     # ### commands auto generated by Alembic - please adjust! ###
+    with op.batch_alter_table("evaluation_response_authors", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_evaluation_response_authors_registration_id"))
+
+    op.drop_table("evaluation_response_authors")
+    with op.batch_alter_table("evaluation_answers", schema=None) as batch_op:
+        batch_op.drop_index("ix_evaluation_answers_question")
+
+    op.drop_table("evaluation_answers")
+    with op.batch_alter_table("evaluation_submissions", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_evaluation_submissions_registration_id"))
+
+    op.drop_table("evaluation_submissions")
+    with op.batch_alter_table("evaluation_responses", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_evaluation_responses_part_id"))
+
+    op.drop_table("evaluation_responses")
+    with op.batch_alter_table("evaluation_invitations", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_evaluation_invitations_registration_id"))
+
+    op.drop_table("evaluation_invitations")
     with op.batch_alter_table("badge_credentials", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_badge_credentials_key_id"))
 
@@ -846,6 +1130,14 @@ def downgrade():
         batch_op.drop_index(batch_op.f("ix_materials_edition_module_id"))
 
     op.drop_table("materials")
+    with op.batch_alter_table("evaluation_questions", schema=None) as batch_op:
+        batch_op.drop_index("ix_evaluation_questions_form")
+
+    op.drop_table("evaluation_questions")
+    with op.batch_alter_table("evaluation_parts", schema=None) as batch_op:
+        batch_op.drop_index("ix_evaluation_parts_edition_module_id")
+
+    op.drop_table("evaluation_parts")
     with op.batch_alter_table("edition_module_trainers", schema=None) as batch_op:
         batch_op.drop_index("ix_edition_module_trainers_user_id")
 
@@ -876,6 +1168,10 @@ def downgrade():
         batch_op.drop_index(batch_op.f("ix_registrations_certificate_override_by_id"))
 
     op.drop_table("registrations")
+    with op.batch_alter_table("evaluation_forms", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_evaluation_forms_edition_id"))
+
+    op.drop_table("evaluation_forms")
     with op.batch_alter_table("edition_modules", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_edition_modules_module_id"))
 

@@ -1,0 +1,1 @@
+"""Evaluation and follow-up surveys of editions."""
