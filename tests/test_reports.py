@@ -23,7 +23,7 @@ from schoolmgr.models import (
     utcnow,
 )
 from schoolmgr.reports import services
-from schoolmgr.reports.services import ReportFilters, TrendRow
+from schoolmgr.reports.services import ReportFilters
 from tests import factories as F  # noqa: N812 (reads like the matrix's world)
 
 P, L, E, A = (
@@ -138,7 +138,7 @@ def test_the_whole_programme(world):
         (this_year, 1, 1, 1, 1),
     ]
     assert report.returning == [("1", 4), ("2", 1), ("3", 0), ("4+", 0)]
-    assert report.evaluation_trends is None
+    assert report.evaluation_trends == []  # no evaluation answered yet
 
 
 def test_attendance_and_certificate_rates_per_edition_and_module(world):
@@ -284,7 +284,7 @@ def test_the_workbook_holds_the_same_numbers_as_the_page(client, login, world):
     assert editions["Upcoming School"][5:] == (None, None, None)
     modules = {row[0]: row for row in sheets["Modules"][1:]}
     assert modules["Agile"][1:] == (2, 5, 50, 2, 40)
-    assert "Evaluation scores" not in sheets
+    assert sheets["Evaluation scores"] == [("Module", "Year", "Mean score (1–5)", "Answers")]
 
 
 def pdf_text(data: bytes, tmp_path) -> str:
@@ -326,17 +326,28 @@ def test_the_funder_pdf_holds_the_same_numbers_as_the_page(client, login, world,
     assert "Kosovo* 1 (20%)" in text
 
 
-def test_evaluation_scores_appear_in_one_place_once_a_source_exists(
-    client, login, world, monkeypatch, tmp_path
-):
-    rows = [TrendRow("Agile", 2019, 4.25, 12), TrendRow("Agile", 2020, 4.5, 9)]
-    monkeypatch.setattr(services, "evaluation_trends", lambda filters: rows)
+def test_evaluation_scores_per_module_and_year_on_the_page_pdf_and_xlsx(client, login, tmp_path):
+    from schoolmgr.evaluations import services as evaluations
+    from tests.evaluation_world import evaluation_world, module_answers
+
+    world = evaluation_world(participants=2)  # a 2019 school whose first module is Agile
+    part = world.part(world.em1)
+    for registration, score in zip(world.registrations, (5, 3), strict=True):
+        ratings = {"content": score, "relevance": score, "trainer": score, "materials": score}
+        evaluations.submit(part, registration, module_answers(part, **ratings), date(2026, 1, 5))
+
     login(role="staff")
     html = client.get("/staff/reports/").text
-    assert "Evaluation scores per module over the years" in html and "4.25" in html
-    assert ("Agile", 2020, 4.5, 9) in xlsx_of(client)["Evaluation scores"]
+    assert "Evaluation scores per module over the years" in html
+    assert re.search(r"Agile</th><td[^>]*>2019</td><td[^>]*>4.00</td><td[^>]*>8</td>", html)
+    assert ("Agile", 2019, 4.0, 8) in xlsx_of(client)["Evaluation scores"]
     text = pdf_text(client.get("/staff/reports/funder-report.pdf").data, tmp_path)
-    assert "Agile 2019 4.25 12" in text
+    assert "Agile 2019 4.00 8" in text
+    # Webinars only: the scores follow the filter.
+    assert (
+        "No evaluation answers in this selection."
+        in client.get("/staff/reports/?kind=webinar").text
+    )
 
 
 def test_only_staff_see_reports_in_the_menu(client, login):

@@ -274,12 +274,11 @@ def workbook(report: Report) -> bytes:
             for r in report.modules
         ],
     )
-    if report.evaluation_trends is not None:
-        sheet(
-            "Evaluation scores",
-            [_("Module"), _("Year"), _("Mean score (1–5)"), _("Answers")],
-            [[t.module, t.year, round(t.mean, 2), t.answers] for t in report.evaluation_trends],
-        )
+    sheet(
+        "Evaluation scores",
+        [_("Module"), _("Year"), _("Mean score (1–5)"), _("Answers")],
+        [[t.module, t.year, round(t.mean, 2), t.answers] for t in report.evaluation_trends],
+    )
     buffer = io.BytesIO()
     book.save(buffer)
     return buffer.getvalue()

@@ -16,7 +16,7 @@ Definitions (also printed on the page and in the exports):
   for editions that have ended.
 """
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
@@ -25,6 +25,7 @@ from flask_babel import gettext as _
 
 from schoolmgr.charts import percent
 from schoolmgr.errors import DomainError
+from schoolmgr.evaluations.services import module_score_trends
 from schoolmgr.extensions import db
 from schoolmgr.models import (
     Attendance,
@@ -171,8 +172,7 @@ class Report:
     returning: list[tuple[str, int]]  # ("1", people), ("2", ...), ("4+", ...)
     editions: list[RateRow]
     modules: list[RateRow]
-    # None until the evaluations area is wired in (see `evaluation_trends`).
-    evaluation_trends: list[TrendRow] | None = None
+    evaluation_trends: list[TrendRow] = field(default_factory=list)
     generated_at: datetime = field(default_factory=utcnow)
 
     @property
@@ -182,26 +182,18 @@ class Report:
         )
 
 
-# --- the one place where evaluation scores come in ---------------------------------------------
-
-# Set by the evaluations area once it exists: a callable (years, kinds) -> iterable of rows with
-# module name, year, mean rating and number of answers. Until then the report has no such
-# section (no invented figures). Wiring it is one line in `evaluation_trends` below.
-EvaluationSource = Callable[[list[int] | None, list[str] | None], Sequence]
+# --- evaluation scores ------------------------------------------------------------------------
 
 
-def evaluation_trends(filters: ReportFilters) -> list[TrendRow] | None:
-    """Evaluation scores per catalogue module and year, or None while no source exists.
+def evaluation_trends(filters: ReportFilters) -> list[TrendRow]:
+    """Evaluation scores per catalogue module and year (mean of the modules' 1–5 ratings).
 
-    To wire the evaluations area, replace the body with:
-        from schoolmgr.evaluations.services import module_score_trends
-        rows = module_score_trends(list(filters.years) or None,
-                                   [k.value for k in filters.kinds] or None)
-        return [TrendRow(module=..., year=..., mean=..., answers=...) for r in rows]
-    The page, the funder PDF and the XLSX then show the section (templates/reports/
-    _evaluations.html and `exports.workbook`); tests/test_reports.py covers them with rows.
+    Answers are anonymous, so the countries filter cannot apply to them: the page says so.
     """
-    return None
+    rows = module_score_trends(
+        list(filters.years) or None, [kind.value for kind in filters.kinds] or None
+    )
+    return [TrendRow(r.module_name, r.year, r.mean, r.answers) for r in rows]
 
 
 # --- building the report -----------------------------------------------------------------------
