@@ -111,6 +111,10 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(materials_bp)
     app.register_blueprint(attendance_bp)
 
+    from schoolmgr.announcements.routes import bp as announcements_bp
+
+    app.register_blueprint(announcements_bp)
+
 
 def register_template_helpers(app: Flask) -> None:
     from schoolmgr import mail, templating

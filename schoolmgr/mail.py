@@ -7,6 +7,7 @@ request, and `flask mail send` retries what is still pending, with growing delay
 
 import logging
 import smtplib
+from collections.abc import Iterable
 from datetime import timedelta
 from email.message import EmailMessage
 from pathlib import Path
@@ -15,13 +16,25 @@ import sqlalchemy as sa
 from flask import Flask, current_app, g, render_template
 
 from schoolmgr.extensions import db
-from schoolmgr.models import EmailStatus, OutboundEmail, utcnow
+from schoolmgr.models import EmailAttachment, EmailStatus, OutboundEmail, utcnow
 
 log = logging.getLogger(__name__)
 
 
-def queue_email(recipient: str, template: str, subject: str, **context) -> OutboundEmail:
-    """Render templates/email/<template>.txt and .html and queue the message (caller commits)."""
+def queue_email(
+    recipient: str,
+    template: str,
+    subject: str,
+    *,
+    attachments: Iterable[tuple[str, str, bytes]] = (),
+    material_ids: Iterable[int] = (),
+    **context,
+) -> OutboundEmail:
+    """Render templates/email/<template>.txt and .html and queue the message (caller commits).
+
+    `attachments` are (filename, media type, bytes); `material_ids` name stored material files,
+    read when the message is sent (so a large file is stored once, not once per recipient).
+    """
     context.setdefault("school_name", current_app.config["SCHOOL_NAME"])
     context.setdefault("base_url", current_app.config["BASE_URL"].rstrip("/"))
     email = OutboundEmail(
@@ -31,6 +44,14 @@ def queue_email(recipient: str, template: str, subject: str, **context) -> Outbo
         body_text=render_template(f"email/{template}.txt", subject=subject, **context),
         body_html=render_template(f"email/{template}.html", subject=subject, **context),
     )
+    for filename, media_type, content in attachments:
+        email.attachments.append(
+            EmailAttachment(filename=filename, media_type=media_type, content=content)
+        )
+    for material_id in material_ids:
+        email.attachments.append(
+            EmailAttachment(filename="", media_type="", material_id=material_id)
+        )
     db.session.add(email)
     g.mail_queued = True
     return email
@@ -75,7 +96,24 @@ def _build_message(email: OutboundEmail) -> EmailMessage:
     message.set_content(email.body_text)
     if email.body_html:
         message.add_alternative(email.body_html, subtype="html")
+    for attachment in email.attachments:
+        filename, media_type, content = _attachment_parts(attachment)
+        maintype, _, subtype = media_type.partition("/")
+        message.add_attachment(
+            content, maintype=maintype, subtype=subtype or "octet-stream", filename=filename
+        )
     return message
+
+
+def _attachment_parts(attachment: EmailAttachment) -> tuple[str, str, bytes]:
+    if attachment.content is not None:
+        return attachment.filename, attachment.media_type, attachment.content
+    from schoolmgr.materials.services import stored_path
+
+    material = attachment.material
+    name = material.original_name or material.title
+    media_type = material.media_type or "application/octet-stream"
+    return name, media_type, stored_path(material).read_bytes()
 
 
 def _send(email: OutboundEmail) -> None:

@@ -39,6 +39,7 @@ def profile():
             position=form.position.data or "",
             country=form.country.data or None,
             preferred_language=form.preferred_language.data,
+            wants_announcements=bool(form.wants_announcements.data),
         )
     except services.AccountError as err:
         flash(err.message, "danger")

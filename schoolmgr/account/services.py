@@ -13,7 +13,14 @@ class AccountError(DomainError):
     """Codes: wrong_password, weak_password, same_password, bad_language."""
 
 
-PROFILE_FIELDS = ("full_name", "institution", "position", "country", "preferred_language")
+PROFILE_FIELDS = (
+    "full_name",
+    "institution",
+    "position",
+    "country",
+    "preferred_language",
+    "wants_announcements",
+)
 
 
 def update_profile(
@@ -24,6 +31,7 @@ def update_profile(
     position: str,
     country: str | None,
     preferred_language: str,
+    wants_announcements: bool | None = None,
 ) -> User:
     """Save the user's own details."""
     if preferred_language not in LANGUAGES:
@@ -34,6 +42,8 @@ def update_profile(
     user.position = position.strip()
     user.country = Country(country) if country else None
     user.preferred_language = preferred_language
+    if wants_announcements is not None:
+        user.wants_announcements = wants_announcements
     after = {f: _plain(getattr(user, f)) for f in PROFILE_FIELDS}
     changed = [f for f in PROFILE_FIELDS if before[f] != after[f]]
     if changed:
