@@ -39,8 +39,10 @@ import sqlalchemy as sa
 
 from schoolmgr.extensions import db
 from schoolmgr.models import (
+    Announcement,
     AttendanceStatus,
     CertificateBatch,
+    InvitationLetter,
     MaterialKind,
     RegistrationStatus,
     Role,
@@ -83,6 +85,7 @@ SLUG = {"slug": "edition.slug"}
 EM1 = {"em_id": "em1.id"}
 SESSION1 = {"session_id": "session1.id"}
 CERT = {"certificate_id": "certificate.id"}
+ANNOUNCEMENT = {"slug": "edition.slug", "announcement_id": "announcement.id"}
 
 # fmt: off
 ROWS = [
@@ -223,6 +226,18 @@ ROWS = [
     T("people.set_active",                   "POST", {"user_id": "owner.id"},              STAFF_POST),
     T("people.change_role",                  "POST", {"user_id": "owner.id"},              STAFF_POST),
     T("audit.events",                        "GET",  {},                                   STAFF_GET),
+    # Announcements and invitation letters
+    T("announcements.staff_list",            "GET",  SLUG,                                 STAFF_GET),
+    T("announcements.compose",               "GET",  SLUG,                                 STAFF_GET),
+    T("announcements.compose",               "POST", SLUG,                                 STAFF_POST),
+    T("announcements.detail",                "GET",  ANNOUNCEMENT,                         STAFF_GET),
+    T("announcements.progress",              "GET",  ANNOUNCEMENT,                         STAFF_GET),
+    T("announcements.letters_page",          "GET",  SLUG,                                 STAFF_GET),
+    T("announcements.letters_page",          "POST", SLUG,                                 STAFF_POST),
+    T("announcements.letters_zip",           "GET",  SLUG,                                 STAFF_GET),
+    T("announcements.staff_letter",          "GET",  {"slug": "edition.slug", "registration_id": "registration.id"}, STAFF_GET),
+    T("announcements.my_letter",             "GET",  {"registration_id": "registration.id"}, "L 200 404 404 404 404 404"),
+    T("announcements.verify_letter",         "GET",  {"code": "letter.verification_code"}, PUBLIC),
 ]
 # fmt: on
 
@@ -250,6 +265,8 @@ class World:
     certificate: object
     other_certificate: object
     batch: object
+    announcement: object
+    letter: object
     tokens: object
     const: object
 
@@ -312,6 +329,17 @@ def build_world() -> World:
     _write_pdf(other_certificate)
     batch = CertificateBatch(edition=edition, started_by=people["staff"])
     db.session.add(batch)
+    announcement = Announcement(
+        edition=edition,
+        sender=people["staff"],
+        subject="Welcome",
+        body="Dear {first_name}",
+        idempotency_key="k" * 32,
+        recipient_count=1,
+    )
+    db.session.add(announcement)
+    letter = InvitationLetter(registration=registration, verification_code=new_code())
+    db.session.add(letter)
     db.session.commit()
     tokens = _Namespace(
         reset=password_reset_token(people["owner"]),
@@ -332,6 +360,8 @@ def build_world() -> World:
         certificate=certificate,
         other_certificate=other_certificate,
         batch=batch,
+        announcement=announcement,
+        letter=letter,
         tokens=tokens,
         const=_Namespace(css_file="css/app.css"),
     )
