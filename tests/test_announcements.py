@@ -263,6 +263,11 @@ def test_compose_page_previews_then_sends_once_per_form(school, client, login, o
         as_text=True
     )
 
+    changed = client.post(url, data={**form, "expected_count": "3", "action": "send"})
+    assert changed.status_code == 409 and "now 2 people" in changed.get_data(as_text=True)
+    assert not outbox
+
+    form["expected_count"] = "2"
     sent = client.post(url, data={**form, "action": "send"})
     assert sent.status_code == 303
     again = client.post(url, data={**form, "action": "send"}, follow_redirects=True)

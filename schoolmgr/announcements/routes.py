@@ -92,6 +92,9 @@ def compose(slug: str):
                         audience=_audience(form),
                         material_ids=_material_ids(form),
                         idempotency_key=form.idempotency_key.data,
+                        expected_count=int(form.expected_count.data)
+                        if form.expected_count.data
+                        else None,
                     )
                     return _after_send(edition, announcement, created)
                 result = services.preview(
@@ -117,6 +120,7 @@ def compose(slug: str):
             (str(r.id), f"{r.user.full_name} ({r.status.label})") for r in result.registrations
         ]
         form.preview_for.data = str(result.chosen.id) if result.chosen else ""
+        form.expected_count.data = str(result.count)
     if not form.idempotency_key.data:
         form.idempotency_key.data = new_key()
     return render_template(

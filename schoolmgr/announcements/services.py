@@ -41,8 +41,9 @@ from schoolmgr.timeutils import fmt_datetime, fmt_time
 
 
 class AnnouncementError(DomainError):
-    """Codes: unknown_placeholder, no_recipients, bad_filter, bad_material, attachments_too_large,
-    edition_not_found, not_found, not_in_person, not_accepted."""
+    """Codes: unknown_placeholder, no_recipients, count_changed, bad_filter, bad_material,
+    attachments_too_large, bad_map_url, edition_not_found, not_found, not_in_person,
+    not_accepted."""
 
 
 PLACEHOLDERS = ("first_name", "edition", "my_sessions", "online_link")
@@ -313,6 +314,7 @@ def send(
     audience: Audience,
     material_ids: list[int],
     idempotency_key: str,
+    expected_count: int | None = None,
 ) -> tuple[Announcement, bool]:
     """Send an announcement once per form: returns (announcement, created now?).
 
@@ -327,6 +329,16 @@ def send(
     if not registrations:
         raise AnnouncementError(
             _("Nobody matches these filters: the announcement was not sent."), "no_recipients"
+        )
+    if expected_count is not None and expected_count != len(registrations):
+        raise AnnouncementError(
+            _(
+                "The recipients changed since the preview: it is now %(n)d people. Check the "
+                "preview again, then send.",
+                n=len(registrations),
+            ),
+            "count_changed",
+            409,
         )
     materials = _check_materials(edition, material_ids)
     announcement = Announcement(
