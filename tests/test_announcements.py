@@ -339,3 +339,65 @@ def test_opt_out_is_saved_from_the_profile(client, login):
     )
     db.session.refresh(user)
     assert user.wants_announcements is True
+
+
+def test_list_detail_and_dashboard_load_in_a_fixed_number_of_queries(school, client, login):
+    from tests.test_query_counts import assert_same_query_count
+
+    edition, staff = school["edition"], school["staff"]
+    jelena = school["jelena"].user
+    made = []
+    keys = iter(range(10**6))
+
+    def grow_announcements(n: int) -> None:
+        while len(made) < n:
+            announcement = Announcement(
+                edition=edition,
+                sender=staff,
+                subject=f"News {len(made)}",
+                body="Dear {first_name}",
+                filters=Audience().as_dict(),
+                idempotency_key=f"{next(keys):032x}",
+                recipient_count=1,
+            )
+            db.session.add(announcement)
+            db.session.add(
+                AnnouncementRecipient(
+                    announcement=announcement,
+                    user=jelena,
+                    subject=f"News {len(made)}",
+                    body_text="Dear Jelena",
+                )
+            )
+            made.append(announcement)
+        db.session.commit()
+
+    login(staff)
+    assert_same_query_count(
+        client, f"/staff/editions/{edition.slug}/announcements", grow_announcements
+    )
+
+    target, _ = _send(school, key="c" * 32)
+    people = []
+
+    def grow_recipients(n: int) -> None:
+        while len(people) < n:
+            user = F.UserFactory.build(full_name=f"Person {len(people)}")
+            db.session.add(user)
+            email_row = OutboundEmail(recipient=user.email, subject="x", body_text="x")
+            db.session.add(
+                AnnouncementRecipient(
+                    announcement=target, user=user, email=email_row, body_text="x"
+                )
+            )
+            people.append(user)
+        db.session.commit()
+
+    assert_same_query_count(
+        client, f"/staff/editions/{edition.slug}/announcements/{target.id}", grow_recipients
+    )
+    login(jelena)
+    made.clear()
+    db.session.execute(sa.delete(AnnouncementRecipient))
+    db.session.commit()
+    assert_same_query_count(client, "/me/registrations", grow_announcements)
