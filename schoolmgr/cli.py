@@ -97,6 +97,7 @@ def init_app(app: Flask) -> None:
     from schoolmgr.certificates.cli import certificates_cli
 
     app.cli.add_command(certificates_cli)
-    from schoolmgr.announcements.cli import reminders_cli
+    from schoolmgr.announcements.cli import announcements_cli, reminders_cli
 
     app.cli.add_command(reminders_cli)
+    app.cli.add_command(announcements_cli)

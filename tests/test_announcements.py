@@ -13,6 +13,7 @@ from schoolmgr.extensions import db
 from schoolmgr.models import (
     Announcement,
     AnnouncementRecipient,
+    AnnouncementStatus,
     AttendanceStatus,
     Country,
     EmailStatus,
@@ -298,7 +299,10 @@ def test_large_sends_run_in_chunks_and_show_progress(school, app, client, login,
     db.session.commit()
     progress = client.get(base + ".json").get_json()
     assert progress["done"] == 1 and progress["total"] == 2
-    jobs.run(announcement.id)  # resumes with the rest
+    announcement.status = AnnouncementStatus.FAILED  # the worker died
+    db.session.commit()
+    result = app.test_cli_runner().invoke(args=["announcements", "resume", str(announcement.id)])
+    assert "status=sent" in result.output, result.output
     assert client.get(base + ".json").get_json()["running"] is False
     assert db.session.scalar(sa.select(sa.func.count(OutboundEmail.id))) == 2
 

@@ -27,6 +27,8 @@ def run(announcement_id: int) -> None:
     announcement = db.session.get(Announcement, announcement_id)
     if announcement is None:
         return
+    if announcement.status == AnnouncementStatus.FAILED:
+        announcement.status = AnnouncementStatus.SENDING
     try:
         while announcement.status != AnnouncementStatus.SENT:
             process(announcement)
