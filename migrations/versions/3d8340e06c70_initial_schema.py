@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: 3ff58e3e9e1e
+Revision ID: 3d8340e06c70
 Revises:
-Create Date: 2026-11-30 05:49:04.732865
+Create Date: 2026-11-30 06:29:05.465634
 
 """
 
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 # revision identifiers, used by Alembic.
-revision = "3ff58e3e9e1e"
+revision = "3d8340e06c70"
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -208,7 +208,7 @@ def upgrade():
         sa.Column("position", sa.String(length=200), nullable=False),
         sa.Column("preferred_language", sa.String(length=10), nullable=False),
         sa.Column("active", sa.Boolean(), nullable=False),
-        sa.Column("wants_announcements", sa.Boolean(), server_default=sa.text("1"), nullable=False),
+        sa.Column("wants_announcements", sa.Boolean(), nullable=False),
         sa.Column("session_version", sa.Integer(), nullable=False),
         sa.Column("calendar_token", sa.String(length=64), nullable=False),
         sa.Column("last_login_at", sa.DateTime(timezone=True), nullable=True),
