@@ -22,6 +22,10 @@ RUNS = [
         ["bench/eligibility.py", "--registrations", "40", "--requests", "1"],
         r"^page=1 registrations=40 queries=\d+ median_ms=\d+$",
     ),
+    (
+        ["bench/announcements.py", "--recipients", "20", "--letters", "1"],
+        r"^recipients=20 preview_ms=\d+ .*per_recipient_ms=[\d.]+\nletters=1 zip_s=[\d.]+",
+    ),
 ]
 
 
