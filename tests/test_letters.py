@@ -109,3 +109,35 @@ def test_staff_save_the_covered_costs_and_map_link(letter_world, client, login):
     )
     assert bad.status_code == 400
     assert letter_world["edition"].map_url == "https://osm.org/go/x"
+
+
+def test_privacy_export_holds_announcements_and_letters_and_anonymising_removes_them(
+    letter_world, client, login
+):
+    from schoolmgr.announcements import services
+    from schoolmgr.models import AnnouncementRecipient
+    from schoolmgr.privacy.services import anonymise_user, export_personal_data
+
+    registration = letter_world["registration"]
+    user = registration.user
+    staff = F.UserFactory(role=Role.STAFF)
+    services.send(
+        letter_world["edition"],
+        staff,
+        subject="Hello {first_name}",
+        body="Dear {first_name}",
+        audience=services.Audience(),
+        material_ids=[],
+        idempotency_key="d" * 32,
+    )
+    login(user)
+    client.get(f"/me/letters/{registration.id}.pdf")
+    data = export_personal_data(user)
+    assert data["announcements"][0]["message"] == "Dear Đorđe"
+    assert data["invitation_letters"][0]["as_printed"]["name"] == "Đorđe Čolić"
+
+    anonymise_user(user)
+    db.session.commit()
+    assert db.session.query(InvitationLetter).count() == 0
+    row = db.session.query(AnnouncementRecipient).filter_by(user_id=user.id).one()
+    assert "Đorđe" not in row.body_text and "Đorđe" not in row.subject
