@@ -42,7 +42,7 @@ from schoolmgr.timeutils import fmt_datetime, fmt_time
 
 class AnnouncementError(DomainError):
     """Codes: unknown_placeholder, no_recipients, count_changed, bad_filter, bad_material,
-    attachments_too_large, bad_map_url, edition_not_found, not_found, not_in_person,
+    attachments_too_large, bad_map_url, bad_key, edition_not_found, not_found, not_in_person,
     not_accepted."""
 
 
@@ -323,6 +323,8 @@ def send(
     """
     existing = announcement_for_key(idempotency_key)
     if existing is not None:
+        if existing.edition_id != edition.id:  # a key copied from another edition's form
+            raise AnnouncementError(_("Open a new announcement form."), "bad_key", 400)
         return existing, False
     check_placeholders(subject, body)
     registrations = audience_registrations(edition, audience)
