@@ -86,6 +86,9 @@ class Config:
     CREDENTIAL_AUTO_KEY = False
 
     REDIS_URL = os.environ.get("REDIS_URL") or None
+    # Announcements to more people than this go to the background worker (when REDIS_URL is set).
+    ANNOUNCEMENT_INLINE_LIMIT = _env_int("ANNOUNCEMENT_INLINE_LIMIT", 200)
+    ANNOUNCEMENT_ATTACHMENTS_MAX_MB = _env_int("ANNOUNCEMENT_ATTACHMENTS_MAX_MB", 10)
     RATELIMIT_ENABLED = _env_bool("RATELIMIT_ENABLED", True)
     RATELIMIT_HEADERS_ENABLED = True
 

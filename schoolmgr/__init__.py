@@ -104,6 +104,9 @@ def register_blueprints(app: Flask) -> None:
     from schoolmgr.evaluations.routes import bp as evaluations_bp
 
     app.register_blueprint(evaluations_bp)
+    from schoolmgr.announcements.routes import bp as announcements_bp
+
+    app.register_blueprint(announcements_bp)
 
 
 def register_template_helpers(app: Flask) -> None:

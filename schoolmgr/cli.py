@@ -103,3 +103,7 @@ def init_app(app: Flask) -> None:
     from schoolmgr.evaluations.cli import evaluations_cli
 
     app.cli.add_command(evaluations_cli)
+    from schoolmgr.announcements.cli import announcements_cli, reminders_cli
+
+    app.cli.add_command(reminders_cli)
+    app.cli.add_command(announcements_cli)

@@ -7,6 +7,7 @@ request, and `flask mail send` retries what is still pending, with growing delay
 
 import logging
 import smtplib
+from collections.abc import Iterable
 from contextlib import nullcontext
 from datetime import timedelta
 from email import policy
@@ -18,7 +19,7 @@ from flask import Flask, current_app, g, render_template
 
 from schoolmgr.extensions import db
 from schoolmgr.i18n import in_language
-from schoolmgr.models import EmailStatus, OutboundEmail, User, utcnow
+from schoolmgr.models import EmailAttachment, EmailStatus, OutboundEmail, User, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -30,12 +31,21 @@ ASCII_POLICY = policy.SMTP.clone(max_line_length=998)
 
 
 def queue_email(
-    recipient: User | str, template: str, subject, *, language: str | None = None, **context
+    recipient: User | str,
+    template: str,
+    subject,
+    *,
+    language: str | None = None,
+    attachments: Iterable[tuple[str, str, bytes]] = (),
+    material_ids: Iterable[int] = (),
+    **context,
 ) -> OutboundEmail:
     """Render templates/email/<template>.txt and .html and queue the message (caller commits).
 
     Sent to a user, the message is written in the user's saved language; give `subject` as a
     lazy string (`_l("...", name=...)`) so that it is translated into that language too.
+    `attachments` are (filename, media type, bytes); `material_ids` name stored material files,
+    read when the message is sent (so a large file is stored once, not once per recipient).
     """
     if isinstance(recipient, User):
         language = language or recipient.preferred_language
@@ -50,6 +60,14 @@ def queue_email(
             template=template,
             body_text=render_template(f"email/{template}.txt", subject=subject, **context),
             body_html=render_template(f"email/{template}.html", subject=subject, **context),
+        )
+    for filename, media_type, content in attachments:
+        email.attachments.append(
+            EmailAttachment(filename=filename, media_type=media_type, content=content)
+        )
+    for material_id in material_ids:
+        email.attachments.append(
+            EmailAttachment(filename="", media_type="", material_id=material_id)
         )
     db.session.add(email)
     g.mail_queued = True
@@ -95,7 +113,24 @@ def _build_message(email: OutboundEmail) -> EmailMessage:
     message.set_content(email.body_text)
     if email.body_html:
         message.add_alternative(email.body_html, subtype="html")
+    for attachment in email.attachments:
+        filename, media_type, content = _attachment_parts(attachment)
+        maintype, _, subtype = media_type.partition("/")
+        message.add_attachment(
+            content, maintype=maintype, subtype=subtype or "octet-stream", filename=filename
+        )
     return message
+
+
+def _attachment_parts(attachment: EmailAttachment) -> tuple[str, str, bytes]:
+    if attachment.content is not None:
+        return attachment.filename, attachment.media_type, attachment.content
+    from schoolmgr.materials.services import stored_path
+
+    material = attachment.material
+    name = material.original_name or material.title
+    media_type = material.media_type or "application/octet-stream"
+    return name, media_type, stored_path(material).read_bytes()
 
 
 def _send(email: OutboundEmail) -> None:

@@ -39,8 +39,10 @@ import sqlalchemy as sa
 
 from schoolmgr.extensions import db
 from schoolmgr.models import (
+    Announcement,
     AttendanceStatus,
     CertificateBatch,
+    InvitationLetter,
     MaterialKind,
     RegistrationStatus,
     Role,
@@ -85,6 +87,7 @@ SESSION1 = {"session_id": "session1.id"}
 CERT = {"certificate_id": "certificate.id"}
 EVAL_FORM = {"form_id": "evaluation.form.id"}
 EVAL_QUESTION = {"question_id": "evaluation.question.id"}
+ANNOUNCEMENT = {"slug": "edition.slug", "announcement_id": "announcement.id"}
 
 # fmt: off
 ROWS = [
@@ -262,6 +265,18 @@ ROWS = [
     T("evaluations.answer",                  "GET",  {"part_id": "evaluation.part1.id"},   "L 200 403 403 403 403 403"),
     T("evaluations.answer",                  "POST", {"part_id": "evaluation.part1.id"},   "L ok 403 403 403 403 403"),
     T("evaluations.part_results",            "GET",  {"part_id": "evaluation.closed_part.id"}, "L 403 403 200 403 200 200"),
+    # Announcements and invitation letters
+    T("announcements.staff_list",            "GET",  SLUG,                                 STAFF_GET),
+    T("announcements.compose",               "GET",  SLUG,                                 STAFF_GET),
+    T("announcements.compose",               "POST", SLUG,                                 STAFF_POST),
+    T("announcements.detail",                "GET",  ANNOUNCEMENT,                         STAFF_GET),
+    T("announcements.progress",              "GET",  ANNOUNCEMENT,                         STAFF_GET),
+    T("announcements.letters_page",          "GET",  SLUG,                                 STAFF_GET),
+    T("announcements.letters_page",          "POST", SLUG,                                 STAFF_POST),
+    T("announcements.letters_zip",           "GET",  SLUG,                                 STAFF_GET),
+    T("announcements.staff_letter",          "GET",  {"slug": "edition.slug", "registration_id": "registration.id"}, STAFF_GET),
+    T("announcements.my_letter",             "GET",  {"registration_id": "registration.id"}, "L 200 404 404 404 404 404"),
+    T("announcements.verify_letter",         "GET",  {"code": "letter.verification_code"}, PUBLIC),
 ]
 # fmt: on
 
@@ -290,6 +305,8 @@ class World:
     other_certificate: object
     batch: object
     credential: object
+    announcement: object
+    letter: object
     tokens: object
     const: object
     evaluation: object
@@ -377,6 +394,17 @@ def build_world() -> World:
     credential = _issue_credential(certificate)
     batch = CertificateBatch(edition=edition, started_by=people["staff"])
     db.session.add(batch)
+    announcement = Announcement(
+        edition=edition,
+        sender=people["staff"],
+        subject="Welcome",
+        body="Dear {first_name}",
+        idempotency_key="k" * 32,
+        recipient_count=1,
+    )
+    db.session.add(announcement)
+    letter = InvitationLetter(registration=registration, verification_code=new_code())
+    db.session.add(letter)
     db.session.commit()
     evaluation = _evaluation_world(edition, em1, [registration, other_registration])
     tokens = _Namespace(
@@ -399,6 +427,8 @@ def build_world() -> World:
         other_certificate=other_certificate,
         batch=batch,
         credential=credential,
+        announcement=announcement,
+        letter=letter,
         tokens=tokens,
         const=_Namespace(css_file="css/app.css", one=1),
         evaluation=evaluation,
@@ -677,7 +707,18 @@ def test_walking_every_id_as_a_participant_reveals_nobody_else(app, client):
             tried += 1
             assert response.status_code < 500, url
             if response.status_code == 200:
-                body = response.get_data(as_text=True)
+                body = _readable_text(response)
                 leaked = [s for s in secrets if s and s in body]
                 assert not leaked, f"{url} shows {leaked}"
     assert tried >= 100  # every id-taking page, ten guesses each
+
+
+def _readable_text(response) -> str:
+    """What a person reads in the response: a real PDF's text (pdftotext), else the body."""
+    if response.mimetype == "application/pdf":
+        import subprocess
+
+        result = subprocess.run(["pdftotext", "-", "-"], input=response.data, capture_output=True)
+        if result.returncode == 0:
+            return result.stdout.decode()
+    return response.get_data().decode(errors="replace")

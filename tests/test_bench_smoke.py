@@ -37,6 +37,10 @@ RUNS = [
         ],
         r"^page=reports queries=\d+ median_ms=\d+ cpu_ms=\d+\n(?:.*\n)*pdf_seconds=[\d.]+ ",
     ),
+    (
+        ["bench/announcements.py", "--recipients", "20", "--letters", "1"],
+        r"^recipients=20 preview_ms=\d+ .*per_recipient_ms=[\d.]+\nletters=1 zip_s=[\d.]+",
+    ),
 ]
 
 

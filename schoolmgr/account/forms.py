@@ -2,7 +2,7 @@
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import PasswordField, SelectField
+from wtforms import BooleanField, PasswordField, SelectField
 from wtforms.validators import DataRequired, Length, Optional
 
 from schoolmgr.forms import (
@@ -28,6 +28,14 @@ class ProfileForm(FlaskForm):
     gender = GenderField()
     preferred_language = SelectField(
         _l("Preferred language"), choices=language_choices(), validators=[DataRequired()]
+    )
+    wants_announcements = BooleanField(
+        _l("Announcements by email"),
+        description=_l(
+            "News from the programme staff about your editions. Without it you still see them "
+            "on your registrations page, and still get confirmations, changes to your sessions "
+            "and certificates by email."
+        ),
     )
 
 

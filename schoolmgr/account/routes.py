@@ -46,6 +46,7 @@ def profile():
             gender=form.gender.data or None,
             institution_type=form.institution_type.data or None,
             preferred_language=form.preferred_language.data,
+            wants_announcements=bool(form.wants_announcements.data),
         )
     except services.AccountError as err:
         flash(err.message, "danger")

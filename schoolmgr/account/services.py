@@ -23,6 +23,7 @@ PROFILE_FIELDS = (
     "country",
     "gender",
     "preferred_language",
+    "wants_announcements",
 )
 SENSITIVE_FIELDS = frozenset({"gender"})
 
@@ -37,6 +38,7 @@ def update_profile(
     preferred_language: str,
     gender: str | None = None,
     institution_type: str | None = None,
+    wants_announcements: bool | None = None,
 ) -> User:
     """Save the user's own details."""
     if preferred_language not in LANGUAGES:
@@ -49,6 +51,8 @@ def update_profile(
     user.gender = Gender(gender) if gender else None
     user.institution_type = InstitutionType(institution_type) if institution_type else None
     user.preferred_language = preferred_language
+    if wants_announcements is not None:
+        user.wants_announcements = wants_announcements
     after = {f: _plain(getattr(user, f)) for f in PROFILE_FIELDS}
     changed = [f for f in PROFILE_FIELDS if before[f] != after[f]]
     if changed:

@@ -1,5 +1,16 @@
 """All models, imported here so that Alembic and the app see the whole schema."""
 
+from schoolmgr.models.announcement import (
+    ANNOUNCEMENT_STATUS_LABELS,
+    Announcement,
+    AnnouncementRecipient,
+    AnnouncementStatus,
+    EmailAttachment,
+    InvitationLetter,
+    ReminderKind,
+    SessionReminder,
+    announcement_materials,
+)
 from schoolmgr.models.attendance import (
     ATTENDANCE_STATUS_LABELS,
     Attendance,
@@ -58,6 +69,15 @@ from schoolmgr.models.user import (
 )
 
 __all__ = [
+    "ANNOUNCEMENT_STATUS_LABELS",
+    "Announcement",
+    "AnnouncementRecipient",
+    "AnnouncementStatus",
+    "EmailAttachment",
+    "InvitationLetter",
+    "ReminderKind",
+    "SessionReminder",
+    "announcement_materials",
     "ATTENDANCE_STATUS_LABELS",
     "COUNTRY_LABELS",
     "GENDER_LABELS",

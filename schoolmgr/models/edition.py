@@ -124,6 +124,10 @@ class Edition(db.Model):
     )
     venue: Mapped[str] = mapped_column(sa.String(300), default="")
     online_url: Mapped[str] = mapped_column(sa.String(500), default="")
+    # A map of the venue (shown in reminders and letters), e.g. an OpenStreetMap link.
+    map_url: Mapped[str] = mapped_column(sa.String(500), default="")
+    # What the school covers (travel, lodging, meals), written into invitation letters.
+    letter_covers: Mapped[str] = mapped_column(sa.Text, default="")
     timezone: Mapped[str] = mapped_column(sa.String(64), default="Europe/Belgrade")
     start_date: Mapped[date] = mapped_column(index=True)
     end_date: Mapped[date] = mapped_column(index=True)

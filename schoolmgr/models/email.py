@@ -4,7 +4,7 @@ import enum
 from datetime import datetime
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from schoolmgr.extensions import db
 from schoolmgr.models.types import UTCDateTime, enum_type, utcnow
@@ -33,6 +33,10 @@ class OutboundEmail(db.Model):
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    attachments: Mapped[list["EmailAttachment"]] = relationship(  # noqa: F821
+        cascade="all, delete-orphan", passive_deletes=True, order_by="EmailAttachment.id"
+    )
 
     def __repr__(self) -> str:
         return f"<OutboundEmail {self.id} to={self.recipient} {self.status}>"

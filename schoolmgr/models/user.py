@@ -144,6 +144,8 @@ class User(UserMixin, db.Model):
     institution_type: Mapped[InstitutionType | None] = mapped_column(enum_type(InstitutionType))
     preferred_language: Mapped[str] = mapped_column(sa.String(10), default="en")
     active: Mapped[bool] = mapped_column(default=True, index=True)
+    # False: no announcements by email (confirmations, session changes, certificates still go).
+    wants_announcements: Mapped[bool] = mapped_column(default=True)
     # Bumped on password change: sessions carrying an older value are signed out.
     session_version: Mapped[int] = mapped_column(default=1)
     calendar_token: Mapped[str] = mapped_column(sa.String(64), unique=True, default=random_token)

@@ -7,6 +7,9 @@ What holds personal data, and what anonymising does to it:
 - attendances: free-text comments -> emptied (statuses stay, for the certificates' records).
 - outbound_emails to the person: recipient and bodies replaced; unsent ones are not sent.
 - audit_events about the person: their name and email are blanked in the text; the events stay.
+- announcement_recipients: the subject and message as rendered for the person -> replaced.
+- invitation_letters: deleted (they name the person, position and institution; a letter checked
+  afterwards is reported as unknown).
 - certificates: unchanged on purpose. The snapshot holds the name as printed, so anyone holding
   the document can still verify it; the name is not linked to any account any more.
 """
@@ -24,12 +27,15 @@ from schoolmgr.auth.sessions import end_all_sessions
 from schoolmgr.errors import DomainError
 from schoolmgr.extensions import db
 from schoolmgr.models import (
+    Announcement,
+    AnnouncementRecipient,
     Attendance,
     AuditEvent,
     Certificate,
     Edition,
     EditionModule,
     EmailStatus,
+    InvitationLetter,
     OutboundEmail,
     Registration,
     RegistrationStatus,
@@ -95,6 +101,17 @@ def export_personal_data(user: User) -> dict:
         .where(OutboundEmail.recipient == user.email)
         .order_by(OutboundEmail.created_at)
     ).all()
+    received = db.session.execute(
+        sa.select(Announcement.created_at, AnnouncementRecipient)
+        .join(AnnouncementRecipient.announcement)
+        .where(AnnouncementRecipient.user_id == user.id)
+        .order_by(Announcement.created_at, Announcement.id)
+    ).all()
+    letters = db.session.scalars(
+        sa.select(InvitationLetter)
+        .where(InvitationLetter.registration_id.in_(registration_ids))
+        .order_by(InvitationLetter.id)
+    ).all()
     events = db.session.scalars(
         sa.select(AuditEvent)
         .where(_about(user.id, registration_ids))
@@ -125,6 +142,7 @@ def export_personal_data(user: User) -> dict:
             "position": user.position,
             "gender": user.gender.value if user.gender else None,
             "preferred_language": user.preferred_language,
+            "wants_announcements": user.wants_announcements,
             "active": user.active,
             "created_at": _iso(user.created_at),
             "last_login_at": _iso(user.last_login_at),
@@ -170,6 +188,23 @@ def export_personal_data(user: User) -> dict:
                 "sent_at": _iso(e.sent_at),
             }
             for e in emails
+        ],
+        "announcements": [
+            {
+                "sent_at": _iso(sent_at),
+                "subject": r.subject,
+                "message": r.body_text,
+                "emailed": not r.opted_out,
+            }
+            for sent_at, r in received
+        ],
+        "invitation_letters": [
+            {
+                "verification_code": letter.verification_code,
+                "issued_at": _iso(letter.issued_at),
+                "as_printed": letter.snapshot,
+            }
+            for letter in letters
         ],
         "records_about_you": [
             {"action": e.action, "at": _iso(e.created_at), "summary": e.summary} for e in events
@@ -245,6 +280,16 @@ def anonymise_user(user: User) -> None:
             .where(Attendance.registration_id.in_(registration_ids))
             .values(comment="")
         )
+        db.session.execute(
+            sa.delete(InvitationLetter).where(
+                InvitationLetter.registration_id.in_(registration_ids)
+            )
+        )
+    db.session.execute(
+        sa.update(AnnouncementRecipient)
+        .where(AnnouncementRecipient.user_id == user.id)
+        .values(subject=REDACTED, body_text=REDACTED)
+    )
     anonymous_email = f"anonymised-{user.id}@invalid"
     db.session.execute(
         sa.update(OutboundEmail)

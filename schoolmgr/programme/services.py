@@ -12,6 +12,7 @@ from flask_babel import lazy_gettext as _l
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy.orm import selectinload
 
+from schoolmgr.announcements.reminders import SessionChange, notify_changes
 from schoolmgr.audit import record
 from schoolmgr.auth.services import check_new_password
 from schoolmgr.errors import DomainError
@@ -1006,6 +1007,7 @@ def save_session(
         session = Session(edition_module=em, position=position)
         db.session.add(session)
     before = None if created else {"starts_at": session.starts_at.isoformat(), "room": session.room}
+    change = None if created else SessionChange.before(session)
     session.starts_at, session.ends_at = starts, ends
     session.title, session.room = data.title.strip(), data.room.strip()
     session.online_url = data.online_url.strip()
@@ -1019,6 +1021,8 @@ def save_session(
         before=before,
         after={"starts_at": starts.isoformat(), "room": session.room},
     )
+    if change is not None:
+        notify_changes([change])  # participants and trainers: one email each, old -> new
     db.session.commit()
     return session
 
@@ -1046,6 +1050,9 @@ def delete_session(session: Session) -> None:
         summary=em.module.name,
         before={"starts_at": session.starts_at.isoformat(), "room": session.room},
     )
+    cancelled = SessionChange.before(session)
+    cancelled.cancelled = True
+    notify_changes([cancelled])
     db.session.delete(session)
     db.session.commit()
 
@@ -1058,6 +1065,7 @@ def move_session(session: Session, direction: str) -> None:
     if not 0 <= other_index < len(sessions):
         return
     other = sessions[other_index]
+    changes = [SessionChange.before(session), SessionChange.before(other)]
     a_len, b_len = session.ends_at - session.starts_at, other.ends_at - other.starts_at
     first_start = min(session.starts_at, other.starts_at)
     later_start = max(session.starts_at, other.starts_at)
@@ -1070,6 +1078,7 @@ def move_session(session: Session, direction: str) -> None:
         min(mover.position, stayer.position),
         max(mover.position, stayer.position),
     )
+    notify_changes(changes)
     db.session.commit()
 
 

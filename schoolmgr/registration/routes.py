@@ -15,6 +15,7 @@ from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import current_user, login_required
 
+from schoolmgr.announcements.services import for_participant as announcements_for
 from schoolmgr.auth.access import role_required
 from schoolmgr.models import Role, utcnow
 from schoolmgr.pagination import paginate
@@ -135,6 +136,7 @@ def dashboard():
     return render_template(
         "registration/dashboard.html",
         registrations=services.my_registrations(current_user),
+        announcements_by_edition=announcements_for(current_user),
         cancel_form=CancelForm(),
         now=utcnow(),
     )

@@ -489,32 +489,53 @@ def reset_calendar_token(user: User) -> None:
 
 def schedule_ics(user: User) -> bytes:
     """The user's schedule as an RFC 5545 calendar."""
-    from icalendar import Calendar, Event
+    from icalendar import Calendar
 
-    base_url = current_app.config["BASE_URL"].rstrip("/")
-    host = base_url.split("://", 1)[-1].split("/", 1)[0] or "schoolmgr"
     calendar = Calendar()
     calendar.add("prodid", "-//schoolmgr//Registration schedule//EN")
     calendar.add("version", "2.0")
     calendar.add("x-wr-calname", f"{current_app.config['SCHOOL_NAME']}: {user.full_name}")
     stamp = utcnow()
     for entry in my_schedule(user):
-        session, edition = entry.session, entry.edition
-        event = Event()
-        event.add("uid", f"session-{session.id}-user-{user.id}@{host}")
-        event.add("dtstamp", stamp)
-        event.add("dtstart", session.starts_at)
-        event.add("dtend", session.ends_at)
-        summary = entry.module_name + (f": {session.title}" if session.title else "")
-        event.add("summary", summary)
-        place = session.room or edition.venue
-        if session.online_url or edition.online_url:
-            place = ", ".join(p for p in (place, session.online_url or edition.online_url) if p)
-        if place:
-            event.add("location", place)
-        event.add("description", edition.title)
-        event.add("url", f"{base_url}/editions/{edition.slug}")
-        calendar.add_component(event)
+        calendar.add_component(
+            session_event(entry.session, entry.edition, entry.module_name, user, stamp)
+        )
+    return calendar.to_ical()
+
+
+def session_event(session: Session, edition: Edition, module_name: str, user: User, stamp):
+    """One session as an iCalendar event for `user` (the feed, reminders): same UID in both,
+    so a calendar app that imported the reminder's file updates the same entry."""
+    from icalendar import Event
+
+    base_url = current_app.config["BASE_URL"].rstrip("/")
+    host = base_url.split("://", 1)[-1].split("/", 1)[0] or "schoolmgr"
+    event = Event()
+    event.add("uid", f"session-{session.id}-user-{user.id}@{host}")
+    event.add("dtstamp", stamp)
+    event.add("dtstart", session.starts_at)
+    event.add("dtend", session.ends_at)
+    summary = module_name + (f": {session.title}" if session.title else "")
+    event.add("summary", summary)
+    place = session.room or edition.venue
+    if session.online_url or edition.online_url:
+        place = ", ".join(p for p in (place, session.online_url or edition.online_url) if p)
+    if place:
+        event.add("location", place)
+    event.add("description", edition.title)
+    event.add("url", f"{base_url}/editions/{edition.slug}")
+    return event
+
+
+def session_ics(session: Session, edition: Edition, module_name: str, user: User) -> bytes:
+    """A calendar file holding one session, to attach to a reminder."""
+    from icalendar import Calendar
+
+    calendar = Calendar()
+    calendar.add("prodid", "-//schoolmgr//Session reminder//EN")
+    calendar.add("version", "2.0")
+    calendar.add("method", "PUBLISH")
+    calendar.add_component(session_event(session, edition, module_name, user, utcnow()))
     return calendar.to_ical()
 
 

@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: 91535c4c7640
+Revision ID: bc706ceec1b9
 Revises:
-Create Date: 2026-11-30 06:45:22.920477
+Create Date: 2026-11-30 06:50:35.128984
 
 """
 
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 # revision identifiers, used by Alembic.
-revision = "91535c4c7640"
+revision = "bc706ceec1b9"
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -55,6 +55,8 @@ def upgrade():
         ),
         sa.Column("venue", sa.String(length=300), nullable=False),
         sa.Column("online_url", sa.String(length=500), nullable=False),
+        sa.Column("map_url", sa.String(length=500), nullable=False),
+        sa.Column("letter_covers", sa.Text(), nullable=False),
         sa.Column("timezone", sa.String(length=64), nullable=False),
         sa.Column("start_date", sa.Date(), nullable=False),
         sa.Column("end_date", sa.Date(), nullable=False),
@@ -240,6 +242,7 @@ def upgrade():
         ),
         sa.Column("preferred_language", sa.String(length=10), nullable=False),
         sa.Column("active", sa.Boolean(), nullable=False),
+        sa.Column("wants_announcements", sa.Boolean(), nullable=False),
         sa.Column("session_version", sa.Integer(), nullable=False),
         sa.Column("calendar_token", sa.String(length=64), nullable=False),
         sa.Column("last_login_at", sa.DateTime(timezone=True), nullable=True),
@@ -257,6 +260,63 @@ def upgrade():
         batch_op.create_index(batch_op.f("ix_users_role"), ["role"], unique=False)
         batch_op.create_index(batch_op.f("ix_users_search_key"), ["search_key"], unique=False)
         batch_op.create_index(batch_op.f("ix_users_sort_key"), ["sort_key"], unique=False)
+
+    op.create_table(
+        "announcements",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("edition_id", sa.Integer(), nullable=False),
+        sa.Column("sender_id", sa.Integer(), nullable=True),
+        sa.Column("subject", sa.String(length=200), nullable=False),
+        sa.Column("body", sa.Text(), nullable=False),
+        sa.Column("filters", sa.JSON(), nullable=False),
+        sa.Column("idempotency_key", sa.String(length=64), nullable=False),
+        sa.Column(
+            "status",
+            sa.Enum(
+                "queued",
+                "sending",
+                "sent",
+                "failed",
+                name="announcementstatus",
+                native_enum=False,
+                create_constraint=True,
+                length=20,
+            ),
+            nullable=False,
+        ),
+        sa.Column("recipient_count", sa.Integer(), nullable=False),
+        sa.Column("queued_count", sa.Integer(), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("finished_at", sa.DateTime(timezone=True), nullable=True),
+        sa.CheckConstraint(
+            "queued_count >= 0", name=op.f("ck_announcements_queued_count_not_negative")
+        ),
+        sa.CheckConstraint(
+            "recipient_count >= 0", name=op.f("ck_announcements_recipient_count_not_negative")
+        ),
+        sa.ForeignKeyConstraint(
+            ["edition_id"],
+            ["editions.id"],
+            name=op.f("fk_announcements_edition_id_editions"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["sender_id"],
+            ["users.id"],
+            name=op.f("fk_announcements_sender_id_users"),
+            ondelete="SET NULL",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_announcements")),
+        sa.UniqueConstraint("idempotency_key", name=op.f("uq_announcements_idempotency_key")),
+    )
+    with op.batch_alter_table("announcements", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_announcements_created_at"), ["created_at"], unique=False
+        )
+        batch_op.create_index(
+            batch_op.f("ix_announcements_edition_id"), ["edition_id"], unique=False
+        )
+        batch_op.create_index(batch_op.f("ix_announcements_sender_id"), ["sender_id"], unique=False)
 
     op.create_table(
         "audit_events",
@@ -561,6 +621,49 @@ def upgrade():
         batch_op.create_index(batch_op.f("ix_user_sessions_user_id"), ["user_id"], unique=False)
 
     op.create_table(
+        "announcement_recipients",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("announcement_id", sa.Integer(), nullable=False),
+        sa.Column("user_id", sa.Integer(), nullable=False),
+        sa.Column("subject", sa.String(length=300), nullable=False),
+        sa.Column("body_text", sa.Text(), nullable=False),
+        sa.Column("email_id", sa.Integer(), nullable=True),
+        sa.Column("opted_out", sa.Boolean(), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["announcement_id"],
+            ["announcements.id"],
+            name=op.f("fk_announcement_recipients_announcement_id_announcements"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["email_id"],
+            ["outbound_emails.id"],
+            name=op.f("fk_announcement_recipients_email_id_outbound_emails"),
+            ondelete="SET NULL",
+        ),
+        sa.ForeignKeyConstraint(
+            ["user_id"],
+            ["users.id"],
+            name=op.f("fk_announcement_recipients_user_id_users"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_announcement_recipients")),
+        sa.UniqueConstraint(
+            "announcement_id",
+            "user_id",
+            name=op.f("uq_announcement_recipients_announcement_id_user_id"),
+        ),
+    )
+    with op.batch_alter_table("announcement_recipients", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_announcement_recipients_email_id"), ["email_id"], unique=False
+        )
+        batch_op.create_index(
+            batch_op.f("ix_announcement_recipients_user_id"), ["user_id"], unique=False
+        )
+
+    op.create_table(
         "certificates",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("registration_id", sa.Integer(), nullable=False),
@@ -732,6 +835,25 @@ def upgrade():
         )
 
     op.create_table(
+        "invitation_letters",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("registration_id", sa.Integer(), nullable=False),
+        sa.Column("verification_code", sa.String(length=32), nullable=False),
+        sa.Column("snapshot", sa.JSON(), nullable=False),
+        sa.Column("issued_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["registration_id"],
+            ["registrations.id"],
+            name=op.f("fk_invitation_letters_registration_id_registrations"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_invitation_letters")),
+        sa.UniqueConstraint("registration_id", name=op.f("uq_invitation_letters_registration_id")),
+        sa.UniqueConstraint(
+            "verification_code", name=op.f("uq_invitation_letters_verification_code")
+        ),
+    )
+    op.create_table(
         "materials",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("edition_module_id", sa.Integer(), nullable=False),
@@ -865,6 +987,31 @@ def upgrade():
         batch_op.create_index(batch_op.f("ix_sessions_starts_at"), ["starts_at"], unique=False)
 
     op.create_table(
+        "announcement_materials",
+        sa.Column("announcement_id", sa.Integer(), nullable=False),
+        sa.Column("material_id", sa.Integer(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["announcement_id"],
+            ["announcements.id"],
+            name=op.f("fk_announcement_materials_announcement_id_announcements"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["material_id"],
+            ["materials.id"],
+            name=op.f("fk_announcement_materials_material_id_materials"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint(
+            "announcement_id", "material_id", name=op.f("pk_announcement_materials")
+        ),
+    )
+    with op.batch_alter_table("announcement_materials", schema=None) as batch_op:
+        batch_op.create_index(
+            "ix_announcement_materials_material_id", ["material_id"], unique=False
+        )
+
+    op.create_table(
         "attendances",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("session_id", sa.Integer(), nullable=False),
@@ -955,6 +1102,40 @@ def upgrade():
         batch_op.create_index(batch_op.f("ix_badge_credentials_key_id"), ["key_id"], unique=False)
 
     op.create_table(
+        "email_attachments",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("email_id", sa.Integer(), nullable=False),
+        sa.Column("filename", sa.String(length=255), nullable=False),
+        sa.Column("media_type", sa.String(length=150), nullable=False),
+        sa.Column("content", sa.LargeBinary(), nullable=True),
+        sa.Column("material_id", sa.Integer(), nullable=True),
+        sa.CheckConstraint(
+            "content IS NOT NULL OR material_id IS NOT NULL",
+            name=op.f("ck_email_attachments_content_or_material"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["email_id"],
+            ["outbound_emails.id"],
+            name=op.f("fk_email_attachments_email_id_outbound_emails"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["material_id"],
+            ["materials.id"],
+            name=op.f("fk_email_attachments_material_id_materials"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_email_attachments")),
+    )
+    with op.batch_alter_table("email_attachments", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_email_attachments_email_id"), ["email_id"], unique=False
+        )
+        batch_op.create_index(
+            batch_op.f("ix_email_attachments_material_id"), ["material_id"], unique=False
+        )
+
+    op.create_table(
         "evaluation_invitations",
         sa.Column("part_id", sa.Integer(), nullable=False),
         sa.Column("registration_id", sa.Integer(), nullable=False),
@@ -1029,6 +1210,59 @@ def upgrade():
         )
 
     op.create_table(
+        "session_reminders",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("session_id", sa.Integer(), nullable=False),
+        sa.Column("user_id", sa.Integer(), nullable=False),
+        sa.Column(
+            "kind",
+            sa.Enum(
+                "day_before",
+                "hour_before",
+                name="reminderkind",
+                native_enum=False,
+                create_constraint=True,
+                length=20,
+            ),
+            nullable=False,
+        ),
+        sa.Column("starts_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("email_id", sa.Integer(), nullable=True),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["email_id"],
+            ["outbound_emails.id"],
+            name=op.f("fk_session_reminders_email_id_outbound_emails"),
+            ondelete="SET NULL",
+        ),
+        sa.ForeignKeyConstraint(
+            ["session_id"],
+            ["sessions.id"],
+            name=op.f("fk_session_reminders_session_id_sessions"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["user_id"],
+            ["users.id"],
+            name=op.f("fk_session_reminders_user_id_users"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_session_reminders")),
+        sa.UniqueConstraint(
+            "session_id",
+            "user_id",
+            "kind",
+            "starts_at",
+            name=op.f("uq_session_reminders_session_id_user_id_kind_starts_at"),
+        ),
+    )
+    with op.batch_alter_table("session_reminders", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_session_reminders_email_id"), ["email_id"], unique=False
+        )
+        batch_op.create_index(batch_op.f("ix_session_reminders_user_id"), ["user_id"], unique=False)
+
+    op.create_table(
         "evaluation_answers",
         sa.Column("response_id", sa.String(length=32), nullable=False),
         sa.Column("question_id", sa.Integer(), nullable=False),
@@ -1094,6 +1328,11 @@ def downgrade():
         batch_op.drop_index("ix_evaluation_answers_question")
 
     op.drop_table("evaluation_answers")
+    with op.batch_alter_table("session_reminders", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_session_reminders_user_id"))
+        batch_op.drop_index(batch_op.f("ix_session_reminders_email_id"))
+
+    op.drop_table("session_reminders")
     with op.batch_alter_table("evaluation_submissions", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_evaluation_submissions_registration_id"))
 
@@ -1106,6 +1345,11 @@ def downgrade():
         batch_op.drop_index(batch_op.f("ix_evaluation_invitations_registration_id"))
 
     op.drop_table("evaluation_invitations")
+    with op.batch_alter_table("email_attachments", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_email_attachments_material_id"))
+        batch_op.drop_index(batch_op.f("ix_email_attachments_email_id"))
+
+    op.drop_table("email_attachments")
     with op.batch_alter_table("badge_credentials", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_badge_credentials_key_id"))
 
@@ -1115,6 +1359,10 @@ def downgrade():
         batch_op.drop_index(batch_op.f("ix_attendances_recorded_by_id"))
 
     op.drop_table("attendances")
+    with op.batch_alter_table("announcement_materials", schema=None) as batch_op:
+        batch_op.drop_index("ix_announcement_materials_material_id")
+
+    op.drop_table("announcement_materials")
     with op.batch_alter_table("sessions", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_sessions_starts_at"))
         batch_op.drop_index(batch_op.f("ix_sessions_edition_module_id"))
@@ -1130,6 +1378,7 @@ def downgrade():
         batch_op.drop_index(batch_op.f("ix_materials_edition_module_id"))
 
     op.drop_table("materials")
+    op.drop_table("invitation_letters")
     with op.batch_alter_table("evaluation_questions", schema=None) as batch_op:
         batch_op.drop_index("ix_evaluation_questions_form")
 
@@ -1155,6 +1404,11 @@ def downgrade():
         batch_op.drop_index(batch_op.f("ix_certificates_issued_by_id"))
 
     op.drop_table("certificates")
+    with op.batch_alter_table("announcement_recipients", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_announcement_recipients_user_id"))
+        batch_op.drop_index(batch_op.f("ix_announcement_recipients_email_id"))
+
+    op.drop_table("announcement_recipients")
     with op.batch_alter_table("user_sessions", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_user_sessions_user_id"))
 
@@ -1189,6 +1443,12 @@ def downgrade():
         batch_op.drop_index(batch_op.f("ix_audit_events_action"))
 
     op.drop_table("audit_events")
+    with op.batch_alter_table("announcements", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_announcements_sender_id"))
+        batch_op.drop_index(batch_op.f("ix_announcements_edition_id"))
+        batch_op.drop_index(batch_op.f("ix_announcements_created_at"))
+
+    op.drop_table("announcements")
     with op.batch_alter_table("users", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_users_sort_key"))
         batch_op.drop_index(batch_op.f("ix_users_search_key"))
