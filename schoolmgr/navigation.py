@@ -168,6 +168,16 @@ EDITION_TABS = [
         ("evaluations.edition_forms", "evaluations.edit", "evaluations.results"),
         by="edition_id",
     ),
+    EditionTab(
+        _l("Announcements"),
+        "announcements.staff_list",
+        ("announcements.staff_list", "announcements.compose", "announcements.detail"),
+    ),
+    EditionTab(
+        _l("Invitation letters"),
+        "announcements.letters_page",
+        ("announcements.letters_page", "announcements.staff_letter"),
+    ),
 ]
 
 
