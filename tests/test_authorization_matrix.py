@@ -202,6 +202,9 @@ ROWS = [
     T("registration.staff_bulk",             "POST", SLUG,                                 STAFF_POST),
     T("registration.staff_capacity",         "GET",  SLUG,                                 STAFF_GET),
     T("registration.staff_capacity",         "POST", SLUG,                                 STAFF_POST),
+    T("registration.staff_seats",            "GET",  SLUG,                                 STAFF_GET),
+    T("registration.staff_seats",            "POST", SLUG,                                 STAFF_POST),
+    T("registration.staff_release_seats",    "POST", SLUG,                                 STAFF_POST),
     T("registration.staff_export_csv",       "GET",  SLUG,                                 STAFF_GET),
     T("registration.staff_export_xlsx",      "GET",  SLUG,                                 STAFF_GET),
     # Staff: certificates
