@@ -111,6 +111,10 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(materials_bp)
     app.register_blueprint(attendance_bp)
 
+    from schoolmgr.nominations.routes import bp as nominations_bp
+
+    app.register_blueprint(nominations_bp)
+
 
 def register_template_helpers(app: Flask) -> None:
     from schoolmgr import mail, templating

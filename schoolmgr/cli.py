@@ -41,6 +41,7 @@ def demo_logins_command() -> None:
         ("staff@example.org", "programme staff"),
         ("trainer@example.org", "trainer"),
         ("participant@example.org", "participant"),
+        ("coordinator@example.org", "coordinator (RS)"),
     ]:
         click.echo(f"  {role:16} {email}")
 

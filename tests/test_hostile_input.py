@@ -29,7 +29,7 @@ from werkzeug.datastructures import MultiDict
 from werkzeug.exceptions import HTTPException
 
 from schoolmgr.extensions import db
-from schoolmgr.models import AttendanceStatus, CertificateOverride, utcnow
+from schoolmgr.models import AttendanceStatus, CertificateOverride, RegistrationStatus, utcnow
 from tests import factories
 from tests.test_authorization_matrix import (
     ROWS,
@@ -188,12 +188,20 @@ def show_hidden_forms(app, world) -> list[tuple[str, str]]:
     )
     # A module can be removed only while nothing (marks, choices, materials) depends on it.
     removable = factories.EditionModuleFactory(edition=world.edition)
+    # The coordinator's nomination form is shown for pending registrations of their country.
+    factories.RegistrationFactory(
+        edition=world.edition,
+        user=factories.UserFactory(country=world.coord.coordinator_country),
+        status=RegistrationStatus.PENDING,
+        motivation="Awaiting a nomination",
+    )
     with app.test_request_context():
         return [
             ("trainer", url_for("attendance.checkin_screen", session_id=codeless.id)),
             ("trainer", url_for("attendance.roster", session_id=closed.id)),
             ("staff", url_for("certificates.eligibility", slug=world.edition.slug)),
             ("staff", url_for("programme.remove_module", em_id=removable.id)),
+            ("coord", url_for("nominations.edition", slug=world.edition.slug)),
         ]
 
 
@@ -284,7 +292,17 @@ def unescaped_markers(body: str) -> list[str]:
 # --- the tests ---------------------------------------------------------------------------------
 
 POST_ROWS = [row for row in ROWS if row.method == "POST"]
-POSTER_PREFERENCE = ("owner", "trainer", "staff", "anon", "admin", "other", "otrainer")
+POSTER_PREFERENCE = (
+    "owner",
+    "trainer",
+    "staff",
+    "anon",
+    "admin",
+    "other",
+    "otrainer",
+    "coord",
+    "ocoord",
+)
 
 
 def poster_for(row) -> str:

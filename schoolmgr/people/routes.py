@@ -37,7 +37,11 @@ def users():
 
 
 def _user_page(user: User, role_form: RoleForm | None = None, status: int = 200):
-    role_form = role_form or RoleForm(formdata=None, role=user.role.value)
+    role_form = role_form or RoleForm(
+        formdata=None,
+        role=user.role.value,
+        coordinator_country=getattr(user.coordinator_country, "value", ""),
+    )
     allowed = services.allowed_roles(current_user, user)
     role_form.role.choices = [(r.value, r.label) for r in allowed] or [
         (user.role.value, user.role.label)
@@ -75,7 +79,13 @@ def change_role(user_id: int):
     if not form.validate_on_submit():
         return _user_page(user, form, 400)
     try:
-        services.change_role(current_user, user, Role(form.role.data), form.reason.data or "")
+        services.change_role(
+            current_user,
+            user,
+            Role(form.role.data),
+            form.reason.data or "",
+            coordinator_country=form.coordinator_country.data or None,
+        )
     except services.PeopleError as err:
         db.session.rollback()
         flash(err.message, "danger")
