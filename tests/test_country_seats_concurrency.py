@@ -145,10 +145,11 @@ def test_release_by_staff_and_by_the_command_at_once_releases_once(
     ]
     edition.quota_release_at = utcnow() - timedelta(minutes=1)
     db.session.commit()
+    edition_id = edition.id  # read here: the threads must not touch this session
 
     def staff_job():
         services.release_country_seats(
-            db.session.get(Edition, edition.id), db.session.get(User, staff_id)
+            db.session.get(Edition, edition_id), db.session.get(User, staff_id)
         )
 
     jobs = [

@@ -188,6 +188,8 @@ def show_hidden_forms(app, world) -> list[tuple[str, str]]:
     )
     # A module can be removed only while nothing (marks, choices, materials) depends on it.
     removable = factories.EditionModuleFactory(edition=world.edition)
+    # "Release unused country seats now" is offered only while the edition reserves some.
+    factories.set_quotas(world.edition, RS=1)
     # The coordinator's nomination form is shown for pending registrations of their country.
     factories.RegistrationFactory(
         edition=world.edition,
@@ -202,6 +204,7 @@ def show_hidden_forms(app, world) -> list[tuple[str, str]]:
             ("staff", url_for("certificates.eligibility", slug=world.edition.slug)),
             ("staff", url_for("programme.remove_module", em_id=removable.id)),
             ("coord", url_for("nominations.edition", slug=world.edition.slug)),
+            ("staff", url_for("registration.staff_seats", slug=world.edition.slug)),
         ]
 
 

@@ -69,7 +69,7 @@ def test_a_coordinator_nominates_and_staff_see_it(page, demo):
     expect(page.get_by_text(albanian)).to_have_count(0)
 
     card = page.locator(f"#registration-{waiting.id}")
-    card.get_by_label("Nominated").check()
+    card.get_by_label("Nominated", exact=True).check()
     card.get_by_label("Rank").fill("2")
     card.get_by_label("Note for the programme staff").fill("Runs the eGovernment lab")
     card.get_by_role("button", name=f"Save for {name}").click()
