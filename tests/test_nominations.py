@@ -232,3 +232,24 @@ def test_the_demo_school_has_an_edition_with_country_seats_and_a_coordinator(db)
     assert rows[Country.SERBIA].quota == 4 and rows[Country.SERBIA].nominated == 2
     seen = services.country_registrations(coordinator, lab)
     assert seen and {r.user.country for r in seen} == {Country.SERBIA}
+
+
+def test_the_note_is_exported_to_the_participant_and_emptied_when_they_are_anonymised(
+    db, nomination_edition, make_user, serbian_coordinator
+):
+    from schoolmgr.privacy import services as privacy
+
+    serb = register(make_user, nomination_edition, Country.SERBIA)
+    services.nominate(serbian_coordinator, serb, "declined", note="Too junior this year")
+    (exported,) = privacy.export_personal_data(serb.user)["registrations"]
+    assert (exported["nomination"], exported["nomination_note"]) == (
+        "declined",
+        "Too junior this year",
+    )
+
+    privacy.anonymise_user(serb.user)
+    db.session.commit()
+    db.session.expire_all()
+    assert db.session.get(Registration, serb.id).nomination_note == ""
+    audit = db.session.scalars(sa.select(AuditEvent.after)).all()
+    assert "Too junior this year" not in repr(audit)

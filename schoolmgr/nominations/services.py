@@ -217,8 +217,9 @@ def nominate(
 
 
 def _snapshot(registration: Registration) -> dict:
+    # Not the note: it is personal data about the participant, emptied when their account is
+    # anonymised, and the audit trail outlives that.
     return {
         "nomination": getattr(registration.nomination, "value", None),
         "nomination_rank": registration.nomination_rank,
-        "nomination_note": registration.nomination_note,
     }
