@@ -107,6 +107,9 @@ def register_blueprints(app: Flask) -> None:
     from schoolmgr.announcements.routes import bp as announcements_bp
 
     app.register_blueprint(announcements_bp)
+    from schoolmgr.nominations.routes import bp as nominations_bp
+
+    app.register_blueprint(nominations_bp)
 
 
 def register_template_helpers(app: Flask) -> None:

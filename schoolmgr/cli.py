@@ -1,5 +1,5 @@
 """Command-line tools for operators: `flask seed-demo`, `flask create-user`, `flask mail send`,
-`flask materials clean-uploads`."""
+`flask materials clean-uploads`, `flask seats release-due`."""
 
 import click
 import sqlalchemy as sa
@@ -11,6 +11,7 @@ from schoolmgr.models import Country, Role, User
 
 mail_cli = AppGroup("mail", help="Outgoing email.")
 materials_cli = AppGroup("materials", help="Files of the modules' materials.")
+seats_cli = AppGroup("seats", help="Country seats of editions.")
 
 
 @click.command("seed-demo")
@@ -40,6 +41,7 @@ def demo_logins_command() -> None:
         ("staff@example.org", "programme staff"),
         ("trainer@example.org", "trainer"),
         ("participant@example.org", "participant"),
+        ("coordinator@example.org", "coordinator (RS)"),
     ]:
         click.echo(f"  {role:16} {email}")
 
@@ -89,11 +91,23 @@ def materials_clean_uploads_command(hours: int) -> None:
     click.echo(f"removed={remove_abandoned_uploads(timedelta(hours=hours))}")
 
 
+@seats_cli.command("release-due")
+def seats_release_due_command() -> None:
+    """Release country seats whose release date has passed and promote who fits (idempotent)."""
+    from schoolmgr.registration.services import release_due_country_seats
+
+    released = release_due_country_seats()
+    for slug, promoted in released.items():
+        click.echo(f"{slug}: promoted={promoted}")
+    click.echo(f"released={len(released)} promoted={sum(released.values())}")
+
+
 def init_app(app: Flask) -> None:
     for command in (seed_demo_command, demo_logins_command, create_user_command):
         app.cli.add_command(command)
     app.cli.add_command(mail_cli)
     app.cli.add_command(materials_cli)
+    app.cli.add_command(seats_cli)
     from schoolmgr.certificates.cli import certificates_cli
 
     app.cli.add_command(certificates_cli)

@@ -19,10 +19,12 @@ from schoolmgr.models import (
     EditionFormat,
     EditionKind,
     EditionModule,
+    EditionSeatQuota,
     EditionStatus,
     Gender,
     InstitutionType,
     Module,
+    Nomination,
     Registration,
     RegistrationMode,
     RegistrationStatus,
@@ -38,6 +40,8 @@ STAFF = [
     ("staff@example.org", "Jelena Marković", Role.STAFF, Country.SERBIA),
     ("admin@example.org", "Arben Krasniqi", Role.ADMIN, Country.KOSOVO),
 ]
+# A national coordinator: nominates the Serbian registrations of editions that need it.
+COORDINATOR = ("coordinator@example.org", "Milica Jovanović", Country.SERBIA)
 TRAINERS = [
     ("trainer@example.org", "Maja Kovačević", Country.MONTENEGRO, "Coaching and leadership"),
     ("ana.trainer@example.org", "Ana Popovska", Country.NORTH_MACEDONIA, "Agile coach"),
@@ -350,6 +354,16 @@ def seed_demo() -> dict[str, int]:
     hasher.set_password(DEMO_PASSWORD)
     password_hash = hasher.password_hash
 
+    _get_or_create_user(
+        COORDINATOR[0],
+        password_hash,
+        full_name=COORDINATOR[1],
+        role=Role.COORDINATOR,
+        country=COORDINATOR[2],
+        coordinator_country=COORDINATOR[2],
+        institution="Ministry of Public Administration and Local Self-Government",
+        position="National coordinator",
+    )
     for email, name, role, country in STAFF:
         _get_or_create_user(
             email,
@@ -578,7 +592,72 @@ def seed_demo() -> dict[str, int]:
                 )
             )
 
-    # 5. A draft that only staff see.
+    # 5. An in-person school whose seats are shared among the administrations, with
+    # nominations by the national coordinators.
+    lab_start = today + timedelta(days=75)
+    lab, created = _edition(
+        "rapid-innovation-lab-next",
+        title=f"Seasonal School on Rapid Innovation Lab {lab_start.year}",
+        series="rapid-innovation-lab",
+        kind=EditionKind.SEASONAL_SCHOOL,
+        format=EditionFormat.IN_PERSON,
+        venue="Regional School of Public Administration, Danilovgrad",
+        start_date=lab_start,
+        end_date=lab_start + timedelta(days=3),
+        registration_opens_at=now - timedelta(days=7),
+        registration_closes_at=to_utc(
+            lab_start - timedelta(days=30), time(23, 59), "Europe/Podgorica"
+        ),
+        timezone="Europe/Podgorica",
+        capacity=28,
+        registration_mode=RegistrationMode.OPEN,
+        nomination_required=True,
+        quota_release_at=to_utc(lab_start - timedelta(days=21), time(9), "Europe/Podgorica"),
+        status=EditionStatus.PUBLISHED,
+        published_at=now - timedelta(days=7),
+        certificate_threshold=80,
+        description=(
+            "Four seats for each of the six administrations and four for partner organisations. "
+            "Register, and your national coordinator nominates the participants of your country."
+        ),
+    )
+    if created:
+        lab.seat_quotas = [EditionSeatQuota(country=c, seats=4) for c in Country]
+        names = ["Agile", "Iterative Methodologies & Mindset", "Remote Teams"]
+        offered = _offer(lab, [modules[n] for n in names], trainers)
+        for i, em in enumerate(offered):
+            _sessions_for(lab, em, [lab_start + timedelta(days=i)], [(time(9, 30), time(16))])
+        coordinator = db.session.scalar(sa.select(User).where(User.email == COORDINATOR[0]))
+        per_country: dict = {}
+        for i, user in enumerate(participants[1:], start=1):
+            k = per_country.setdefault(user.country, 0)
+            if k >= 4:
+                continue
+            per_country[user.country] = k + 1
+            registered = now - timedelta(days=6, hours=-i)
+            registration = Registration(
+                user=user,
+                edition=lab,
+                status=RegistrationStatus.ACCEPTED if k == 0 else RegistrationStatus.PENDING,
+                motivation="Our team wants to prototype services with citizens, in weeks.",
+                consent_at=registered,
+                created_at=registered,
+                decided_at=now - timedelta(days=2) if k == 0 else None,
+            )
+            if k < 3 and user.country == Country.SERBIA:
+                registration.nomination = Nomination.DECLINED if k == 2 else Nomination.NOMINATED
+                registration.nomination_rank = k + 1
+                registration.nominated_by_id = coordinator.id
+                registration.nominated_at = now - timedelta(days=3)
+                if k == 2:
+                    registration.nomination_note = "Joined the ministry last month; next year."
+            elif k < 2:
+                registration.nomination = Nomination.NOMINATED
+                registration.nomination_rank = k + 1
+                registration.nominated_at = now - timedelta(days=3)
+            db.session.add(registration)
+
+    # 6. A draft that only staff see.
     _edition(
         "hackathon-govtech-draft",
         title="GovTech Hackathon",

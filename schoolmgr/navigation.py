@@ -37,6 +37,7 @@ NAV_ITEMS = [
     NavItem("registration.dashboard", _l("My registrations"), (Role.PARTICIPANT,)),
     NavItem("certificates.mine", _l("My certificates"), (Role.PARTICIPANT,)),
     NavItem("trainer.home", _l("My modules"), (Role.TRAINER, Role.STAFF)),
+    NavItem("nominations.home", _l("Nominations"), (Role.COORDINATOR,)),
     NavItem("programme.editions", _l("Programme"), (Role.STAFF,)),
     NavItem("people.users", _l("People"), (Role.STAFF,)),
     NavItem("reports.index", _l("Reports"), (Role.STAFF,)),

@@ -17,6 +17,7 @@ from schoolmgr.models import (
     EditionFormat,
     EditionKind,
     EditionModule,
+    EditionSeatQuota,
     EditionStatus,
     Material,
     MaterialKind,
@@ -66,6 +67,9 @@ class UserFactory(BaseFactory):
         staff = factory.Trait(role=Role.STAFF)
         admin = factory.Trait(role=Role.ADMIN)
         trainer = factory.Trait(role=Role.TRAINER)
+        coordinator = factory.Trait(
+            role=Role.COORDINATOR, coordinator_country=factory.SelfAttribute("country")
+        )
 
 
 class ModuleFactory(BaseFactory):
@@ -112,6 +116,22 @@ class EditionFactory(BaseFactory):
         )
         draft = factory.Trait(status=EditionStatus.DRAFT)
         moderated = factory.Trait(registration_mode=RegistrationMode.MODERATED)
+
+
+class EditionSeatQuotaFactory(BaseFactory):
+    class Meta:
+        model = EditionSeatQuota
+
+    edition = factory.SubFactory(EditionFactory)
+    country = Country.SERBIA
+    seats = 2
+
+
+def set_quotas(edition, **seats) -> None:
+    """Reserve seats per country by code, e.g. set_quotas(edition, RS=2, AL=2, OTHER=1)."""
+    for code, n in seats.items():
+        EditionSeatQuotaFactory(edition=edition, country=Country(code), seats=n)
+    db.session.refresh(edition)
 
 
 class EditionModuleFactory(BaseFactory):

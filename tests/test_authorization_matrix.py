@@ -12,6 +12,12 @@ Columns, in order:
     otrainer the trainer of the other module of the same edition (module 2)
     staff    programme staff
     admin    administrator
+    coord    the national coordinator of the owner's country (Serbia)
+    ocoord   the national coordinator of another country (Albania)
+
+A row gives the seven outcomes anon..admin; the two coordinators then get the outcome of
+`other` (they are signed in and own nothing the URL names). Rows where a coordinator differs
+give all nine.
 
 Outcomes:
     200      the page (or file) is served
@@ -42,6 +48,7 @@ from schoolmgr.models import (
     Announcement,
     AttendanceStatus,
     CertificateBatch,
+    Country,
     InvitationLetter,
     MaterialKind,
     RegistrationStatus,
@@ -50,9 +57,10 @@ from schoolmgr.models import (
 )
 from tests import factories
 
-VISITORS = ("anon", "owner", "other", "trainer", "otrainer", "staff", "admin")
+VISITORS = ("anon", "owner", "other", "trainer", "otrainer", "staff", "admin", "coord", "ocoord")
+COORDINATORS = ("coord", "ocoord")
 # Refused visitors first: a POST that is allowed may change the world, which is then rebuilt.
-WALK_ORDER = ("anon", "other", "otrainer", "trainer", "owner", "staff", "admin")
+WALK_ORDER = ("anon", "ocoord", "other", "otrainer", "trainer", "owner", "coord", "staff", "admin")
 DENIED = {"L", "403", "404"}
 
 
@@ -71,7 +79,9 @@ class Row:
 
 def T(endpoint: str, method: str, args: dict[str, str], outcomes: str, **data) -> Row:  # noqa: N802
     values = outcomes.split()
-    assert len(values) == len(VISITORS), f"{endpoint}: {len(values)} outcomes for 7 visitors"
+    if len(values) == len(VISITORS) - len(COORDINATORS):
+        values += [values[VISITORS.index("other")]] * len(COORDINATORS)
+    assert len(values) == len(VISITORS), f"{endpoint}: {len(values)} outcomes for 7 or 9 visitors"
     return Row(endpoint, method, args, dict(zip(VISITORS, values, strict=True)), data)
 
 
@@ -137,13 +147,13 @@ ROWS = [
     T("attendance.checkin",                  "GET",  {},                                   SIGNED_IN),
     T("attendance.checkin",                  "POST", {},                                   "L ok ok ok ok ok ok"),
     T("attendance.checkin_qr_landing",       "GET",  {"session_id": "session1.id", "token": "tokens.qr"}, "L ok ok ok ok ok ok"),
-    T("attendance.checkin_qr_landing",       "POST", {"session_id": "session1.id", "token": "tokens.qr"}, "L ok ok 403 403 403 403"),
+    T("attendance.checkin_qr_landing",       "POST", {"session_id": "session1.id", "token": "tokens.qr"}, "L ok ok 403 403 403 403 403 403"),
     # Materials
     # The module page is public (it lists public materials only to visitors); participants-only
     # materials are for the edition's accepted participants, the module's trainers and staff.
     T("materials.module_page",               "GET",  {"slug": "edition.slug", "module_slug": "module1.slug"}, PUBLIC),
-    T("materials.module_zip",                "GET",  {"slug": "edition.slug", "module_slug": "module1.slug"}, "L 200 200 200 403 200 200"),
-    T("materials.download",                  "GET",  {"material_id": "material.id"},       "L R R R 403 R R"),
+    T("materials.module_zip",                "GET",  {"slug": "edition.slug", "module_slug": "module1.slug"}, "L 200 200 200 403 200 200 403 403"),
+    T("materials.download",                  "GET",  {"material_id": "material.id"},       "L R R R 403 R R 403 403"),
     # Certificate verification (public)
     T("certificates.verify",                 "GET",  {},                                   PUBLIC),
     T("certificates.verify",                 "POST", {},                                   "ok ok ok ok ok ok ok"),
@@ -218,6 +228,9 @@ ROWS = [
     T("registration.staff_bulk",             "POST", SLUG,                                 STAFF_POST),
     T("registration.staff_capacity",         "GET",  SLUG,                                 STAFF_GET),
     T("registration.staff_capacity",         "POST", SLUG,                                 STAFF_POST),
+    T("registration.staff_seats",            "GET",  SLUG,                                 STAFF_GET),
+    T("registration.staff_seats",            "POST", SLUG,                                 STAFF_POST),
+    T("registration.staff_release_seats",    "POST", SLUG,                                 STAFF_POST),
     T("registration.staff_export_csv",       "GET",  SLUG,                                 STAFF_GET),
     T("registration.staff_export_xlsx",      "GET",  SLUG,                                 STAFF_GET),
     # Staff: certificates
@@ -243,6 +256,10 @@ ROWS = [
     T("reports.index",                       "GET",  {},                                   STAFF_GET),
     T("reports.funder_pdf",                  "GET",  {},                                   STAFF_GET),
     T("reports.xlsx",                        "GET",  {},                                   STAFF_GET),
+    # National coordinators: only they, each for the people of their own country
+    T("nominations.home",                    "GET",  {},                                   "L 403 403 403 403 403 403 200 200"),
+    T("nominations.edition",                 "GET",  SLUG,                                 "L 403 403 403 403 403 403 200 200"),
+    T("nominations.nominate",                "POST", {"registration_id": "registration.id"}, "L 403 403 403 403 403 403 ok 404"),
     T("audit.events",                        "GET",  {},                                   STAFF_GET),
     # Evaluations: staff build forms and read everything; the owner attended module 1 (whose
     # part is open), the other participant missed it; trainers read their module's results of
@@ -292,6 +309,8 @@ class World:
     otrainer: User
     staff: User
     admin: User
+    coord: User
+    ocoord: User
     edition: object
     module1: object
     em1: object
@@ -363,9 +382,16 @@ def build_world() -> World:
         "otrainer": F.UserFactory(role=Role.TRAINER, full_name="Other Trainer"),
         "staff": F.UserFactory(role=Role.STAFF),
         "admin": F.UserFactory(role=Role.ADMIN),
+        "coord": F.UserFactory(
+            coordinator=True, country=Country.SERBIA, full_name="Coordinator RS"
+        ),
+        "ocoord": F.UserFactory(
+            coordinator=True, country=Country.ALBANIA, full_name="Coordinator AL"
+        ),
     }
     invitee = F.UserFactory(role=Role.TRAINER, password_hash=None, full_name="Invited Trainer")
-    edition = F.EditionFactory(series="digital-transformation")
+    # Requires a nomination, so the coordinators' pages show it.
+    edition = F.EditionFactory(series="digital-transformation", nomination_required=True)
     module1 = F.ModuleFactory()
     F.ModuleFactory(name="Spare Module")  # in the catalogue, not yet in the edition
     em1 = F.EditionModuleFactory(edition=edition, module=module1, trainers=[people["trainer"]])
@@ -598,6 +624,35 @@ def test_participants_cannot_reach_other_participants_things_by_guessing_ids(app
         for secret in secrets:
             assert secret not in body, f"{url} shows {secret!r}"
     assert checked >= 3
+
+
+def test_a_coordinator_of_another_country_never_sees_the_owners_data(app, client):
+    """Every page the table lets the Albanian coordinator open, with the Serbian owner's
+    registration pending in a nomination edition, shows nothing of the owner; the Serbian
+    coordinator's nomination page does show them."""
+    world = build_world()
+    world.registration.status = RegistrationStatus.PENDING
+    world.registration.needs = "Needs a sign-language interpreter"
+    db.session.commit()
+    secrets = [world.owner.email, world.owner.full_name, world.registration.motivation]
+    pages = [
+        url_for_row(app, row, world)
+        for row in ROWS
+        if row.method == "GET"
+        and row.expected["ocoord"] in ("200", "ok")
+        and row.expected["anon"] != "200"  # public, or a secret link (the token is the key)
+    ]
+    with client.session_transaction() as session:
+        session["_user_id"] = world.ocoord.get_id()
+    for url in pages:
+        body = client.get(url).get_data(as_text=True)
+        leaked = [s for s in secrets if s in body]
+        assert not leaked, f"{url} shows {leaked} to the other country's coordinator"
+    with client.session_transaction() as session:
+        session["_user_id"] = world.coord.get_id()
+    own = client.get(f"/coordinator/editions/{world.edition.slug}").get_data(as_text=True)
+    assert world.owner.full_name in own
+    assert len(pages) >= 5
 
 
 def test_certificate_files_are_not_served_by_guessable_names(app, client, login):

@@ -29,7 +29,7 @@ from werkzeug.datastructures import MultiDict
 from werkzeug.exceptions import HTTPException
 
 from schoolmgr.extensions import db
-from schoolmgr.models import AttendanceStatus, CertificateOverride, utcnow
+from schoolmgr.models import AttendanceStatus, CertificateOverride, RegistrationStatus, utcnow
 from schoolmgr.text import line_problem
 from tests import factories
 from tests.test_authorization_matrix import (
@@ -194,6 +194,15 @@ def show_hidden_forms(app, world) -> list[tuple[str, str]]:
     from schoolmgr.models import FormKind
 
     draft = evaluations.create_form(world.edition, FormKind.FOLLOW_UP, 3)
+    # "Release unused country seats now" is offered only while the edition reserves some.
+    factories.set_quotas(world.edition, RS=1)
+    # The coordinator's nomination form is shown for pending registrations of their country.
+    factories.RegistrationFactory(
+        edition=world.edition,
+        user=factories.UserFactory(country=world.coord.coordinator_country),
+        status=RegistrationStatus.PENDING,
+        motivation="Awaiting a nomination",
+    )
     with app.test_request_context():
         return [
             ("trainer", url_for("attendance.checkin_screen", session_id=codeless.id)),
@@ -201,6 +210,8 @@ def show_hidden_forms(app, world) -> list[tuple[str, str]]:
             ("staff", url_for("certificates.eligibility", slug=world.edition.slug)),
             ("staff", url_for("programme.remove_module", em_id=removable.id)),
             ("staff", url_for("evaluations.edit", form_id=draft.id)),
+            ("coord", url_for("nominations.edition", slug=world.edition.slug)),
+            ("staff", url_for("registration.staff_seats", slug=world.edition.slug)),
         ]
 
 
@@ -296,7 +307,17 @@ def unescaped_markers(body: str) -> list[str]:
 # --- the tests ---------------------------------------------------------------------------------
 
 POST_ROWS = [row for row in ROWS if row.method == "POST"]
-POSTER_PREFERENCE = ("owner", "trainer", "staff", "anon", "admin", "other", "otrainer")
+POSTER_PREFERENCE = (
+    "owner",
+    "trainer",
+    "staff",
+    "anon",
+    "admin",
+    "other",
+    "otrainer",
+    "coord",
+    "ocoord",
+)
 
 
 def poster_for(row) -> str:

@@ -25,6 +25,7 @@ from schoolmgr.models.edition import (
     EditionFormat,
     EditionKind,
     EditionModule,
+    EditionSeatQuota,
     EditionStatus,
     Module,
     RegistrationMode,
@@ -48,6 +49,7 @@ from schoolmgr.models.evaluation import (
 from schoolmgr.models.material import Material, MaterialKind, MaterialVisibility
 from schoolmgr.models.registration import (
     CertificateOverride,
+    Nomination,
     Registration,
     RegistrationStatus,
     registration_modules,
@@ -98,6 +100,7 @@ __all__ = [
     "EditionFormat",
     "EditionKind",
     "EditionModule",
+    "EditionSeatQuota",
     "EditionStatus",
     "EmailStatus",
     "Gender",
@@ -115,6 +118,7 @@ __all__ = [
     "MaterialKind",
     "MaterialVisibility",
     "Module",
+    "Nomination",
     "OutboundEmail",
     "QuestionKind",
     "QuestionScope",

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from schoolmgr.extensions import db
 from schoolmgr.models.types import UTCDateTime, enum_type, random_token, utcnow
+from schoolmgr.models.user import Country
 
 
 class EditionKind(enum.StrEnum):
@@ -139,6 +140,12 @@ class Edition(db.Model):
     )
     # When true, participants pick the edition modules they attend; otherwise they attend all.
     module_choice: Mapped[bool] = mapped_column(default=False)
+    # When true, a registration stays pending until the national coordinator of the person's
+    # country nominates them; staff decide after that.
+    nomination_required: Mapped[bool] = mapped_column(default=False)
+    # Country seats (EditionSeatQuota) stop binding at this time, or once staff release them.
+    quota_release_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    quotas_released_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     status: Mapped[EditionStatus] = mapped_column(
         enum_type(EditionStatus), default=EditionStatus.DRAFT, index=True
     )
@@ -156,9 +163,23 @@ class Edition(db.Model):
     edition_modules: Mapped[list["EditionModule"]] = relationship(
         back_populates="edition", order_by="EditionModule.position", cascade="all, delete-orphan"
     )
+    seat_quotas: Mapped[list["EditionSeatQuota"]] = relationship(
+        back_populates="edition",
+        order_by="EditionSeatQuota.country",
+        cascade="all, delete-orphan",
+        passive_deletes=True,
+    )
 
     def __repr__(self) -> str:
         return f"<Edition {self.slug}>"
+
+    def quotas_bind(self, now: datetime) -> bool:
+        """True while country seats are reserved: quotas set and not yet released."""
+        if self.quotas_released_at is not None:
+            return False
+        if self.quota_release_at is not None and now >= self.quota_release_at:
+            return False
+        return any(q.seats for q in self.seat_quotas)
 
     @property
     def tz(self) -> ZoneInfo:
@@ -175,6 +196,29 @@ class Edition(db.Model):
         if self.registration_opens_at and now < self.registration_opens_at:
             return False
         return not (self.registration_closes_at and now >= self.registration_closes_at)
+
+
+class EditionSeatQuota(db.Model):
+    """Seats of an edition reserved for the people of one country ("Other" for everyone else).
+
+    Seats of the capacity not given to any country are open to all.
+    """
+
+    __tablename__ = "edition_seat_quotas"
+    __table_args__ = (
+        sa.UniqueConstraint("edition_id", "country"),
+        sa.CheckConstraint("seats >= 0", name="seats_not_negative"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    edition_id: Mapped[int] = mapped_column(sa.ForeignKey("editions.id", ondelete="CASCADE"))
+    country: Mapped[Country] = mapped_column(enum_type(Country))
+    seats: Mapped[int] = mapped_column(default=0)
+
+    edition: Mapped[Edition] = relationship(back_populates="seat_quotas")
+
+    def __repr__(self) -> str:
+        return f"<EditionSeatQuota {self.edition_id} {self.country}={self.seats}>"
 
 
 class Module(db.Model):

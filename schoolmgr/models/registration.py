@@ -39,6 +39,23 @@ REVIEW_RANK_SQL = (
 )
 
 
+class Nomination(enum.StrEnum):
+    """The national coordinator's word on a registration, before staff decide."""
+
+    NOMINATED = "nominated"
+    DECLINED = "declined"
+
+    @property
+    def label(self) -> str:
+        return str(NOMINATION_LABELS[self])
+
+
+NOMINATION_LABELS = {
+    Nomination.NOMINATED: _l("Nominated"),
+    Nomination.DECLINED: _l("Not nominated"),
+}
+
+
 class CertificateOverride(enum.StrEnum):
     """Staff decision that overrides the computed certificate eligibility."""
 
@@ -79,6 +96,9 @@ class Registration(db.Model):
             "(status = 'waitlisted') = (waitlist_position IS NOT NULL)",
             name="waitlist_position_iff_waitlisted",
         ),
+        sa.CheckConstraint(
+            "nomination_rank IS NULL OR nomination_rank >= 1", name="nomination_rank_positive"
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -101,6 +121,14 @@ class Registration(db.Model):
         sa.ForeignKey("users.id", ondelete="SET NULL"), index=True
     )
     cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    nomination: Mapped[Nomination | None] = mapped_column(enum_type(Nomination))
+    nomination_note: Mapped[str] = mapped_column(sa.Text, default="")
+    # The coordinator's order of preference among their country's people (1 = first).
+    nomination_rank: Mapped[int | None]
+    nominated_by_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("users.id", ondelete="SET NULL"), index=True
+    )
+    nominated_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     certificate_override: Mapped[CertificateOverride | None] = mapped_column(
         enum_type(CertificateOverride)
     )

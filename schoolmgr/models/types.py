@@ -36,14 +36,15 @@ class UTCDateTime(TypeDecorator):
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
-def enum_type(enum_cls: type[enum.Enum], length: int = 20) -> sa.Enum:
-    """A portable string enum with a CHECK constraint named after the enum."""
+def enum_type(enum_cls: type[enum.Enum], length: int = 20, name: str | None = None) -> sa.Enum:
+    """A portable string enum with a CHECK constraint named after the enum (or `name`, for a
+    second column of the same enum in one table)."""
     return sa.Enum(
         enum_cls,
         native_enum=False,
         create_constraint=True,
         length=length,
         values_callable=lambda members: [m.value for m in members],
-        name=enum_cls.__name__.lower(),
+        name=name or enum_cls.__name__.lower(),
         validate_strings=True,
     )

@@ -22,6 +22,7 @@ class Role(enum.StrEnum):
     TRAINER = "trainer"
     STAFF = "staff"
     ADMIN = "admin"
+    COORDINATOR = "coordinator"  # national coordinator: nominates the people of one country
 
     @property
     def label(self) -> str:
@@ -33,6 +34,7 @@ ROLE_LABELS = {
     Role.TRAINER: _l("Trainer"),
     Role.STAFF: _l("Programme staff"),
     Role.ADMIN: _l("Administrator"),
+    Role.COORDINATOR: _l("National coordinator"),
 }
 
 
@@ -124,6 +126,12 @@ LANGUAGES = LANGUAGE_NAMES
 
 class User(UserMixin, db.Model):
     __tablename__ = "users"
+    __table_args__ = (
+        sa.CheckConstraint(
+            "(role = 'coordinator') = (coordinator_country IS NOT NULL)",
+            name="coordinator_has_country",
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     # Stored lower-cased, so the unique constraint is case-insensitive.
@@ -137,6 +145,11 @@ class User(UserMixin, db.Model):
     password_hash: Mapped[str | None] = mapped_column(sa.String(255))
     role: Mapped[Role] = mapped_column(enum_type(Role), default=Role.PARTICIPANT, index=True)
     country: Mapped[Country | None] = mapped_column(enum_type(Country), index=True)
+    # The country a national coordinator nominates for; set by staff only, never by the
+    # profile form, so a coordinator cannot widen what they see by editing their own country.
+    coordinator_country: Mapped[Country | None] = mapped_column(
+        enum_type(Country, name="coordinator_country"), index=True
+    )
     institution: Mapped[str] = mapped_column(sa.String(200), default="")
     position: Mapped[str] = mapped_column(sa.String(200), default="")
     # Optional answers for the programme reports; None means "not answered".
@@ -212,6 +225,10 @@ class User(UserMixin, db.Model):
     @property
     def is_trainer(self) -> bool:
         return self.role == Role.TRAINER
+
+    @property
+    def is_coordinator(self) -> bool:
+        return self.role == Role.COORDINATOR
 
     @property
     def country_label(self) -> str:

@@ -12,7 +12,10 @@ from schoolmgr.forms import (
     NoControlCharacters,
     SearchBox,
 )
-from schoolmgr.models import Role
+from schoolmgr.models import Country, Role
+
+# The administrations a national coordinator can nominate for.
+COORDINATOR_COUNTRIES = [c for c in Country if c is not Country.OTHER]
 
 
 class UserFilterForm(GetForm):
@@ -32,6 +35,13 @@ class UserFilterForm(GetForm):
 class RoleForm(FlaskForm):
     role = SelectField(
         _l("Role"), choices=[(r.value, r.label) for r in Role], validators=[DataRequired()]
+    )
+    coordinator_country = SelectField(
+        _l("Country they coordinate"),
+        choices=[("", _l("Only for national coordinators"))]
+        + [(c.value, c.label) for c in COORDINATOR_COUNTRIES],
+        validators=[Optional()],
+        description=_l("A national coordinator sees and nominates the people of this country."),
     )
     reason = StringField(
         _l("Reason (optional)"),

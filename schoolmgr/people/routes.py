@@ -42,7 +42,11 @@ def _user_page(
     status: int = 200,
     answers_form: ReportAnswersForm | None = None,
 ):
-    role_form = role_form or RoleForm(formdata=None, role=user.role.value)
+    role_form = role_form or RoleForm(
+        formdata=None,
+        role=user.role.value,
+        coordinator_country=getattr(user.coordinator_country, "value", ""),
+    )
     answers_form = answers_form or ReportAnswersForm(
         formdata=None,
         gender=user.gender.value if user.gender else "",
@@ -86,7 +90,13 @@ def change_role(user_id: int):
     if not form.validate_on_submit():
         return _user_page(user, form, 400)
     try:
-        services.change_role(current_user, user, Role(form.role.data), form.reason.data or "")
+        services.change_role(
+            current_user,
+            user,
+            Role(form.role.data),
+            form.reason.data or "",
+            coordinator_country=form.coordinator_country.data or None,
+        )
     except services.PeopleError as err:
         db.session.rollback()
         flash(err.message, "danger")

@@ -25,7 +25,8 @@ PRIVILEGED = (Role.STAFF, Role.ADMIN)
 
 
 class PeopleError(DomainError):
-    """Codes: admin_only, own_account, last_admin, no_change, trainer_assigned, anonymised."""
+    """Codes: admin_only, own_account, last_admin, no_change, trainer_assigned, anonymised,
+    country_required."""
 
 
 def users_query(q: str | None = None, role: str | None = None, active: str | None = None):
@@ -50,7 +51,7 @@ def allowed_roles(actor: User, user: User) -> list[Role]:
         return list(Role)
     if user.role in PRIVILEGED:
         return []
-    return [Role.PARTICIPANT, Role.TRAINER]
+    return [Role.PARTICIPANT, Role.TRAINER, Role.COORDINATOR]
 
 
 def _guard(actor: User, user: User) -> None:
@@ -94,17 +95,34 @@ def _modules_taught(user: User) -> list[str]:
     return [f"{module} ({edition})" for module, edition in rows]
 
 
-def change_role(actor: User, user: User, role: Role, reason: str = "") -> User:
-    """Give `user` a new role; only administrators make or unmake staff and administrators."""
+def change_role(
+    actor: User,
+    user: User,
+    role: Role,
+    reason: str = "",
+    coordinator_country: Country | str | None = None,
+) -> User:
+    """Give `user` a new role; only administrators make or unmake staff and administrators.
+
+    A national coordinator needs the country they coordinate (one of the six administrations);
+    giving a coordinator another country is a change too.
+    """
     role = Role(role)
+    country = Country(coordinator_country) if coordinator_country else None
     _guard(actor, user)
+    if role == Role.COORDINATOR and country in (None, Country.OTHER):
+        raise PeopleError(
+            _("Choose the country the national coordinator works for."), "country_required"
+        )
+    if role != Role.COORDINATOR:
+        country = None
     if role in PRIVILEGED and actor.role != Role.ADMIN:
         raise PeopleError(
             _("Only administrators can make someone programme staff or an administrator."),
             "admin_only",
             403,
         )
-    if role == user.role:
+    if role == user.role and country == user.coordinator_country:
         raise PeopleError(_("%(name)s already has this role.", name=user.full_name), "no_change")
     if user.role == Role.ADMIN and not _other_active_admins(user):
         raise PeopleError(_("The last administrator cannot be demoted."), "last_admin", 409)
@@ -120,18 +138,24 @@ def change_role(actor: User, user: User, role: Role, reason: str = "") -> User:
                 "trainer_assigned",
                 409,
             )
-    before = user.role
+    before = {"role": user.role.value}
+    after = {"role": role.value}
+    if user.coordinator_country or country:
+        before["coordinator_country"] = getattr(user.coordinator_country, "value", None)
+        after["coordinator_country"] = getattr(country, "value", None)
     user.role = role
+    user.coordinator_country = country
     # A lower role must not keep rights in sessions signed in under the higher one.
     end_all_sessions(user)
     record(
         "user.role_changed",
         target=user,
         actor=actor,
-        summary=f"{user.email}: {before.value} → {role.value}",
+        summary=f"{user.email}: {before['role']} → {role.value}"
+        + (f" ({country.value})" if country else ""),
         reason=reason,
-        before={"role": before.value},
-        after={"role": role.value},
+        before=before,
+        after=after,
     )
     db.session.commit()
     return user

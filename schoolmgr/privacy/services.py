@@ -3,7 +3,8 @@
 What holds personal data, and what anonymising does to it:
 - users: name, email, institution and its type, position, country, gender, language, password,
   tokens -> replaced by neutral values; the account is deactivated and every session ends.
-- registrations: motivation and needs -> emptied (status and dates stay, for the statistics).
+- registrations: motivation, needs and the coordinator's nomination note -> emptied (status
+  and dates stay, for the statistics).
 - attendances: free-text comments -> emptied (statuses stay, for the certificates' records).
 - outbound_emails to the person: recipient and bodies replaced; unsent ones are not sent.
 - audit_events about the person: their name and email are blanked in the text; the events stay.
@@ -156,6 +157,8 @@ def export_personal_data(user: User) -> dict:
                 "waitlist_position": r.waitlist_position,
                 "motivation": r.motivation,
                 "needs": r.needs,
+                "nomination": r.nomination.value if r.nomination else None,
+                "nomination_note": r.nomination_note,
                 "modules": [m.module.name for m in r.modules],
                 "consent_at": _iso(r.consent_at),
                 "registered_at": _iso(r.created_at),
@@ -273,7 +276,7 @@ def anonymise_user(user: User) -> None:
         db.session.execute(
             sa.update(Registration)
             .where(Registration.id.in_(registration_ids))
-            .values(motivation="", needs="")
+            .values(motivation="", needs="", nomination_note="")
         )
         db.session.execute(
             sa.update(Attendance)

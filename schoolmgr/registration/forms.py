@@ -5,12 +5,14 @@ from flask_wtf import FlaskForm
 from markupsafe import Markup, escape
 from wtforms import (
     BooleanField,
+    DateField,
     HiddenField,
     IntegerField,
     SelectField,
     SelectMultipleField,
     StringField,
     TextAreaField,
+    TimeField,
 )
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
@@ -24,6 +26,7 @@ from schoolmgr.forms import (
     SearchBox,
     country_choices,
 )
+from schoolmgr.models import Country
 from schoolmgr.models.registration import REGISTRATION_STATUS_LABELS
 
 
@@ -129,6 +132,50 @@ class CapacityForm(FlaskForm):
         validators=[InputRequired(), NumberRange(min=0, max=100_000)],
         description=_l("Raising the capacity accepts people from the waiting list in order."),
     )
+
+
+def _quota_field(country: Country) -> IntegerField:
+    return IntegerField(
+        country.label,
+        validators=[Optional(), NumberRange(min=0, max=100_000)],
+        description=_l("Seats for everyone else") if country is Country.OTHER else None,
+    )
+
+
+class CountrySeatsForm(FlaskForm):
+    """Seats reserved per country (empty or 0: none), their release date, nominations."""
+
+    nomination_required = BooleanField(
+        _l("Registrations need a nomination by the national coordinator"),
+        description=_l(
+            "Registrations stay pending until the coordinator of the person's country nominates "
+            "them; then you decide as usual."
+        ),
+    )
+    release_date = DateField(
+        _l("Release unused country seats on (day)"),
+        validators=[Optional()],
+        description=_l("From then on, free seats go to the waiting list in order, any country."),
+    )
+    release_time = TimeField(_l("at (time, edition's time zone)"), validators=[Optional()])
+
+    @classmethod
+    def quota_name(cls, country: Country) -> str:
+        return f"quota_{country.value.lower()}"
+
+    def quota_fields(self) -> list:
+        return [getattr(self, self.quota_name(c)) for c in Country]
+
+    def quotas(self) -> dict[Country, int | None]:
+        return {c: getattr(self, self.quota_name(c)).data for c in Country}
+
+
+for _country in Country:
+    setattr(CountrySeatsForm, CountrySeatsForm.quota_name(_country), _quota_field(_country))
+
+
+class ReleaseSeatsForm(FlaskForm):
+    """Release the unused country seats now (a button)."""
 
 
 class FilterForm(GetForm):

@@ -1,5 +1,7 @@
 """Registration pages: applying, the participant dashboard and schedule, and the staff side."""
 
+from datetime import time
+
 from flask import (
     Blueprint,
     Response,
@@ -26,10 +28,13 @@ from schoolmgr.registration.forms import (
     CalendarResetForm,
     CancelForm,
     CapacityForm,
+    CountrySeatsForm,
     FilterForm,
     RegistrationForm,
+    ReleaseSeatsForm,
 )
 from schoolmgr.registration.services import RegistrationError
+from schoolmgr.timeutils import to_utc
 
 bp = Blueprint("registration", __name__)
 
@@ -336,6 +341,95 @@ def staff_capacity(slug: str):
         form=form,
         counts=services.status_counts(edition),
     ), status
+
+
+def _seats_form(edition) -> CountrySeatsForm:
+    form = CountrySeatsForm(nomination_required=edition.nomination_required)
+    if not form.is_submitted():
+        quotas = {q.country: q.seats for q in edition.seat_quotas}
+        for country in quotas:
+            getattr(form, form.quota_name(country)).data = quotas[country]
+        if edition.quota_release_at:
+            local = edition.quota_release_at.astimezone(edition.tz)
+            form.release_date.data, form.release_time.data = local.date(), local.time()
+    return form
+
+
+@bp.route(STAFF_PREFIX + "/seats", methods=["GET", "POST"])
+@role_required(Role.STAFF)
+def staff_seats(slug: str):
+    """Seats per country, their release date, and whether nominations are required."""
+    edition = _staff_edition(slug)
+    form = _seats_form(edition)
+    status = 200
+    if form.validate_on_submit():
+        release_at = None
+        if form.release_date.data:
+            release_at = to_utc(
+                form.release_date.data, form.release_time.data or time(0), edition.tz
+            )
+        try:
+            promoted = services.set_country_seats(
+                edition, form.quotas(), release_at, form.nomination_required.data, current_user
+            )
+        except RegistrationError as err:
+            flash(err.message, "danger")
+            status = err.status_code
+        else:
+            flash(
+                _("Country seats saved.")
+                + (
+                    " "
+                    + ngettext(
+                        "%(num)d person promoted from the waiting list.",
+                        "%(num)d people promoted from the waiting list.",
+                        len(promoted),
+                    )
+                    if promoted
+                    else ""
+                ),
+                "success",
+            )
+            return redirect(url_for("registration.staff_seats", slug=edition.slug)), 303
+    elif form.is_submitted():
+        status = 400
+    return render_template(
+        "registration/staff_seats.html",
+        edition=edition,
+        form=form,
+        release_form=ReleaseSeatsForm(),
+        rows=services.country_seats(edition),
+        now=utcnow(),
+    ), status
+
+
+@bp.route(STAFF_PREFIX + "/seats/release", methods=["POST"])
+@role_required(Role.STAFF)
+def staff_release_seats(slug: str):
+    """Release the unused country seats to everyone now."""
+    edition = _staff_edition(slug)
+    if not ReleaseSeatsForm().validate_on_submit():
+        abort(400)
+    try:
+        promoted = services.release_country_seats(edition, current_user)
+    except RegistrationError as err:
+        flash(err.message, "danger")
+        return redirect(url_for("registration.staff_seats", slug=edition.slug)), 303
+    flash(
+        _("Unused country seats are released to everyone.")
+        + (
+            " "
+            + ngettext(
+                "%(num)d person promoted from the waiting list.",
+                "%(num)d people promoted from the waiting list.",
+                len(promoted),
+            )
+            if promoted
+            else ""
+        ),
+        "success",
+    )
+    return redirect(url_for("registration.staff_seats", slug=edition.slug)), 303
 
 
 @bp.route(STAFF_PREFIX + "/export.csv")

@@ -3,13 +3,19 @@
 Every decision that depends on how many seats are taken runs while the edition row is locked
 (`SELECT ... FOR UPDATE` on PostgreSQL; SQLite serialises writers anyway), so capacity is never
 exceeded and waiting-list positions stay 1..N without gaps or duplicates, also under concurrency.
+
+An edition may reserve part of its capacity per country (EditionSeatQuota). `SeatBook` is the one
+rule for who may take a free seat: while quotas bind, a person takes a seat of their country's
+quota or of the seats given to no country; once the quotas are released (by staff, or their
+release date has passed), the capacity is shared by all again. There is one waiting list, in
+order; promotion takes the first people on it who may take a free seat.
 """
 
 import csv
 import io
 import logging
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from functools import wraps
 
@@ -29,9 +35,11 @@ from schoolmgr.models import (
     Country,
     Edition,
     EditionModule,
+    EditionSeatQuota,
     EditionStatus,
     Gender,
     InstitutionType,
+    Nomination,
     Registration,
     RegistrationMode,
     RegistrationStatus,
@@ -58,7 +66,9 @@ class RegistrationError(DomainError):
     """Codes: edition_not_found, edition_draft, edition_archived, registration_not_open,
     registration_closed, already_registered, consent_required, module_required, unknown_module,
     not_found, not_yours, already_cancelled, not_cancellable, over_capacity, unknown_action,
-    nothing_selected, capacity_invalid, capacity_below_accepted."""
+    nothing_selected, capacity_invalid, capacity_below_accepted, capacity_below_quotas,
+    quota_invalid, quotas_over_capacity, release_in_past, no_quotas, already_released,
+    not_nominated."""
 
 
 # --- locking and counting -------------------------------------------------------------------
@@ -98,6 +108,80 @@ def accepted_count(edition_id: int) -> int:
             Registration.status == RegistrationStatus.ACCEPTED,
         )
     )
+
+
+# --- country seats --------------------------------------------------------------------------
+
+
+def quota_country(user: User) -> Country:
+    """The country whose seats a person takes: their own, or "Other" when they gave none."""
+    return user.country or Country.OTHER
+
+
+@dataclass
+class SeatBook:
+    """The seats of a locked edition: who may take a free one now (see the module docstring)."""
+
+    capacity: int
+    accepted: Counter = field(default_factory=Counter)  # by quota country
+    quotas: dict[Country, int] = field(default_factory=dict)  # empty when quotas do not bind
+
+    @property
+    def taken(self) -> int:
+        return sum(self.accepted.values())
+
+    @property
+    def free(self) -> int:
+        return max(self.capacity - self.taken, 0)
+
+    def free_for(self, country: Country) -> int:
+        """Free seats a person of `country` may take."""
+        if not self.quotas:
+            return self.free
+        own = max(self.quotas.get(country, 0) - self.accepted[country], 0)
+        open_seats = self.capacity - sum(self.quotas.values())
+        open_used = sum(max(n - self.quotas.get(c, 0), 0) for c, n in self.accepted.items())
+        return min(self.free, own + max(open_seats - open_used, 0))
+
+    def take(self, country: Country) -> None:
+        self.accepted[country] += 1
+
+
+def seat_book(edition: Edition, now: datetime | None = None) -> SeatBook:
+    """The seat book of an edition (lock it first when deciding on its strength)."""
+    rows = db.session.execute(
+        sa.select(User.country, sa.func.count(Registration.id))
+        .join(Registration.user)
+        .where(
+            Registration.edition_id == edition.id,
+            Registration.status == RegistrationStatus.ACCEPTED,
+        )
+        .group_by(User.country)
+    ).all()
+    accepted = Counter()
+    for country, n in rows:
+        accepted[country or Country.OTHER] += n
+    quotas = {}
+    if edition.quotas_bind(now or utcnow()):
+        quotas = {q.country: q.seats for q in edition.seat_quotas}
+    return SeatBook(edition.capacity, accepted, quotas)
+
+
+def _release_if_due(edition: Edition, now: datetime, actor: User | None = None) -> bool:
+    """Stamp the release of the country seats when their date has passed; True if it did."""
+    due = edition.quota_release_at is not None and now >= edition.quota_release_at
+    if edition.quotas_released_at is not None or not due or not edition.seat_quotas:
+        return False
+    edition.quotas_released_at = now
+    audit.record(
+        "edition.quotas_released",
+        target=edition,
+        actor=actor,
+        edition_id=edition.id,
+        summary="Country seats released to everyone (release date reached)",
+        after={"quotas_released_at": now.isoformat()},
+    )
+    return True
 
 
 def _waitlist(edition_id: int) -> list[Registration]:
@@ -166,17 +250,30 @@ def _snapshot(registration: Registration) -> dict:
 # --- the shared contract --------------------------------------------------------------------
 
 
-def fill_free_seats(edition: Edition, actor: User | None = None) -> list[Registration]:
+def fill_free_seats(
+    edition: Edition, actor: User | None = None, now: datetime | None = None
+) -> list[Registration]:
     """Promote waitlisted registrations into free seats, in waiting-list order.
 
-    Renumbers the rest of the waiting list 1..N and queues the "promoted" emails. Does not
-    commit: the caller owns the transaction (and the edition row stays locked until it commits).
+    While country seats bind, a free seat goes to the first on the waiting list who may take it
+    (a free Serbian seat to the first Serbian). Country seats whose release date has passed are
+    released first. Renumbers the rest of the waiting list 1..N and queues the "promoted" emails.
+    Does not commit: the caller owns the transaction (and the edition row stays locked until it
+    commits).
     """
+    now = now or utcnow()
     locked = lock_edition(edition.id)
-    free = locked.capacity - accepted_count(locked.id)
-    waiting = _waitlist(locked.id)
-    promoted = waiting[: max(free, 0)]
-    now = utcnow()
+    _release_if_due(locked, now, actor)
+    book = seat_book(locked, now)
+    promoted = []
+    if book.free:
+        for registration in _waitlist(locked.id):
+            country = quota_country(registration.user)
+            if book.free_for(country) > 0:
+                book.take(country)
+                promoted.append(registration)
+                if not book.free:
+                    break
     for registration in promoted:
         before = _snapshot(registration)
         registration.status = RegistrationStatus.ACCEPTED
@@ -290,10 +387,10 @@ def register(
             consent_at=now,
         )
         registration.modules = chosen
-        if locked.registration_mode == RegistrationMode.MODERATED:
+        if locked.registration_mode == RegistrationMode.MODERATED or locked.nomination_required:
             registration.status = RegistrationStatus.PENDING
             template = "registration_received"
-        elif accepted_count(edition_id) < locked.capacity:
+        elif seat_book(locked, now).free_for(quota_country(user)) > 0:
             registration.status = RegistrationStatus.ACCEPTED
             registration.decided_at = now
             template = "registration_accepted"
@@ -654,6 +751,18 @@ def bulk_decide(
         "cancel": RegistrationStatus.CANCELLED,
     }[action]
     changing = [r for r in selected if r.status != target]
+    if locked.nomination_required and action in ("accept", "waitlist"):
+        unnominated = [r for r in changing if r.nomination != Nomination.NOMINATED]
+        if unnominated:
+            raise RegistrationError(
+                _(
+                    "This edition requires a nomination: %(names)s not nominated by their "
+                    "national coordinator yet.",
+                    names=", ".join(r.user.full_name for r in unnominated[:5]),
+                ),
+                "not_nominated",
+                409,
+            )
     if action == "accept":
         taken = accepted_count(locked.id)
         if taken + len(changing) > locked.capacity:
@@ -718,6 +827,17 @@ def set_capacity(edition: Edition, capacity: int, actor: User) -> list[Registrat
         raise RegistrationError(_("Enter a capacity of 0 or more."), "capacity_invalid", 400)
     locked = lock_edition(edition.id)
     taken = accepted_count(locked.id)
+    reserved = sum(q.seats for q in locked.seat_quotas)
+    if capacity < reserved:
+        raise RegistrationError(
+            _(
+                "%(n)d seats are reserved for countries: the capacity cannot be lower. "
+                "Lower the country seats first.",
+                n=reserved,
+            ),
+            "capacity_below_quotas",
+            409,
+        )
     if capacity < taken:
         raise RegistrationError(
             _(
@@ -741,6 +861,185 @@ def set_capacity(edition: Edition, capacity: int, actor: User) -> list[Registrat
     promoted = fill_free_seats(locked, actor)
     db.session.commit()
     return promoted
+
+
+QUOTA_COUNTRIES = tuple(Country)
+
+
+@_rolls_back
+def set_country_seats(
+    edition: Edition,
+    quotas: dict[Country, int],
+    release_at: datetime | None,
+    nomination_required: bool,
+    actor: User,
+    now: datetime | None = None,
+) -> list[Registration]:
+    """Reserve seats per country, set their release date and whether nominations are required.
+
+    Country seats together may not exceed the capacity. Changing them may free seats for people
+    on the waiting list, who are promoted at once. Commits; returns the promoted registrations.
+    """
+    now = now or utcnow()
+    clean: dict[Country, int] = {}
+    for country, seats in quotas.items():
+        if seats is None:
+            continue
+        if not isinstance(seats, int) or seats < 0 or seats > 100_000:
+            raise RegistrationError(
+                _("Enter 0 or more seats for %(c)s.", c=Country(country).label),
+                "quota_invalid",
+                400,
+            )
+        if seats:
+            clean[Country(country)] = seats
+    if release_at is not None and release_at.tzinfo is None:
+        raise RegistrationError(_("Enter a valid release date."), "release_in_past", 400)
+    locked = lock_edition(edition.id)
+    if sum(clean.values()) > locked.capacity:
+        raise RegistrationError(
+            _(
+                "The country seats add up to %(n)d, more than the capacity of %(cap)d.",
+                n=sum(clean.values()),
+                cap=locked.capacity,
+            ),
+            "quotas_over_capacity",
+            409,
+        )
+    if release_at is not None and release_at <= now and release_at != locked.quota_release_at:
+        raise RegistrationError(
+            _("The release date must be in the future."), "release_in_past", 400
+        )
+    before = _seats_snapshot(locked)
+    existing = {q.country: q for q in locked.seat_quotas}
+    for country, quota in existing.items():
+        if country not in clean:
+            locked.seat_quotas.remove(quota)
+    for country, seats in clean.items():
+        if country in existing:
+            existing[country].seats = seats
+        else:
+            locked.seat_quotas.append(EditionSeatQuota(country=country, seats=seats))
+    locked.quota_release_at = release_at
+    locked.nomination_required = nomination_required
+    db.session.flush()
+    after = _seats_snapshot(locked)
+    if after != before:
+        audit.record(
+            "edition.country_seats_changed",
+            target=locked,
+            actor=actor,
+            edition_id=locked.id,
+            summary="Country seats and nominations changed",
+            before=before,
+            after=after,
+        )
+    promoted = fill_free_seats(locked, actor, now)
+    db.session.commit()
+    return promoted
+
+
+def _seats_snapshot(edition: Edition) -> dict:
+    return {
+        "quotas": {q.country.value: q.seats for q in edition.seat_quotas if q.seats},
+        "quota_release_at": (
+            edition.quota_release_at.isoformat() if edition.quota_release_at else None
+        ),
+        "nomination_required": edition.nomination_required,
+    }
+
+
+@_rolls_back
+def release_country_seats(edition: Edition, actor: User) -> list[Registration]:
+    """Release the unused country seats to everyone now; promote who fits. Commits."""
+    locked = lock_edition(edition.id)
+    if not any(q.seats for q in locked.seat_quotas):
+        raise RegistrationError(_("This edition has no country seats."), "no_quotas", 409)
+    if locked.quotas_released_at is not None:
+        raise RegistrationError(
+            _("The country seats are already released."), "already_released", 409
+        )
+    now = utcnow()
+    locked.quotas_released_at = now
+    audit.record(
+        "edition.quotas_released",
+        target=locked,
+        actor=actor,
+        edition_id=locked.id,
+        summary="Country seats released to everyone",
+        after={"quotas_released_at": now.isoformat()},
+    )
+    promoted = fill_free_seats(locked, actor, now)
+    db.session.commit()
+    return promoted
+
+
+def release_due_country_seats(now: datetime | None = None) -> dict[str, int]:
+    """Release the country seats whose date has passed and promote who fits; for cron.
+
+    Idempotent: a second run finds nothing to release. Returns {edition slug: promoted}.
+    """
+    now = now or utcnow()
+    due_ids = db.session.scalars(
+        sa.select(Edition.id)
+        .where(
+            Edition.quota_release_at <= now,
+            Edition.quotas_released_at.is_(None),
+            Edition.id.in_(sa.select(EditionSeatQuota.edition_id)),
+        )
+        .order_by(Edition.id)
+    ).all()
+    released: dict[str, int] = {}
+    for edition_id in due_ids:
+        locked = lock_edition(edition_id)
+        if _release_if_due(locked, now):  # another run may have done it meanwhile
+            released[locked.slug] = len(fill_free_seats(locked, None, now))
+        db.session.commit()
+    return released
+
+
+@dataclass
+class CountrySeatsRow:
+    country: Country
+    quota: int | None
+    accepted: int
+    waiting: int
+    pending: int
+    nominated: int
+
+
+def country_seats(edition: Edition) -> list[CountrySeatsRow]:
+    """Seats per country: quota, accepted, waiting, pending and nominated (one query)."""
+    rows = db.session.execute(
+        sa.select(
+            User.country,
+            Registration.status,
+            Registration.nomination == Nomination.NOMINATED,
+            sa.func.count(Registration.id),
+        )
+        .join(Registration.user)
+        .where(Registration.edition_id == edition.id, Registration.status.in_(ACTIVE_STATUSES))
+        .group_by(User.country, Registration.status, Registration.nomination)
+    ).all()
+    quotas = {q.country: q.seats for q in edition.seat_quotas}
+    counts: dict[Country, Counter] = {}
+    for country, status, nominated, n in rows:
+        tally = counts.setdefault(country or Country.OTHER, Counter())
+        tally[RegistrationStatus(status)] += n
+        if nominated:
+            tally["nominated"] += n
+    return [
+        CountrySeatsRow(
+            country=country,
+            quota=quotas.get(country),
+            accepted=counts.get(country, Counter())[RegistrationStatus.ACCEPTED],
+            waiting=counts.get(country, Counter())[RegistrationStatus.WAITLISTED],
+            pending=counts.get(country, Counter())[RegistrationStatus.PENDING],
+            nominated=counts.get(country, Counter())["nominated"],
+        )
+        for country in QUOTA_COUNTRIES
+        if country in quotas or country in counts
+    ]
 
 
 # --- overview and exports -------------------------------------------------------------------
@@ -790,6 +1089,7 @@ def overview(edition: Edition) -> dict:
         ]
     return {
         "by_status": counts,
+        "country_seats": country_seats(edition),
         "by_country": by_country,
         "by_institution": by_institution,
         "by_module": by_module,

@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: bc706ceec1b9
+Revision ID: c105b168d226
 Revises:
-Create Date: 2026-11-30 06:50:35.128984
+Create Date: 2026-11-30 06:51:15.260393
 
 """
 
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 # revision identifiers, used by Alembic.
-revision = "bc706ceec1b9"
+revision = "c105b168d226"
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -76,6 +76,9 @@ def upgrade():
             nullable=False,
         ),
         sa.Column("module_choice", sa.Boolean(), nullable=False),
+        sa.Column("nomination_required", sa.Boolean(), nullable=False),
+        sa.Column("quota_release_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("quotas_released_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column(
             "status",
             sa.Enum(
@@ -181,6 +184,7 @@ def upgrade():
                 "trainer",
                 "staff",
                 "admin",
+                "coordinator",
                 name="role",
                 native_enum=False,
                 create_constraint=True,
@@ -199,6 +203,23 @@ def upgrade():
                 "RS",
                 "OTHER",
                 name="country",
+                native_enum=False,
+                create_constraint=True,
+                length=20,
+            ),
+            nullable=True,
+        ),
+        sa.Column(
+            "coordinator_country",
+            sa.Enum(
+                "AL",
+                "BA",
+                "XK",
+                "ME",
+                "MK",
+                "RS",
+                "OTHER",
+                name="coordinator_country",
                 native_enum=False,
                 create_constraint=True,
                 length=20,
@@ -249,12 +270,19 @@ def upgrade():
         sa.Column("anonymised_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+        sa.CheckConstraint(
+            "(role = 'coordinator') = (coordinator_country IS NOT NULL)",
+            name=op.f("ck_users_coordinator_has_country"),
+        ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_users")),
         sa.UniqueConstraint("calendar_token", name=op.f("uq_users_calendar_token")),
         sa.UniqueConstraint("email", name=op.f("uq_users_email")),
     )
     with op.batch_alter_table("users", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_users_active"), ["active"], unique=False)
+        batch_op.create_index(
+            batch_op.f("ix_users_coordinator_country"), ["coordinator_country"], unique=False
+        )
         batch_op.create_index(batch_op.f("ix_users_country"), ["country"], unique=False)
         batch_op.create_index(batch_op.f("ix_users_full_name"), ["full_name"], unique=False)
         batch_op.create_index(batch_op.f("ix_users_role"), ["role"], unique=False)
@@ -437,6 +465,40 @@ def upgrade():
         )
 
     op.create_table(
+        "edition_seat_quotas",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("edition_id", sa.Integer(), nullable=False),
+        sa.Column(
+            "country",
+            sa.Enum(
+                "AL",
+                "BA",
+                "XK",
+                "ME",
+                "MK",
+                "RS",
+                "OTHER",
+                name="country",
+                native_enum=False,
+                create_constraint=True,
+                length=20,
+            ),
+            nullable=False,
+        ),
+        sa.Column("seats", sa.Integer(), nullable=False),
+        sa.CheckConstraint("seats >= 0", name=op.f("ck_edition_seat_quotas_seats_not_negative")),
+        sa.ForeignKeyConstraint(
+            ["edition_id"],
+            ["editions.id"],
+            name=op.f("fk_edition_seat_quotas_edition_id_editions"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_edition_seat_quotas")),
+        sa.UniqueConstraint(
+            "edition_id", "country", name=op.f("uq_edition_seat_quotas_edition_id_country")
+        ),
+    )
+    op.create_table(
         "evaluation_forms",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("edition_id", sa.Integer(), nullable=False),
@@ -529,6 +591,22 @@ def upgrade():
         sa.Column("decided_by_id", sa.Integer(), nullable=True),
         sa.Column("cancelled_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column(
+            "nomination",
+            sa.Enum(
+                "nominated",
+                "declined",
+                name="nomination",
+                native_enum=False,
+                create_constraint=True,
+                length=20,
+            ),
+            nullable=True,
+        ),
+        sa.Column("nomination_note", sa.Text(), nullable=False),
+        sa.Column("nomination_rank", sa.Integer(), nullable=True),
+        sa.Column("nominated_by_id", sa.Integer(), nullable=True),
+        sa.Column("nominated_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column(
             "certificate_override",
             sa.Enum(
                 "granted",
@@ -549,6 +627,10 @@ def upgrade():
             "(status = 'waitlisted') = (waitlist_position IS NOT NULL)",
             name=op.f("ck_registrations_waitlist_position_iff_waitlisted"),
         ),
+        sa.CheckConstraint(
+            "nomination_rank IS NULL OR nomination_rank >= 1",
+            name=op.f("ck_registrations_nomination_rank_positive"),
+        ),
         sa.ForeignKeyConstraint(
             ["certificate_override_by_id"],
             ["users.id"],
@@ -566,6 +648,12 @@ def upgrade():
             ["editions.id"],
             name=op.f("fk_registrations_edition_id_editions"),
             ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["nominated_by_id"],
+            ["users.id"],
+            name=op.f("fk_registrations_nominated_by_id_users"),
+            ondelete="SET NULL",
         ),
         sa.ForeignKeyConstraint(
             ["user_id"],
@@ -595,6 +683,9 @@ def upgrade():
         )
         batch_op.create_index(
             "ix_registrations_edition_id_status", ["edition_id", "status"], unique=False
+        )
+        batch_op.create_index(
+            batch_op.f("ix_registrations_nominated_by_id"), ["nominated_by_id"], unique=False
         )
         batch_op.create_index(
             "ix_registrations_review_order",
@@ -1415,6 +1506,7 @@ def downgrade():
     op.drop_table("user_sessions")
     with op.batch_alter_table("registrations", schema=None) as batch_op:
         batch_op.drop_index("ix_registrations_review_order")
+        batch_op.drop_index(batch_op.f("ix_registrations_nominated_by_id"))
         batch_op.drop_index("ix_registrations_edition_id_status")
         batch_op.drop_index(batch_op.f("ix_registrations_edition_id"))
         batch_op.drop_index(batch_op.f("ix_registrations_decided_by_id"))
@@ -1426,6 +1518,7 @@ def downgrade():
         batch_op.drop_index(batch_op.f("ix_evaluation_forms_edition_id"))
 
     op.drop_table("evaluation_forms")
+    op.drop_table("edition_seat_quotas")
     with op.batch_alter_table("edition_modules", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_edition_modules_module_id"))
 
@@ -1455,6 +1548,7 @@ def downgrade():
         batch_op.drop_index(batch_op.f("ix_users_role"))
         batch_op.drop_index(batch_op.f("ix_users_full_name"))
         batch_op.drop_index(batch_op.f("ix_users_country"))
+        batch_op.drop_index(batch_op.f("ix_users_coordinator_country"))
         batch_op.drop_index(batch_op.f("ix_users_active"))
 
     op.drop_table("users")

@@ -1,0 +1,1 @@
+"""Nominations: national coordinators rank and nominate the people of their country."""
