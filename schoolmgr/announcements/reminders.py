@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from flask import current_app
+from flask_babel import lazy_gettext as _l
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
@@ -147,12 +148,12 @@ def send_reminders(now: datetime) -> int:
 def _queue_reminder(session, edition, em, user, kind, session_ics):
     online = kind == ReminderKind.HOUR_BEFORE
     subject = (
-        f"Starting in one hour: {em.module.name}"
+        _l("Starting in one hour: %(module)s", module=em.module.name)
         if online
-        else f"Tomorrow: {em.module.name} ({edition.title})"
+        else _l("Tomorrow: %(module)s (%(edition)s)", module=em.module.name, edition=edition.title)
     )
     return queue_email(
-        user.email,
+        user,
         "session_reminder",
         subject,
         attachments=[
@@ -208,12 +209,12 @@ def notify_changes(changes: list[SessionChange]) -> int:
         edition = user_changes[0].session.edition_module.edition
         cancelled = all(c.cancelled for c in user_changes)
         subject = (
-            f"Session cancelled: {edition.title}"
+            _l("Session cancelled: %(t)s", t=edition.title)
             if cancelled
-            else f"Session changed: {edition.title}"
+            else _l("Session changed: %(t)s", t=edition.title)
         )
         queue_email(
-            user.email,
+            user,
             "session_changed",
             subject,
             user=user,

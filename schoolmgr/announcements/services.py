@@ -431,7 +431,7 @@ def process(announcement: Announcement, limit: int | None = CHUNK) -> int:
         row.body_text = fill(announcement.body, values) or " "
         if not row.opted_out:
             row.email = queue_email(
-                row.user.email,
+                row.user,
                 "announcement",
                 row.subject,
                 material_ids=material_ids,

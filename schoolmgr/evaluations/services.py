@@ -13,6 +13,7 @@ from datetime import date, datetime, time, timedelta
 import sqlalchemy as sa
 from flask import current_app
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload, selectinload
 
@@ -1019,12 +1020,12 @@ def _email(form: EvaluationForm, registration_id: int, parts: list, reminder: bo
     # The answer page's address (evaluations.answer), built without a request: CLI and cron.
     links = [(part_label(part), f"{base}/evaluations/{part.id}") for part in parts]
     subject = (
-        _("Reminder: your evaluation of %(t)s is waiting", t=form.edition.title)
+        _l("Reminder: your evaluation of %(t)s is waiting", t=form.edition.title)
         if reminder
-        else _("Your evaluation of %(t)s is waiting", t=form.edition.title)
+        else _l("Your evaluation of %(t)s is waiting", t=form.edition.title)
     )
     queue_email(
-        user.email,
+        user,
         "evaluation_invitation",
         subject,
         user=user,

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import selectinload
 
 from schoolmgr import audit
@@ -35,8 +36,8 @@ class NominationError(DomainError):
 
 
 EMAIL_SUBJECTS = {
-    Nomination.NOMINATED: lambda e: _("You are nominated for %(t)s", t=e.title),
-    Nomination.DECLINED: lambda e: _("Your nomination for %(t)s", t=e.title),
+    Nomination.NOMINATED: lambda e: _l("You are nominated for %(t)s", t=e.title),
+    Nomination.DECLINED: lambda e: _l("Your nomination for %(t)s", t=e.title),
 }
 EMAIL_TEMPLATES = {
     Nomination.NOMINATED: "registration_nominated",
@@ -205,7 +206,7 @@ def nominate(
     if changed:
         edition = registration.edition
         queue_email(
-            registration.user.email,
+            registration.user,
             EMAIL_TEMPLATES[decision],
             EMAIL_SUBJECTS[decision](edition),
             user=registration.user,
