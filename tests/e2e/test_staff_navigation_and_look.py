@@ -69,7 +69,7 @@ def test_staff_navbar_fits_and_every_item_can_be_clicked(browser, live_server, s
     sign_out = nav.get_by_role("button", name="Sign out")
     expect(sign_out).to_be_visible()
     box = sign_out.bounding_box()
-    container = page.locator("header .container").bounding_box()
+    container = page.locator("header nav.navbar .container").bounding_box()
     assert box["x"] + box["width"] <= container["x"] + container["width"] + 1, (box, container)
     assert page.evaluate("document.documentElement.scrollWidth") <= width
     tops = {
