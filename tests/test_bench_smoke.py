@@ -20,6 +20,10 @@ RUNS = [
     ),
     (["bench/programme.py", "--users", "300", "--repeat", "1"], r"^duplicate: median_ms=[\d.]+"),
     (
+        ["bench/evaluations.py", "--editions", "3", "--modules", "2", "--answers", "5"],
+        r"^editions=3 answers=\d+ page=results queries=\d+ median_ms=\d+ trends_ms=\d+$",
+    ),
+    (
         ["bench/eligibility.py", "--registrations", "40", "--requests", "1"],
         r"^page=1 registrations=40 queries=\d+ median_ms=\d+$",
     ),

@@ -362,3 +362,24 @@ def test_a_named_form_shows_who_wrote_each_remark_to_staff(client, login):
     page = client.get(f"/staff/evaluations/{world.form.id}/results").get_data(as_text=True)
     name = world.registrations[0].user.full_name
     assert f"Remark by {name} ({name})" in page
+
+
+def test_a_follow_up_is_answered_with_choices_and_has_its_own_results(client, login):
+    world = evaluation_world(participants=1)
+    services.close(world.form)
+    follow_up = services.create_form(world.edition, FormKind.FOLLOW_UP, 3)
+    services.publish(follow_up)  # 2019 + 3 months: open now
+    part = follow_up.parts[0]
+    applied, example, modules = services.questions_for(part)
+    login(world.registrations[0].user)
+    assert "Follow-up survey" in client.get("/me/registrations").get_data(as_text=True)
+    data = {
+        f"q{applied.id}": "1",
+        f"q{example.id}": "We shortened our approval workflow.",
+        f"q{modules.id}": ["0", "1"],
+    }
+    assert client.post(f"/evaluations/{part.id}", data=data).status_code == 303
+    staff(login)
+    page = client.get(f"/staff/evaluations/{follow_up.id}/results").get_data(as_text=True)
+    assert "Yes, once or twice: 1" in page and "Agile: 1, Human Ware: 1" in page
+    assert "We shortened our approval workflow." in page

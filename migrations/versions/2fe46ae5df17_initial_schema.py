@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: c105b168d226
+Revision ID: 2fe46ae5df17
 Revises:
-Create Date: 2026-11-30 06:51:15.260393
+Create Date: 2026-11-30 07:18:56.662209
 
 """
 
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 # revision identifiers, used by Alembic.
-revision = "c105b168d226"
+revision = "2fe46ae5df17"
 down_revision = None
 branch_labels = None
 depends_on = None
