@@ -782,7 +782,7 @@ EXPORT_HEADER = [
     "Email",
     "Country",
     "Institution",
-    "Type of institution",
+    "Type of organisation",
     "Position",
     "Gender",
     "Status",
