@@ -109,7 +109,7 @@ def GenderField(label=None, **kwargs) -> SelectField:  # noqa: N802
 def InstitutionTypeField(label=None, **kwargs) -> SelectField:  # noqa: N802
     """Optional: the blank choice means "not answered" (stored as NULL)."""
     return SelectField(
-        label or _l("Type of institution (optional)"),
+        label or _l("Type of organisation (optional)"),
         choices=[("", _l("Not answered"))]
         + [(t.value, lbl) for t, lbl in INSTITUTION_TYPE_LABELS.items()],
         validators=[Optional()],

@@ -13,7 +13,7 @@ from schoolmgr.models import AuditEvent, Gender, InstitutionType, User
 def test_profile_saves_and_clears_the_optional_answers(client, login, db):
     user = login()
     page = client.get("/account/")
-    assert "Gender (optional)" in page.text and "Type of institution (optional)" in page.text
+    assert "Gender (optional)" in page.text and "Type of organisation (optional)" in page.text
 
     form = {
         "full_name": user.full_name,
@@ -147,8 +147,8 @@ def test_registrations_exports_carry_both_columns(client, login, make_registrati
     base = f"/staff/editions/{registration.edition.slug}/registrations"
     rows = list(csv.reader(io.StringIO(client.get(base + "/export.csv").data.decode("utf-8-sig"))))
     record = dict(zip(rows[0], rows[1], strict=True))
-    assert record["Gender"] == "Woman" and record["Type of institution"] == "Civil society"
+    assert record["Gender"] == "Woman" and record["Type of organisation"] == "Civil society"
     sheet = load_workbook(io.BytesIO(client.get(base + "/export.xlsx").data)).active
     header, first = list(sheet.iter_rows(values_only=True))[:2]
     record = dict(zip(header, first, strict=True))
-    assert record["Gender"] == "Woman" and record["Type of institution"] == "Civil society"
+    assert record["Gender"] == "Woman" and record["Type of organisation"] == "Civil society"

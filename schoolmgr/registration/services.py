@@ -1103,7 +1103,7 @@ EXPORT_HEADER = [
     "Email",
     "Country",
     "Institution",
-    "Type of institution",
+    "Type of organisation",
     "Position",
     "Gender",
     "Status",

@@ -132,7 +132,7 @@ def present(report: Report, for_pdf: bool = False) -> dict:
             "country": _breakdown_chart(report.by_country, _("Participants by country")),
             "gender": _breakdown_chart(report.by_gender, _("Participants by gender")),
             "institution_type": _breakdown_chart(
-                report.by_institution_type, _("Participants by type of institution")
+                report.by_institution_type, _("Participants by type of organisation")
             ),
             "year": by_year_chart,
             "module_attendance": bar_chart(
@@ -208,7 +208,7 @@ def workbook(report: Report) -> bytes:
     for title, rows, extra in (
         ("By country", report.by_country, note),
         ("By gender", report.by_gender, ""),
-        ("By institution type", report.by_institution_type, ""),
+        ("By organisation type", report.by_institution_type, ""),
     ):
         sheet(
             title,
