@@ -244,3 +244,31 @@ def test_staff_set_quotas_through_the_form(client, login, make_edition, make_use
 
     bad = client.post(url, data={"quota_rs": "-3"})
     assert bad.status_code == 400
+
+
+def test_duplicating_an_edition_carries_its_country_seats_and_nominations(
+    db, make_edition, make_user
+):
+    from datetime import date
+
+    from schoolmgr.programme import services as programme
+
+    edition = make_edition(capacity=8, nomination_required=True)
+    set_quotas(edition, RS=4, AL=4)
+    edition.quota_release_at = edition.registration_closes_at - timedelta(days=3)
+    edition.quotas_released_at = utcnow()
+    db.session.commit()
+    days = timedelta(days=365)
+
+    copy = programme.duplicate_edition(
+        edition, title="Next year", slug="next-year", start_date=edition.start_date + days
+    )
+    db.session.commit()
+
+    assert copy.nomination_required
+    assert {q.country: q.seats for q in copy.seat_quotas} == {RS: 4, AL: 4}
+    assert copy.quota_release_at.date() in {
+        (edition.quota_release_at + days).date() + timedelta(days=d) for d in (-1, 0, 1)
+    }
+    assert copy.quotas_released_at is None  # the new season's seats are reserved again
+    assert isinstance(copy.start_date, date)

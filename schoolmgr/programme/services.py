@@ -22,6 +22,7 @@ from schoolmgr.models import (
     Attendance,
     Edition,
     EditionModule,
+    EditionSeatQuota,
     EditionStatus,
     Material,
     Module,
@@ -454,6 +455,12 @@ def duplicate_edition(edition: Edition, *, title: str, slug: str, start_date: da
     copy.start_date, copy.end_date = start_date, edition.end_date + days
     copy.registration_opens_at = _shift(edition.registration_opens_at, days, tz)
     copy.registration_closes_at = _shift(edition.registration_closes_at, days, tz)
+    # Country seats and nominations carry over; a release date moves with the dates.
+    copy.nomination_required = edition.nomination_required
+    copy.quota_release_at = _shift(edition.quota_release_at, days, tz)
+    copy.seat_quotas = [
+        EditionSeatQuota(country=q.country, seats=q.seats) for q in edition.seat_quotas
+    ]
     db.session.add(copy)
     with db.session.no_autoflush:
         for em in edition.edition_modules:

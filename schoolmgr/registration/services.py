@@ -98,6 +98,8 @@ def lock_edition(edition_id: int) -> Edition:
     )
     if edition is None:
         raise RegistrationError(_("This edition does not exist."), "edition_not_found", 404)
+    # Its country seats may have changed since this session loaded them: reload on next use.
+    db.session.expire(edition, ["seat_quotas"])
     return edition
 
 
