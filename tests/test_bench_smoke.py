@@ -22,6 +22,7 @@ RUNS = [
         ["bench/eligibility.py", "--registrations", "40", "--requests", "1"],
         r"^page=1 registrations=40 queries=\d+ median_ms=\d+$",
     ),
+    (["bench/qr.py", "--n", "1", "--rounds", "1"], r"^qr=png_pixelated cpu_ms_per_certificate="),
 ]
 
 
