@@ -45,6 +45,7 @@ RUNS = [
         ["bench/announcements.py", "--recipients", "20", "--letters", "1"],
         r"^recipients=20 preview_ms=\d+ .*per_recipient_ms=[\d.]+\nletters=1 zip_s=[\d.]+",
     ),
+    (["bench/qr.py", "--n", "1", "--rounds", "1"], r"^qr=png_pixelated cpu_ms_per_certificate="),
 ]
 
 

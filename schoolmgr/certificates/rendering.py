@@ -25,7 +25,7 @@ def qr_data_uri(url: str) -> str:
     every module stays a sharp square at any zoom or print resolution. Measured against segno's
     SVG (one path that WeasyPrint parses and draws command by command, ~400 commands) and
     against a PNG at print resolution (8 pixels per module, ~350 dpi): this is the cheapest of
-    the three to build, parse and embed, and the smallest in the PDF (see bench/qr.py).
+    the three to build, parse and embed, and the smallest in the PDF (bench/qr.py prints both).
     """
     qr = segno.make(url, error="m")
     size = qr.symbol_size(border=0)
