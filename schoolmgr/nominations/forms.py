@@ -14,7 +14,7 @@ class NominationForm(FlaskForm):
 
     decision = RadioField(
         _l("Your decision"),
-        choices=[(n.value, n.label) for n in Nomination],
+        choices=lambda: [(n.value, n.label) for n in Nomination],
         validators=[InputRequired(message=_l("Choose to nominate or not."))],
     )
     rank = IntegerField(

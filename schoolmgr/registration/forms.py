@@ -191,7 +191,7 @@ class FilterForm(GetForm):
     )
     country = SelectField(
         _l("Country"),
-        choices=[("", _l("All countries"))] + country_choices(blank=False),
+        choices=lambda: [("", _l("All countries"))] + country_choices(blank=False),
         validators=[Optional()],
         validate_choice=False,
     )
