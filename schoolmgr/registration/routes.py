@@ -51,6 +51,17 @@ def _edition_or_404(slug: str):
     return edition
 
 
+def _promoted_note(promoted: int) -> str:
+    """ " N people promoted from the waiting list." after a change that freed seats, or ""."""
+    if not promoted:
+        return ""
+    return " " + ngettext(
+        "%(num)d person promoted from the waiting list.",
+        "%(num)d people promoted from the waiting list.",
+        promoted,
+    )
+
+
 @bp.route("/editions/<slug>/register", methods=["GET", "POST"])
 @login_required
 def register(slug: str):
@@ -294,13 +305,7 @@ def staff_bulk(slug: str):
     message = ngettext(
         "%(num)d registration updated.", "%(num)d registrations updated.", result["changed"]
     )
-    if result["promoted"]:
-        message += " " + ngettext(
-            "%(num)d person promoted from the waiting list.",
-            "%(num)d people promoted from the waiting list.",
-            result["promoted"],
-        )
-    flash(message, "success")
+    flash(message + _promoted_note(result["promoted"]), "success")
     return redirect(back), 303
 
 
@@ -319,17 +324,7 @@ def staff_capacity(slug: str):
             status = err.status_code
         else:
             flash(
-                _("Capacity set to %(n)d.", n=form.capacity.data)
-                + (
-                    " "
-                    + ngettext(
-                        "%(num)d person promoted from the waiting list.",
-                        "%(num)d people promoted from the waiting list.",
-                        len(promoted),
-                    )
-                    if promoted
-                    else ""
-                ),
+                _("Capacity set to %(n)d.", n=form.capacity.data) + _promoted_note(len(promoted)),
                 "success",
             )
             return redirect(url_for("registration.staff_list", slug=edition.slug)), 303
@@ -377,17 +372,7 @@ def staff_seats(slug: str):
             status = err.status_code
         else:
             flash(
-                _("Country seats saved.")
-                + (
-                    " "
-                    + ngettext(
-                        "%(num)d person promoted from the waiting list.",
-                        "%(num)d people promoted from the waiting list.",
-                        len(promoted),
-                    )
-                    if promoted
-                    else ""
-                ),
+                _("Country seats saved.") + _promoted_note(len(promoted)),
                 "success",
             )
             return redirect(url_for("registration.staff_seats", slug=edition.slug)), 303
@@ -416,17 +401,7 @@ def staff_release_seats(slug: str):
         flash(err.message, "danger")
         return redirect(url_for("registration.staff_seats", slug=edition.slug)), 303
     flash(
-        _("Unused country seats are released to everyone.")
-        + (
-            " "
-            + ngettext(
-                "%(num)d person promoted from the waiting list.",
-                "%(num)d people promoted from the waiting list.",
-                len(promoted),
-            )
-            if promoted
-            else ""
-        ),
+        _("Unused country seats are released to everyone.") + _promoted_note(len(promoted)),
         "success",
     )
     return redirect(url_for("registration.staff_seats", slug=edition.slug)), 303
