@@ -52,7 +52,7 @@ def _edition_or_404(slug: str):
 
 
 def _promoted_note(promoted: int) -> str:
-    """ " N people promoted from the waiting list." after a change that freed seats, or ""."""
+    """The sentence added to a flash message when freed seats promoted people ("" for none)."""
     if not promoted:
         return ""
     return " " + ngettext(
