@@ -1,5 +1,7 @@
 """The pages work in a real browser under the Content-Security-Policy (no violations, JS runs)."""
 
+import re
+
 import pytest
 from playwright.sync_api import expect
 
@@ -36,6 +38,8 @@ def test_pages_render_and_bootstrap_js_runs_under_the_csp(page, sign_in, csp_vio
     sign_out = page.get_by_role("button", name="Sign out")
     assert not sign_out.is_visible()
     page.get_by_role("button", name="Toggle navigation").click()
+    # Wait until Bootstrap has finished opening the menu (class "show", not "collapsing").
+    expect(page.locator("#mainnav")).to_have_class(re.compile(r"\bshow\b"))
     sign_out.wait_for(state="visible")
 
     # Forms post normally (form-action 'self').
