@@ -41,6 +41,10 @@ RUNS = [
         ["bench/announcements.py", "--recipients", "20", "--letters", "1"],
         r"^recipients=20 preview_ms=\d+ .*per_recipient_ms=[\d.]+\nletters=1 zip_s=[\d.]+",
     ),
+    (
+        ["bench/bilingual_certificate.py", "--n", "1"],
+        r"^variant=bilingual_mk modules=12 n=1 ms_per_certificate=\d+ pages=1$",
+    ),
 ]
 
 
