@@ -33,6 +33,7 @@ from schoolmgr.models import (
     User,
     utcnow,
 )
+from schoolmgr.models.edition import CERTIFICATE_PARTICIPANT_LANGUAGE
 from schoolmgr.timeutils import to_utc
 
 DEMO_PASSWORD = "demo-password"
@@ -274,6 +275,27 @@ def demo_institution_type(index: int, institution: str) -> InstitutionType | Non
     return InstitutionType.AGENCY  # agencies, offices, administrations, directorates
 
 
+def demo_language(index: int, full_name: str, country: Country) -> str:
+    """The language a demo participant reads the site in: mostly their own, some English.
+
+    The demo participant account (index 0) and every fifth person keep English; Serbian
+    participants read either script (whatever the script of their name), Bosnians read
+    Bosnian or Croatian.
+    """
+    if index % 5 == 0 or country == Country.OTHER:
+        return "en"
+    if country == Country.SERBIA:
+        return "sr-Latn" if index % 3 == 0 or full_name.isascii() else "sr-Cyrl"
+    if country == Country.BOSNIA_AND_HERZEGOVINA:
+        return "hr" if index % 2 else "bs"
+    return {
+        Country.ALBANIA: "sq",
+        Country.KOSOVO: "sq",
+        Country.MONTENEGRO: "cnr",
+        Country.NORTH_MACEDONIA: "mk",
+    }.get(country, "en")
+
+
 def slugify_name(name: str) -> str:
     from schoolmgr.text import fold
 
@@ -397,6 +419,7 @@ def seed_demo() -> dict[str, int]:
             position=position,
             gender=demo_gender(i, name),
             institution_type=demo_institution_type(i, institution),
+            preferred_language=demo_language(i, name, country),
         )
         for i, (name, country, institution, position) in enumerate(PARTICIPANTS)
     ]
@@ -421,6 +444,8 @@ def seed_demo() -> dict[str, int]:
         status=EditionStatus.ARCHIVED,
         published_at=to_utc(date(2019, 6, 1), time(9), "UTC"),
         certificate_threshold=80,
+        # Certificates in English and each participant's own language.
+        certificate_language=CERTIFICATE_PARTICIPANT_LANGUAGE,
         description=(
             "A week-long seasonal school for senior public servants leading digital "
             "transformation in the Western Balkan administrations.\n\n"

@@ -46,6 +46,10 @@ RUNS = [
         r"^recipients=20 preview_ms=\d+ .*per_recipient_ms=[\d.]+\nletters=1 zip_s=[\d.]+",
     ),
     (["bench/qr.py", "--n", "1", "--rounds", "1"], r"^qr=png_pixelated cpu_ms_per_certificate="),
+    (
+        ["bench/bilingual_certificate.py", "--n", "1"],
+        r"^variant=bilingual_mk modules=12 n=1 ms_per_certificate=\d+ pages=1$",
+    ),
 ]
 
 

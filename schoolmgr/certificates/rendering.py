@@ -11,6 +11,9 @@ import segno
 from PIL import Image
 
 from schoolmgr import pdf
+from schoolmgr.i18n import DEFAULT_LANGUAGE, in_language
+
+_ = pdf._gettext  # works with or without an app (the warm-up renders before one exists)
 
 TEMPLATE = "certificates/certificate.html"
 STYLESHEETS = ("css/certificate.css",)
@@ -36,9 +39,50 @@ def qr_data_uri(url: str) -> str:
     return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
+def boilerplate(tag: str, issued_on_text: str, attendance_percent=None) -> dict:
+    """The certificate's fixed phrases in language `tag` (from its catalogue, via gettext)."""
+    with in_language(tag):
+        return {
+            "lang": tag,
+            "document": _("Certificate of attendance"),
+            "title": _("Certificate of Attendance"),
+            "certify": _("This is to certify that"),
+            "attended": _("attended the"),
+            "module": _("Module"),
+            "hours": _("Hours"),
+            "total": _("Total"),
+            "attendance": _("attendance %(percent)s%%", percent=attendance_percent)
+            if attendance_percent is not None
+            else "",
+            "issued_on": _("Issued on %(date)s", date=issued_on_text),
+            "serial": _("Serial number"),
+            "verify_at": _("Verify at"),
+            "code": _("Code"),
+        }
+
+
 def render_certificate(snapshot: dict) -> bytes:
-    """Render the certificate described by `snapshot` (plain values only) to PDF bytes."""
-    context = {"c": snapshot, "qr": qr_data_uri(snapshot["verify_url"])}
+    """Render the certificate described by `snapshot` (plain values only) to PDF bytes.
+
+    The certificate is in English; a bilingual one (`snapshot["second"]`, see
+    services.build_snapshot) sets each phrase of its second language beneath the English one,
+    smaller, on the same page.
+    """
+    percent = snapshot.get("attendance_percent")
+    english = boilerplate(DEFAULT_LANGUAGE, snapshot["issued_on_text"], percent)
+    second = snapshot.get("second")
+    other = None
+    if second:
+        other = {
+            **boilerplate(second["language"], second["issued_on_text"], percent),
+            **second,
+        }
+    context = {
+        "c": snapshot,
+        "t": english,
+        "t2": other,
+        "qr": qr_data_uri(snapshot["verify_url"]),
+    }
     return pdf.render_pdf(TEMPLATE, context, STYLESHEETS)
 
 

@@ -37,6 +37,7 @@ from schoolmgr.certificates import codes, rendering
 from schoolmgr.credentials import services as credentials
 from schoolmgr.errors import DomainError
 from schoolmgr.extensions import db
+from schoolmgr.i18n import DEFAULT_LANGUAGE, in_language, is_supported
 from schoolmgr.mail import queue_email
 from schoolmgr.models import (
     Attendance,
@@ -54,6 +55,7 @@ from schoolmgr.models import (
     User,
     utcnow,
 )
+from schoolmgr.models.edition import CERTIFICATE_PARTICIPANT_LANGUAGE
 from schoolmgr.pagination import paginate_list
 from schoolmgr.public.services import edition_with_modules
 from schoolmgr.text import fold, person_sort_key
@@ -569,6 +571,38 @@ def _modules_attended(registration: Registration, edition: Edition) -> list[dict
     ]
 
 
+def certificate_languages(edition: Edition, user: User) -> list[str]:
+    """The languages of a certificate: English, then the edition's second language if any.
+
+    "participant" means the holder's saved language; English only when that is English (or
+    unknown, e.g. after the account was anonymised).
+    """
+    choice = edition.certificate_language
+    second = user.preferred_language if choice == CERTIFICATE_PARTICIPANT_LANGUAGE else choice
+    if second == DEFAULT_LANGUAGE or not is_supported(second):
+        return [DEFAULT_LANGUAGE]
+    return [DEFAULT_LANGUAGE, second]
+
+
+def _place(edition: Edition) -> str:
+    if edition.format == EditionFormat.ONLINE:
+        return _("Online")
+    return edition.venue or _("In person")
+
+
+def _texts_in(tag: str, edition: Edition, issued_on: date) -> dict:
+    """The certificate's words that depend on the language, written in language `tag`."""
+    with in_language(tag):
+        return {
+            "language": tag,
+            "kind": edition.kind.label,
+            "format": edition.format.label,
+            "place": _place(edition),
+            "dates": fmt_date_range(edition.start_date, edition.end_date),
+            "issued_on_text": fmt_date(issued_on),
+        }
+
+
 def build_snapshot(
     registration: Registration,
     eligibility: Eligibility,
@@ -576,25 +610,27 @@ def build_snapshot(
     code: str,
     issued_on: date,
 ) -> dict:
-    """Everything the certificate states, as plain values frozen at issue time."""
+    """Everything the certificate states, as plain values frozen at issue time.
+
+    English always; `languages` lists the certificate's languages and `second` holds the
+    words of the second language of a bilingual certificate (None when English only).
+    """
     edition = registration.edition
     modules = _modules_attended(registration, edition)
     base_url = current_app.config["BASE_URL"].rstrip("/")
-    if edition.format == EditionFormat.ONLINE:
-        place = _("Online")
-    else:
-        place = edition.venue or _("In person")
+    languages = certificate_languages(edition, registration.user)
+    english = _texts_in(DEFAULT_LANGUAGE, edition, issued_on)
     return {
         "school_name": current_app.config["SCHOOL_NAME"],
         "name": registration.user.full_name,
         "edition_title": edition.title,
         "edition_slug": edition.slug,
-        "kind": edition.kind.label,
-        "format": edition.format.label,
+        "kind": english["kind"],
+        "format": english["format"],
         "start_date": edition.start_date.isoformat(),
         "end_date": edition.end_date.isoformat(),
-        "dates": fmt_date_range(edition.start_date, edition.end_date),
-        "place": place,
+        "dates": english["dates"],
+        "place": english["place"],
         "modules": modules,
         "total_hours": round(sum(m["hours"] for m in modules), 1),
         "attendance_percent": round(eligibility.tally.percent)
@@ -613,7 +649,9 @@ def build_snapshot(
             for s in (edition.signatories or [])
         ],
         "issued_on": issued_on.isoformat(),
-        "issued_on_text": fmt_date(issued_on),
+        "issued_on_text": english["issued_on_text"],
+        "languages": languages,
+        "second": _texts_in(languages[1], edition, issued_on) if len(languages) > 1 else None,
         "serial": serial,
         "verification_code": code,
         "verify_url": f"{base_url}/verify/{code}",
@@ -1241,6 +1279,8 @@ def public_facts(certificate: Certificate) -> dict:
         "total_hours": s.get("total_hours"),
         "issued_on": s.get("issued_on"),
         "issuer": s.get("school_name"),
+        # Certificates issued before bilingual certificates existed are in English.
+        "languages": s.get("languages", [DEFAULT_LANGUAGE]),
         "revoked_on": None,
         "revoked_reason": None,
         "superseded_by": None,

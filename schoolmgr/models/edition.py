@@ -9,6 +9,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from schoolmgr.extensions import db
+from schoolmgr.i18n import LANGUAGES
 from schoolmgr.models.types import UTCDateTime, enum_type, random_token, utcnow
 from schoolmgr.models.user import Country
 
@@ -96,6 +97,17 @@ edition_module_trainers = sa.Table(
 )
 
 
+# The certificate's languages: English only, English and the participant's own language, or
+# English and one regional language chosen for the whole edition (a tag of schoolmgr.i18n).
+CERTIFICATE_ENGLISH_ONLY = "en"
+CERTIFICATE_PARTICIPANT_LANGUAGE = "participant"
+CERTIFICATE_LANGUAGE_VALUES = (
+    CERTIFICATE_ENGLISH_ONLY,
+    CERTIFICATE_PARTICIPANT_LANGUAGE,
+    *(language.tag for language in LANGUAGES if language.tag != "en"),
+)
+
+
 class Edition(db.Model):
     __tablename__ = "editions"
     __table_args__ = (
@@ -104,6 +116,12 @@ class Edition(db.Model):
         sa.CheckConstraint(
             "certificate_threshold >= 0 AND certificate_threshold <= 100",
             name="threshold_is_percent",
+        ),
+        sa.CheckConstraint(
+            "certificate_language IN ("
+            + ", ".join(f"'{value}'" for value in CERTIFICATE_LANGUAGE_VALUES)
+            + ")",
+            name="certificate_language_known",
         ),
         sa.CheckConstraint(
             "registration_opens_at IS NULL OR registration_closes_at IS NULL "
@@ -154,6 +172,11 @@ class Edition(db.Model):
     # Whether excused absences count as attended when computing attendance percentages.
     excused_counts_as_attended: Mapped[bool] = mapped_column(default=True)
     show_attendance_on_certificate: Mapped[bool] = mapped_column(default=False)
+    # "en": English only; "participant": English and each participant's saved language; or a
+    # language tag of schoolmgr.i18n: English and that language on every certificate.
+    certificate_language: Mapped[str] = mapped_column(
+        sa.String(16), default=CERTIFICATE_ENGLISH_ONLY
+    )
     # [{"name": ..., "title": ..., "signature": "static path or empty"}]
     signatories: Mapped[list] = mapped_column(sa.JSON, default=list)
     published_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

@@ -34,8 +34,11 @@ from schoolmgr.forms import (
     OneLineField,
     SearchBox,
 )
+from schoolmgr.i18n import DEFAULT_LANGUAGE, LANGUAGES
 from schoolmgr.models import EditionFormat, EditionKind, RegistrationMode
 from schoolmgr.models.edition import (
+    CERTIFICATE_ENGLISH_ONLY,
+    CERTIFICATE_PARTICIPANT_LANGUAGE,
     EDITION_FORMAT_LABELS,
     EDITION_KIND_LABELS,
     EDITION_STATUS_LABELS,
@@ -147,6 +150,26 @@ class EditionForm(FlaskForm):
         _l("Excused absences count as attended"), default=True
     )
     show_attendance_on_certificate = BooleanField(_l("Show the attendance rate on certificates"))
+    certificate_language = SelectField(
+        _l("Certificate language"),
+        choices=[
+            (CERTIFICATE_ENGLISH_ONLY, _l("English only")),
+            (
+                CERTIFICATE_PARTICIPANT_LANGUAGE,
+                _l("English and the participant’s language (from their profile)"),
+            ),
+            *(
+                (language.tag, _l("English and %(language)s", language=language.endonym))
+                for language in LANGUAGES
+                if language.tag != DEFAULT_LANGUAGE
+            ),
+        ],
+        default=CERTIFICATE_ENGLISH_ONLY,
+        description=_l(
+            "A bilingual certificate prints every phrase in English with its translation "
+            "beneath. Issued certificates keep their languages."
+        ),
+    )
     signatories = TextAreaField(
         _l("Certificate signatories"),
         validators=[Length(max=2000), NoControlCharacters()],
@@ -195,6 +218,7 @@ class EditionForm(FlaskForm):
             "certificate_threshold": self.certificate_threshold.data,
             "excused_counts_as_attended": self.excused_counts_as_attended.data,
             "show_attendance_on_certificate": self.show_attendance_on_certificate.data,
+            "certificate_language": self.certificate_language.data,
             "signatories": signatories,
         }
 
@@ -209,6 +233,7 @@ class EditionForm(FlaskForm):
             "title", "slug", "series", "venue", "online_url", "timezone", "start_date",
             "end_date", "capacity", "module_choice", "description", "certificate_threshold",
             "excused_counts_as_attended", "show_attendance_on_certificate",
+            "certificate_language",
         ):  # fmt: skip
             getattr(self, name).data = getattr(edition, name)
         self.kind.data = edition.kind.value

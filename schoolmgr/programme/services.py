@@ -95,6 +95,7 @@ EDITION_FIELDS = (
     "certificate_threshold",
     "excused_counts_as_attended",
     "show_attendance_on_certificate",
+    "certificate_language",
     "signatories",
 )
 

@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: 2fe46ae5df17
+Revision ID: 18bcbe7e4a03
 Revises:
-Create Date: 2026-11-30 07:18:56.662209
+Create Date: 2026-11-30 07:52:54.039335
 
 """
 
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 # revision identifiers, used by Alembic.
-revision = "2fe46ae5df17"
+revision = "18bcbe7e4a03"
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -96,10 +96,15 @@ def upgrade():
         sa.Column("certificate_threshold", sa.Integer(), nullable=False),
         sa.Column("excused_counts_as_attended", sa.Boolean(), nullable=False),
         sa.Column("show_attendance_on_certificate", sa.Boolean(), nullable=False),
+        sa.Column("certificate_language", sa.String(length=16), nullable=False),
         sa.Column("signatories", sa.JSON(), nullable=False),
         sa.Column("published_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+        sa.CheckConstraint(
+            "certificate_language IN ('en', 'participant', 'sq', 'bs', 'hr', 'mk', 'cnr', 'sr-Cyrl', 'sr-Latn')",
+            name=op.f("ck_editions_certificate_language_known"),
+        ),
         sa.CheckConstraint("capacity >= 0", name=op.f("ck_editions_capacity_not_negative")),
         sa.CheckConstraint(
             "certificate_threshold >= 0 AND certificate_threshold <= 100",
