@@ -65,7 +65,7 @@ def main() -> None:
             **rendering.SAMPLE_SNAPSHOT,
             "verify_url": f"https://school.example.org/verify/BENCH-{k:04d}-QRQR-QRQR",
         }
-        context = {"c": snapshot, "qr": qr(snapshot["verify_url"])}
+        context = rendering.certificate_context(snapshot, qr(snapshot["verify_url"]))
         return pdf.render_pdf(rendering.TEMPLATE, context, rendering.STYLESHEETS)
 
     for qr in variants.values():

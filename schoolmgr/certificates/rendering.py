@@ -68,6 +68,12 @@ def render_certificate(snapshot: dict) -> bytes:
     services.build_snapshot) sets each phrase of its second language beneath the English one,
     smaller, on the same page.
     """
+    return pdf.render_pdf(TEMPLATE, certificate_context(snapshot), STYLESHEETS)
+
+
+def certificate_context(snapshot: dict, qr: str | None = None) -> dict:
+    """The template's context: the snapshot, the phrases in English (and the second language)
+    and the QR code (`qr`: an image URI to use instead of the app's own drawing)."""
     percent = snapshot.get("attendance_percent")
     english = boilerplate(DEFAULT_LANGUAGE, snapshot["issued_on_text"], percent)
     second = snapshot.get("second")
@@ -77,13 +83,12 @@ def render_certificate(snapshot: dict) -> bytes:
             **boilerplate(second["language"], second["issued_on_text"], percent),
             **second,
         }
-    context = {
+    return {
         "c": snapshot,
         "t": english,
         "t2": other,
-        "qr": qr_data_uri(snapshot["verify_url"]),
+        "qr": qr or qr_data_uri(snapshot["verify_url"]),
     }
-    return pdf.render_pdf(TEMPLATE, context, STYLESHEETS)
 
 
 SAMPLE_SNAPSHOT = {
