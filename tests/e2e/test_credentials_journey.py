@@ -13,7 +13,7 @@ from schoolmgr.certificates import services as certificate_services
 from schoolmgr.demo import DEMO_PASSWORD, seed_demo
 from schoolmgr.extensions import db
 from schoolmgr.models import Edition, Registration, User
-from tests.e2e.conftest import axe_violations
+from tests.e2e.conftest import UI_TIMEOUT_MS, axe_violations
 
 EDITION = "digital-transformation-2019"
 
@@ -30,7 +30,7 @@ def test_badge_download_and_verification(browser, live_server, page, tmp_path):
     certificate = certificate_services.issue_one(edition, registration.id, staff)
 
     context = page.context
-    context.set_default_timeout(20_000)
+    context.set_default_timeout(UI_TIMEOUT_MS)
     page.goto("/login")
     page.get_by_label("Email").fill("participant@example.org")
     page.get_by_label("Password").fill(DEMO_PASSWORD)
@@ -49,7 +49,7 @@ def test_badge_download_and_verification(browser, live_server, page, tmp_path):
     assert Image.open(baked).text["openbadgecredential"].count(".") == 2
 
     visitor = browser.new_context(base_url=live_server.url, locale="en-GB").new_page()
-    visitor.set_default_timeout(20_000)
+    visitor.set_default_timeout(UI_TIMEOUT_MS)
     visitor.goto("/verify")
     visitor.get_by_label("Or choose a file").set_input_files(str(baked))
     visitor.get_by_role("button", name="Check the credential").click()
