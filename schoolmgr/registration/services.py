@@ -174,16 +174,21 @@ def _release_if_due(edition: Edition, now: datetime, actor: User | None = None) 
     due = edition.quota_release_at is not None and now >= edition.quota_release_at
     if edition.quotas_released_at is not None or not due or not edition.seat_quotas:
         return False
+    _stamp_release(edition, now, actor, "Country seats released to everyone (release date reached)")
+    return True
+
+
+def _stamp_release(edition: Edition, now: datetime, actor: User | None, summary: str) -> None:
+    """Open the edition's country seats to everyone from `now`, with its audit entry."""
     edition.quotas_released_at = now
     audit.record(
         "edition.quotas_released",
         target=edition,
         actor=actor,
         edition_id=edition.id,
-        summary="Country seats released to everyone (release date reached)",
+        summary=summary,
         after={"quotas_released_at": now.isoformat()},
     )
-    return True
 
 
 def _waitlist(edition_id: int) -> list[Registration]:
@@ -962,15 +967,7 @@ def release_country_seats(edition: Edition, actor: User) -> list[Registration]:
             _("The country seats are already released."), "already_released", 409
         )
     now = utcnow()
-    locked.quotas_released_at = now
-    audit.record(
-        "edition.quotas_released",
-        target=locked,
-        actor=actor,
-        edition_id=locked.id,
-        summary="Country seats released to everyone",
-        after={"quotas_released_at": now.isoformat()},
-    )
+    _stamp_release(locked, now, actor, "Country seats released to everyone")
     promoted = fill_free_seats(locked, actor, now)
     db.session.commit()
     return promoted
