@@ -39,7 +39,8 @@ def main() -> None:
     import sqlalchemy as sa
 
     from schoolmgr import create_app
-    from schoolmgr.attendance import services
+    from schoolmgr.attendance import roster as rosters
+    from schoolmgr.attendance import summaries, tally
     from schoolmgr.extensions import db
     from schoolmgr.models import (
         Attendance,
@@ -124,26 +125,26 @@ def main() -> None:
         edition = db.session.get(Edition, edition.id)
         queries["n"] = 0
         t0 = time.perf_counter()
-        tallies = services.tally_edition(edition)
+        tallies = tally.tally_edition(edition)
         tally_ms = (time.perf_counter() - t0) * 1000
         tally_queries = queries["n"]
         assert len(tallies) == args.participants
 
         t0 = time.perf_counter()
-        services.edition_summary(edition)
+        summaries.edition_summary(edition)
         summary_ms = (time.perf_counter() - t0) * 1000
 
         session = ems[0].sessions[0]
-        roster = services.roster_registrations(session)
+        roster = rosters.roster_registrations(session)
         marks = {r.id: AttendanceStatus.PRESENT for r in roster}
         t0 = time.perf_counter()
-        services.save_marks(session, marks, by=db.session.get(User, trainer.id))
+        rosters.save_marks(session, marks, by=db.session.get(User, trainer.id))
         roster_ms = (time.perf_counter() - t0) * 1000
 
         with app.test_request_context():
-            services.sign_in_sheet_pdf(session)  # warm-up: fonts and stylesheet
+            rosters.sign_in_sheet_pdf(session)  # warm-up: fonts and stylesheet
             t0 = time.perf_counter()
-            pdf = services.sign_in_sheet_pdf(session)
+            pdf = rosters.sign_in_sheet_pdf(session)
             sheet_ms = (time.perf_counter() - t0) * 1000
         client = app.test_client()
         with client.session_transaction() as cookie:

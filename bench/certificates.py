@@ -297,7 +297,7 @@ def main() -> None:
     import sqlalchemy as sa
 
     from schoolmgr import create_app
-    from schoolmgr.certificates import codes, services
+    from schoolmgr.certificates import batches, codes, eligibility, snapshot
     from schoolmgr.extensions import db
     from schoolmgr.models import Certificate, Registration
 
@@ -331,9 +331,9 @@ def main() -> None:
             .limit(args.naive_n)
         ).all()
         sample = [
-            services.build_snapshot(
+            snapshot.build_snapshot(
                 reg,
-                services.evaluate_registration(reg),
+                eligibility.evaluate_registration(reg),
                 f"2025-0001-{reg.id:05d}",
                 codes.new_code(),
                 date.today(),
@@ -347,8 +347,8 @@ def main() -> None:
         naive_before, naive_cpu_before = naive_rate(sample[:half])
 
         t0, cpu0, children0 = time.perf_counter(), time.process_time(), children_cpu()
-        batch = services.start_batch(edition, None)
-        batch = services.run_batch(batch.id, processes=args.processes)
+        batch = batches.start_batch(edition, None)
+        batch = batches.run_batch(batch.id, processes=args.processes)
         elapsed = time.perf_counter() - t0
         app_cpu = (time.process_time() - cpu0 + children_cpu() - children0) / max(batch.done, 1)
         issued = db.session.scalar(db.select(db.func.count(Certificate.id)))

@@ -218,7 +218,7 @@ def test_check_in_refusals_are_explained(client, login, world, who, minutes, cod
 
 
 def test_qr_landing_confirms_then_checks_in(client, login, world, app):
-    from schoolmgr.attendance.services import rotating_token
+    from schoolmgr.attendance.checkin import rotating_token
 
     s = world["session"]
     login(world["bojan"].user)

@@ -6,8 +6,10 @@ import pytest
 import sqlalchemy as sa
 from freezegun import freeze_time
 
-from schoolmgr.attendance import services
-from schoolmgr.attendance.services import AttendanceError
+from schoolmgr.attendance import checkin as self_checkin
+from schoolmgr.attendance import roster as rosters
+from schoolmgr.attendance import summaries
+from schoolmgr.attendance.errors import AttendanceError
 from schoolmgr.extensions import db
 from schoolmgr.models import (
     Attendance,
@@ -16,6 +18,7 @@ from schoolmgr.models import (
     AuditEvent,
     Country,
     RegistrationStatus,
+    utcnow,
 )
 
 
@@ -55,7 +58,7 @@ def mark(session, registration):
 
 
 def roster(session, q=""):
-    return services.roster_rows(db.session.execute(services.roster_query(session, q)).all())
+    return rosters.roster_rows(db.session.execute(rosters.roster_query(session, q)).all())
 
 
 def test_roster_lists_accepted_participants_of_the_module(setup):
@@ -80,14 +83,14 @@ def test_roster_search_finds_names_without_diacritics(setup):
 
 def test_roster_row_of_one_participant(setup):
     ana = setup["ana"]
-    row = services.roster_row(setup["session"], ana.id)
+    row = rosters.roster_row(setup["session"], ana.id)
     assert row.registration.user.full_name == "Ana Anić"
-    assert services.roster_row(setup["session"], 10**6) is None
+    assert rosters.roster_row(setup["session"], 10**6) is None
 
 
 def test_save_marks_records_method_and_author(setup):
     s, ana, bojan = setup["session"], setup["ana"], setup["bojan"]
-    changed = services.save_marks(
+    changed = rosters.save_marks(
         s,
         {ana.id: AttendanceStatus.PRESENT, bojan.id: AttendanceStatus.LATE},
         by=setup["trainer"],
@@ -103,7 +106,7 @@ def test_save_marks_records_method_and_author(setup):
 def test_save_marks_refuses_strangers_and_saves_nothing(setup):
     s = setup["session"]
     with pytest.raises(AttendanceError) as exc:
-        services.save_marks(
+        rosters.save_marks(
             s,
             {setup["ana"].id: AttendanceStatus.PRESENT, setup["ciril"].id: AttendanceStatus.LATE},
             by=setup["trainer"],
@@ -114,7 +117,7 @@ def test_save_marks_refuses_strangers_and_saves_nothing(setup):
 
 def test_save_marks_refuses_self_checkin_method(setup):
     with pytest.raises(AttendanceError) as exc:
-        services.save_marks(
+        rosters.save_marks(
             setup["session"], {}, by=setup["trainer"], method=AttendanceMethod.SELF_CHECKIN
         )
     assert exc.value.code == "bad_method"
@@ -128,7 +131,7 @@ def test_mark_all_present_keeps_existing_marks(setup, make_attendance):
         status=AttendanceStatus.EXCUSED,
         method=AttendanceMethod.APOLOGY,
     )
-    assert services.mark_all_present(s, by=setup["trainer"]) == 1
+    assert rosters.mark_all_present(s, by=setup["trainer"]) == 1
     assert mark(s, setup["ana"]).status == AttendanceStatus.EXCUSED
     assert mark(s, setup["bojan"]).status == AttendanceStatus.PRESENT
 
@@ -137,10 +140,10 @@ def test_close_session_marks_unmarked_absent(setup, make_attendance):
     s = setup["session"]
     make_attendance(session=s, registration=setup["ana"])
     with pytest.raises(AttendanceError) as exc:
-        services.close_session(s, by=setup["trainer"], now=s.starts_at - timedelta(minutes=1))
+        rosters.close_session(s, by=setup["trainer"], now=s.starts_at - timedelta(minutes=1))
     assert exc.value.code == "not_started"
 
-    assert services.close_session(s, by=setup["trainer"], now=s.ends_at) == 1
+    assert rosters.close_session(s, by=setup["trainer"], now=s.ends_at) == 1
     assert mark(s, setup["bojan"]).status == AttendanceStatus.ABSENT
     assert mark(s, setup["ana"]).status == AttendanceStatus.PRESENT
     assert s.closed_at == s.ends_at
@@ -156,9 +159,9 @@ def user_of(reg):
 def test_typed_code_checks_in_present_then_is_idempotent(setup):
     s, ana = setup["session"], setup["ana"]
     with freeze_time(s.starts_at - timedelta(minutes=5)):
-        result = services.check_in_with_code(user_of(ana), s.checkin_code.lower())
+        result = self_checkin.check_in_with_code(user_of(ana), s.checkin_code.lower())
         assert not result.already
-        again = services.check_in_with_code(user_of(ana), s.checkin_code)
+        again = self_checkin.check_in_with_code(user_of(ana), s.checkin_code)
         assert again.already
     attendance = mark(s, ana)
     assert attendance.status == AttendanceStatus.PRESENT
@@ -171,7 +174,7 @@ def test_check_in_after_threshold_is_late(setup, app):
     s = setup["session"]
     late = app.config["CHECKIN_LATE_AFTER_MINUTES"]
     with freeze_time(s.starts_at + timedelta(minutes=late, seconds=1)):
-        services.check_in_with_code(user_of(setup["ana"]), s.checkin_code)
+        self_checkin.check_in_with_code(user_of(setup["ana"]), s.checkin_code)
     assert mark(s, setup["ana"]).status == AttendanceStatus.LATE
 
 
@@ -183,7 +186,7 @@ def test_check_in_outside_window_is_refused(setup, offset_minutes, code):
     s = setup["session"]
     moment = s.starts_at + timedelta(minutes=offset_minutes)
     with freeze_time(moment), pytest.raises(AttendanceError) as exc:
-        services.check_in_with_code(user_of(setup["ana"]), s.checkin_code)
+        self_checkin.check_in_with_code(user_of(setup["ana"]), s.checkin_code)
     assert exc.value.code == code
     assert mark(s, setup["ana"]) is None
 
@@ -191,9 +194,9 @@ def test_check_in_outside_window_is_refused(setup, offset_minutes, code):
 def test_window_edges_are_inside(setup):
     s = setup["session"]
     with freeze_time(s.starts_at - timedelta(minutes=30)):
-        services.check_in_with_code(user_of(setup["ana"]), s.checkin_code)
+        self_checkin.check_in_with_code(user_of(setup["ana"]), s.checkin_code)
     with freeze_time(s.starts_at + timedelta(minutes=60)):
-        services.check_in_with_code(user_of(setup["bojan"]), s.checkin_code)
+        self_checkin.check_in_with_code(user_of(setup["bojan"]), s.checkin_code)
     assert mark(s, setup["bojan"]).status == AttendanceStatus.LATE
 
 
@@ -202,30 +205,32 @@ def test_wrong_or_empty_code_is_refused(setup):
     with freeze_time(s.starts_at):
         for typed, code in [("NOPE99", "wrong_code"), ("  ", "no_code")]:
             with pytest.raises(AttendanceError) as exc:
-                services.check_in_with_code(user_of(setup["ana"]), typed)
+                self_checkin.check_in_with_code(user_of(setup["ana"]), typed)
             assert exc.value.code == code
 
 
 def test_participant_of_another_module_is_refused(setup):
     s = setup["session"]
     with freeze_time(s.starts_at), pytest.raises(AttendanceError) as exc:
-        services.check_in_with_code(user_of(setup["ciril"]), s.checkin_code)
+        self_checkin.check_in_with_code(user_of(setup["ciril"]), s.checkin_code)
     assert exc.value.code == "not_registered"
 
 
 def test_closed_session_refuses_check_in(setup):
     s = setup["session"]
-    services.close_session(s, by=setup["trainer"], now=s.starts_at)
+    rosters.close_session(s, by=setup["trainer"], now=s.starts_at)
     with freeze_time(s.starts_at + timedelta(minutes=1)), pytest.raises(AttendanceError) as exc:
-        services.check_in_with_code(user_of(setup["ana"]), s.checkin_code)
+        self_checkin.check_in_with_code(user_of(setup["ana"]), s.checkin_code)
     assert exc.value.code == "session_closed"
 
 
 def test_check_in_turns_apology_into_presence(setup):
     s, ana = setup["session"], setup["ana"]
-    services.send_apology(user_of(ana), s, "Flight delayed", now=s.starts_at - timedelta(hours=5))
+    self_checkin.send_apology(
+        user_of(ana), s, "Flight delayed", now=s.starts_at - timedelta(hours=5)
+    )
     with freeze_time(s.starts_at):
-        services.check_in_with_code(user_of(ana), s.checkin_code)
+        self_checkin.check_in_with_code(user_of(ana), s.checkin_code)
     assert mark(s, ana).status == AttendanceStatus.PRESENT
 
 
@@ -233,13 +238,13 @@ def test_qr_token_rotates_and_previous_token_still_works(setup, app):
     s = setup["session"]
     period = app.config["CHECKIN_ROTATION_SECONDS"]
     issued_at = s.starts_at
-    token = services.rotating_token(s, issued_at)
-    assert services.rotating_token(s, issued_at + timedelta(seconds=period)) != token
+    token = self_checkin.rotating_token(s, issued_at)
+    assert self_checkin.rotating_token(s, issued_at + timedelta(seconds=period)) != token
     with freeze_time(issued_at + timedelta(seconds=period)):
-        services.check_in_with_token(user_of(setup["ana"]), s, token)
+        self_checkin.check_in_with_token(user_of(setup["ana"]), s, token)
     later = issued_at + timedelta(seconds=3 * period)
     with freeze_time(later), pytest.raises(AttendanceError) as exc:
-        services.check_in_with_token(user_of(setup["bojan"]), s, token)
+        self_checkin.check_in_with_token(user_of(setup["bojan"]), s, token)
     assert exc.value.code == "expired_code"
 
 
@@ -247,9 +252,9 @@ def test_ensure_checkin_code_generates_once(setup):
     s = setup["session"]
     s.checkin_code = None
     db.session.commit()
-    code = services.ensure_checkin_code(s)
+    code = self_checkin.ensure_checkin_code(s)
     assert len(code) == 6
-    assert services.ensure_checkin_code(s) == code
+    assert self_checkin.ensure_checkin_code(s) == code
 
 
 def test_closed_session_gets_no_check_in_code_and_only_closed_ones_reopen(setup):
@@ -257,17 +262,17 @@ def test_closed_session_gets_no_check_in_code_and_only_closed_ones_reopen(setup)
     s.checkin_code = None
     db.session.commit()
     with pytest.raises(AttendanceError) as exc:
-        services.reopen_session(s, by=trainer)
+        rosters.reopen_session(s, by=trainer)
     assert exc.value.code == "not_closed"
     assert not db.session.scalar(sa.select(AuditEvent).filter_by(action="attendance.reopen"))
 
-    services.close_session(s, by=trainer, now=s.starts_at)
+    rosters.close_session(s, by=trainer, now=s.starts_at)
     with pytest.raises(AttendanceError) as exc:
-        services.ensure_checkin_code(s)
+        self_checkin.ensure_checkin_code(s)
     assert exc.value.code == "session_closed" and s.checkin_code is None
 
-    services.reopen_session(s, by=trainer)
-    assert s.closed_at is None and services.ensure_checkin_code(s)
+    rosters.reopen_session(s, by=trainer)
+    assert s.closed_at is None and self_checkin.ensure_checkin_code(s)
 
 
 # Apologies ------------------------------------------------------------------------------------
@@ -275,7 +280,9 @@ def test_closed_session_gets_no_check_in_code_and_only_closed_ones_reopen(setup)
 
 def test_apology_before_start_is_excused_with_comment(setup):
     s, ana = setup["session"], setup["ana"]
-    services.send_apology(user_of(ana), s, " Sick leave ", now=s.starts_at - timedelta(minutes=1))
+    self_checkin.send_apology(
+        user_of(ana), s, " Sick leave ", now=s.starts_at - timedelta(minutes=1)
+    )
     attendance = mark(s, ana)
     assert attendance.status == AttendanceStatus.EXCUSED
     assert attendance.method == AttendanceMethod.APOLOGY
@@ -293,7 +300,7 @@ def test_apology_before_start_is_excused_with_comment(setup):
 def test_apology_rules(setup, who, comment, minutes_before, code):
     s = setup["session"]
     with pytest.raises(AttendanceError) as exc:
-        services.send_apology(
+        self_checkin.send_apology(
             user_of(setup[who]), s, comment, now=s.starts_at - timedelta(minutes=minutes_before)
         )
     assert exc.value.code == code
@@ -302,9 +309,9 @@ def test_apology_rules(setup, who, comment, minutes_before, code):
 def test_apology_after_check_in_is_refused(setup):
     s, ana = setup["session"], setup["ana"]
     with freeze_time(s.starts_at - timedelta(minutes=10)):
-        services.check_in_with_code(user_of(ana), s.checkin_code)
+        self_checkin.check_in_with_code(user_of(ana), s.checkin_code)
         with pytest.raises(AttendanceError) as exc:
-            services.send_apology(user_of(ana), s, "Sorry")
+            self_checkin.send_apology(user_of(ana), s, "Sorry")
     assert exc.value.code == "already_checked_in"
 
 
@@ -317,10 +324,10 @@ def test_module_summary_and_csv(setup, make_attendance):
     setup["bojan"].user.full_name = "=HYPERLINK(1)"
     db.session.commit()
     make_attendance(session=s, registration=setup["ana"])
-    rows, rate = services.module_summary(setup["mod_a"])
+    rows, rate = summaries.module_summary(setup["mod_a"])
     assert [(r.tally.planned, r.tally.attended) for r in rows] == [(1, 0), (1, 1)]
     assert rate.percent == 50.0
-    csv_text = services.summary_csv(rows)
+    csv_text = summaries.summary_csv(rows)
     assert "'=HYPERLINK(1)" in csv_text
     assert "Kosovo*" in csv_text
     assert "UNSCR 1244" in csv_text
@@ -347,8 +354,8 @@ def test_module_rate_counted_in_the_database_matches_the_full_summary(
     make_attendance(session=s_a1, registration=pending, status=AttendanceStatus.PRESENT)
     make_attendance(session=s_b1, registration=setup["ana"], status=AttendanceStatus.PRESENT)
 
-    rows, summed = services.module_summary(mod_a)
-    rate = services.module_rate(mod_a)
+    rows, summed = summaries.module_summary(mod_a)
+    rate = summaries.module_rate(mod_a)
 
     fields = ("sessions", "planned", "credited", "participants")
     assert [getattr(rate, f) for f in fields] == [getattr(summed, f) for f in fields]
@@ -361,23 +368,23 @@ def test_module_rate_counted_in_the_database_matches_the_full_summary(
 def test_module_summary_rows_tally_one_page_like_the_full_summary(setup, make_attendance):
     mod_a = setup["mod_a"]
     make_attendance(session=setup["session"], registration=setup["bojan"])
-    page = db.session.scalars(services.module_participants(mod_a).offset(1).limit(1)).all()
+    page = db.session.scalars(rosters.module_participants(mod_a).offset(1).limit(1)).all()
     assert [r.user.full_name for r in page] == ["Bojan Bojić"]
 
-    now = services.utcnow()
-    rows = services.module_summary_rows(mod_a, page, now)
+    now = utcnow()
+    rows = summaries.module_summary_rows(mod_a, page, now)
 
-    all_rows, _rate = services.module_summary(mod_a, now)
+    all_rows, _rate = summaries.module_summary(mod_a, now)
     assert [(r.registration, r.tally) for r in rows] == [
         (r.registration, r.tally) for r in all_rows[1:]
     ]
     assert rows[0].tally.attended == 1
-    assert services.module_summary_rows(mod_a, []) == []
+    assert summaries.module_summary_rows(mod_a, []) == []
 
 
 def test_edition_summary_has_rates_per_module(setup, make_attendance):
     make_attendance(session=setup["session"], registration=setup["ana"])
-    rows, rates = services.edition_summary(setup["edition"])
+    rows, rates = summaries.edition_summary(setup["edition"])
     assert {r.registration.id for r in rows} == {
         setup["ana"].id,
         setup["bojan"].id,
@@ -387,26 +394,13 @@ def test_edition_summary_has_rates_per_module(setup, make_attendance):
 
 
 def _rates_by_tally(edition):
-    """Rates the long way, tallying each accepted participant in Python (the reference)."""
-    now = services.utcnow()
-    data = services._edition_data(edition)
+    """Rates the long way, from each module's participants tallied in Python (the reference)."""
     rates = []
     for em in edition.edition_modules:
-        module_sessions = [s_id for s_id, _ends, em_id in data.sessions if em_id == em.id]
-        planned = credited = 0
-        for reg_id in data.registration_ids:
-            if edition.module_choice and em.id not in data.chosen[reg_id]:
-                continue
-            tally = services._tally(
-                reg_id,
-                [(s_id, now) for s_id in module_sessions],
-                data.marks[reg_id],
-                edition.excused_counts_as_attended,
-                now,
-            )
-            planned += tally.planned
-            credited += tally.credited
-        rates.append((em.id, len(module_sessions), planned, credited))
+        rows, _rate = summaries.module_summary(em)
+        planned = sum(row.tally.planned for row in rows)
+        credited = sum(row.tally.credited for row in rows)
+        rates.append((em.id, len(em.sessions), planned, credited))
     return rates
 
 
@@ -428,7 +422,7 @@ def test_module_rates_counted_in_the_database_match_the_tallies(
     # Ana marked on a module she did not choose: counts only without module choice.
     make_attendance(session=s_b1, registration=setup["ana"], status=AttendanceStatus.PRESENT)
 
-    rates = services.module_rates(edition)
+    rates = summaries.module_rates(edition)
 
     assert [(r.edition_module.id, r.sessions, r.planned, r.credited) for r in rates] == (
         _rates_by_tally(edition)
@@ -438,12 +432,12 @@ def test_module_rates_counted_in_the_database_match_the_tallies(
 def test_summary_rows_tally_one_page_over_the_whole_edition(setup, make_attendance):
     make_attendance(session=setup["session"], registration=setup["ana"])
     edition = setup["edition"]
-    page = db.session.scalars(services.edition_participants(edition).limit(2)).unique().all()
+    page = db.session.scalars(summaries.edition_participants(edition).limit(2)).unique().all()
     assert [r.user.full_name for r in page] == ["Ana Anić", "Bojan Bojić"]
 
-    rows = services.summary_rows(edition, page)
+    rows = summaries.summary_rows(edition, page)
 
-    all_rows, _rates = services.edition_summary(edition)
+    all_rows, _rates = summaries.edition_summary(edition)
     expected = {r.registration.id: r.tally for r in all_rows}
     assert [r.registration for r in rows] == page
     assert all(r.tally == expected[r.registration.id] for r in rows)

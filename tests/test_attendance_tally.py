@@ -6,7 +6,7 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
-from schoolmgr.attendance.services import (
+from schoolmgr.attendance.tally import (
     AttendanceTally,
     planned_sessions,
     tally_edition,

@@ -340,9 +340,9 @@ class _Namespace:
 
 
 def _write_pdf(certificate) -> None:
-    from schoolmgr.certificates import services as certificate_services
+    from schoolmgr.certificates import files
 
-    certificate_services.pdf_path(certificate).write_bytes(b"%PDF-1.4\n% test file\n%%EOF\n")
+    files.pdf_path(certificate).write_bytes(b"%PDF-1.4\n% test file\n%%EOF\n")
 
 
 def _issue_credential(certificate):
@@ -369,7 +369,7 @@ def _issue_credential(certificate):
 
 
 def build_world() -> World:
-    from schoolmgr.attendance.services import rotating_token
+    from schoolmgr.attendance.checkin import rotating_token
     from schoolmgr.auth.services import password_reset_token
     from schoolmgr.certificates.codes import new_code
     from schoolmgr.programme.services import invitation_token
@@ -658,9 +658,9 @@ def test_a_coordinator_of_another_country_never_sees_the_owners_data(app, client
 def test_certificate_files_are_not_served_by_guessable_names(app, client, login):
     world = build_world()
     login(world.other)
-    from schoolmgr.certificates import services as certificate_services
+    from schoolmgr.certificates import files
 
-    stored = certificate_services.pdf_path(world.certificate)
+    stored = files.pdf_path(world.certificate)
     for guess in (
         f"/static/../instance/storage/certificates/{stored.name}",
         f"/static/certificates/{stored.name}",

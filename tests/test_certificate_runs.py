@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
-from schoolmgr.certificates import jobs, services
+from schoolmgr.certificates import batches, issuing, jobs
 from schoolmgr.models import Certificate, CertificateBatch, CertificateBatchStatus, Role, utcnow
 from tests import factories
 from tests.test_certificates_services import P, attend, past_edition  # noqa: F401 (fixture)
@@ -29,12 +29,12 @@ def killed_run(past_edition, db):  # noqa: F811
     for registration in registrations:
         attend(registration, sessions, [P] * 10)
     staff = factories.UserFactory(role=Role.STAFF)
-    batch = services.start_batch(edition, staff)
-    services.claim_batch(batch)
+    batch = batches.start_batch(edition, staff)
+    batches.claim_batch(batch)
     batch.worker = f"{socket.gethostname()}:{dead_pid()}"
     db.session.commit()
     for registration in registrations[:3]:
-        services.issue_for_registration(registration, staff)
+        issuing.issue_for_registration(registration, staff)
     db.session.refresh(batch)
     assert (batch.done, batch.total, batch.status) == (0, 5, CertificateBatchStatus.RUNNING)
     return edition, batch, staff
@@ -78,7 +78,7 @@ def test_staff_take_the_run_over_from_the_page_and_it_resumes(client, login, db,
 
 def test_a_run_whose_worker_is_alive_is_not_taken_over(client, login, db, killed_run):
     edition, batch, staff = killed_run
-    batch.worker = services.this_worker()  # this very process: alive, heartbeat fresh
+    batch.worker = batches.this_worker()  # this very process: alive, heartbeat fresh
     db.session.commit()
     login(staff)
 
@@ -97,12 +97,12 @@ def test_a_worker_on_another_host_is_gone_when_its_heartbeat_stops(db, killed_ru
     _edition, batch, _staff = killed_run
     batch.worker = "another-host:12345"
     db.session.commit()
-    assert not services.batch_worker_gone(batch)
+    assert not batches.batch_worker_gone(batch)
 
-    batch.updated_at = utcnow() - services.BATCH_STALE_AFTER - timedelta(seconds=1)
+    batch.updated_at = utcnow() - batches.BATCH_STALE_AFTER - timedelta(seconds=1)
     db.session.commit()
 
-    assert services.batch_worker_gone(batch)
+    assert batches.batch_worker_gone(batch)
 
 
 @pytest.mark.parametrize(
@@ -118,4 +118,4 @@ def test_with_rq_the_job_status_tells_whether_the_worker_is_gone(
     db.session.commit()
     monkeypatch.setattr(jobs, "job_status", lambda job_id: status)
 
-    assert services.batch_worker_gone(batch) is gone
+    assert batches.batch_worker_gone(batch) is gone

@@ -19,7 +19,7 @@ from babel.support import Translations
 from flask_babel import get_domain
 from flask_babel import gettext as _
 
-from schoolmgr.certificates import rendering, services
+from schoolmgr.certificates import files, issuing, rendering, snapshot
 from schoolmgr.i18n import babel_locale, in_language
 from schoolmgr.models import AttendanceStatus, Edition, Role
 from schoolmgr.timeutils import fmt_date, fmt_date_range
@@ -134,11 +134,11 @@ def test_a_bilingual_certificate_speaks_english_and_the_participants_language(
     edition = make_edition("participant")
     registration = attended(edition, name, language)
 
-    certificate, created = services.issue_for_registration(registration, None)
+    certificate, created = issuing.issue_for_registration(registration, None)
 
     assert created
     assert certificate.snapshot["languages"] == ["en", language]
-    text = pdf_text(services.pdf_path(certificate).read_bytes())
+    text = pdf_text(files.pdf_path(certificate).read_bytes())
     assert name in text
     issued_on = certificate.issued_at.date()
     english = expected_in("en", edition, issued_on)
@@ -154,10 +154,10 @@ def test_serbian_cyrillic_names_and_the_editions_own_second_language(app):
     edition = make_edition("sr-Cyrl")
     registration = attended(edition, "Ђорђе Љубичић", "sq")
 
-    certificate, _created = services.issue_for_registration(registration, None)
+    certificate, _created = issuing.issue_for_registration(registration, None)
 
     assert certificate.snapshot["languages"] == ["en", "sr-Cyrl"]
-    text = pdf_text(services.pdf_path(certificate).read_bytes())
+    text = pdf_text(files.pdf_path(certificate).read_bytes())
     assert "Ђорђе Љубичић" in text
     for phrase in expected_in("sr-Cyrl", edition, certificate.issued_at.date()):
         assert phrase in text, phrase
@@ -176,18 +176,18 @@ def test_serbian_cyrillic_names_and_the_editions_own_second_language(app):
 def test_which_languages_a_certificate_is_in(app, choice, preferred, languages):
     edition = factories.EditionFactory(certificate_language=choice)
     user = factories.UserFactory(preferred_language=preferred)
-    assert services.certificate_languages(edition, user) == languages
+    assert snapshot.certificate_languages(edition, user) == languages
 
 
 def test_an_english_only_certificate_has_no_second_language(catalogue):
     edition = make_edition("en")
     registration = attended(edition, "Đorđe Čolić", "mk")
 
-    certificate, _created = services.issue_for_registration(registration, None)
+    certificate, _created = issuing.issue_for_registration(registration, None)
 
     assert certificate.snapshot["languages"] == ["en"]
     assert certificate.snapshot["second"] is None
-    text = pdf_text(services.pdf_path(certificate).read_bytes())
+    text = pdf_text(files.pdf_path(certificate).read_bytes())
     assert "Đorđe Čolić" in text
     assert "CERTIFICATE OF ATTENDANCE" in text
     assert TEST_PHRASES["mk"]["This is to certify that"] not in text
@@ -248,7 +248,7 @@ def test_twelve_modules_fit_on_one_a4_landscape_page(catalogue, tmp_path, langua
 def test_verify_shows_the_languages_of_the_certificate(client, catalogue):
     edition = make_edition("participant")
     registration = attended(edition, "Ѓорѓи Ќосе Ѕвездановски", "mk")
-    certificate, _created = services.issue_for_registration(registration, None)
+    certificate, _created = issuing.issue_for_registration(registration, None)
     code = certificate.verification_code
 
     assert client.get(f"/verify/{code}.json").get_json()["languages"] == ["en", "mk"]

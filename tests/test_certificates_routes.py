@@ -9,7 +9,7 @@ import pytest
 import sqlalchemy as sa
 
 from schoolmgr import create_app
-from schoolmgr.certificates import services
+from schoolmgr.certificates import batches, eligibility, files, issuing, lookup
 from schoolmgr.extensions import db
 from schoolmgr.models import (
     AttendanceStatus,
@@ -150,8 +150,8 @@ def test_bad_override_shows_message_not_500(client, login, edition_with_people):
 
 def test_participant_downloads_own_certificate_only(client, login, edition_with_people):
     _edition, (a, b, _poor) = edition_with_people
-    mine = services.issue_for_registration(a, None)[0]
-    theirs = services.issue_for_registration(b, None)[0]
+    mine = issuing.issue_for_registration(a, None)[0]
+    theirs = issuing.issue_for_registration(b, None)[0]
     login(a.user)
     page = client.get("/me/certificates").get_data(as_text=True)
     assert "Autumn School" in page
@@ -163,7 +163,7 @@ def test_participant_downloads_own_certificate_only(client, login, edition_with_
 
 def test_verify_pages(client, edition_with_people):
     _edition, (a, _b, _poor) = edition_with_people
-    certificate = services.issue_for_registration(a, None)[0]
+    certificate = issuing.issue_for_registration(a, None)[0]
     code = certificate.verification_code
 
     response = client.get(f"/verify/{code}")
@@ -189,7 +189,7 @@ def test_verify_pages(client, edition_with_people):
 @pytest.mark.parametrize("typed", ["{serial}", "{serial_spaced}", "{serial_digits}", " {serial}  "])
 def test_verify_accepts_the_serial_number_and_says_so(client, edition_with_people, typed):
     _edition, (a, _b, _poor) = edition_with_people
-    certificate = services.issue_for_registration(a, None)[0]
+    certificate = issuing.issue_for_registration(a, None)[0]
     serial = certificate.serial
     typed = typed.format(
         serial=serial,
@@ -208,7 +208,7 @@ def test_verify_accepts_the_serial_number_and_says_so(client, edition_with_peopl
 
 def test_verify_by_code_does_not_claim_a_serial_was_typed(client, edition_with_people):
     _edition, (a, _b, _poor) = edition_with_people
-    certificate = services.issue_for_registration(a, None)[0]
+    certificate = issuing.issue_for_registration(a, None)[0]
 
     response = client.get(
         "/verify",
@@ -223,8 +223,8 @@ def test_verify_by_code_does_not_claim_a_serial_was_typed(client, edition_with_p
 
 def test_upload_detects_edited_pdf(app, client, edition_with_people):
     _edition, (a, _b, _poor) = edition_with_people
-    certificate = services.issue_for_registration(a, None)[0]
-    original = services.read_pdf(certificate).read_bytes()
+    certificate = issuing.issue_for_registration(a, None)[0]
+    original = files.read_pdf(certificate).read_bytes()
     edited = original + b"\n% appended by someone\n"
 
     response = client.post(
@@ -244,10 +244,10 @@ def test_upload_detects_edited_pdf(app, client, edition_with_people):
 
 def test_revoke_and_reissue_through_pages(client, login, edition_with_people):
     _edition, (a, _b, _poor) = edition_with_people
-    certificate = services.issue_for_registration(a, None)[0]
+    certificate = issuing.issue_for_registration(a, None)[0]
     login(role=Role.STAFF)
     client.post(f"/staff/certificates/{certificate.id}/reissue", data={"reason": "Venue corrected"})
-    new = services.current_certificate(a)
+    new = lookup.current_certificate(a)
     assert new.id != certificate.id
     page = client.get(f"/verify/{certificate.verification_code}").get_data(as_text=True)
     assert "Superseded" in page and new.serial in page
@@ -298,7 +298,7 @@ def test_verify_lookups_share_one_limit_across_routes(database_url, tmp_path):
 def test_audit_log_filters(client, login, edition_with_people):
     _edition, (a, _b, _poor) = edition_with_people
     staff = login(role=Role.STAFF)
-    services.set_override(_edition, a.id, "excluded", "Left on day one", staff)
+    eligibility.set_override(_edition, a.id, "excluded", "Left on day one", staff)
     html = client.get(f"/staff/audit?actor={staff.id}&edition={_edition.id}").get_data(as_text=True)
     assert "Left on day one" in html
     html = client.get("/staff/audit?action=certificate.revoked").get_data(as_text=True)
@@ -334,7 +334,7 @@ def test_list_pages_use_a_fixed_number_of_queries(client, login, edition_with_pe
     edition, people = edition_with_people
     staff = login(role=Role.STAFF)
     for reg in people[:2]:
-        services.issue_for_registration(reg, staff)
+        issuing.issue_for_registration(reg, staff)
     urls = [
         "/staff/editions/autumn-school/certificates",
         "/staff/editions/autumn-school/certificates/issued",
@@ -349,8 +349,8 @@ def test_list_pages_use_a_fixed_number_of_queries(client, login, edition_with_pe
             round_counts.append(queries.count)
         counts.append(round_counts)
         _add_participants(edition, 4)
-        for reg_id in services.missing_registration_ids(edition):
-            services.issue_for_registration(factories.db.session.get(Registration, reg_id), staff)
+        for reg_id in batches.missing_registration_ids(edition):
+            issuing.issue_for_registration(factories.db.session.get(Registration, reg_id), staff)
     assert counts[0] == counts[1], counts
 
 

@@ -8,8 +8,16 @@ import pypdf
 import pytest
 import sqlalchemy as sa
 
-from schoolmgr.certificates import codes, services
-from schoolmgr.certificates.services import CertificateError
+from schoolmgr.certificates import (
+    batches,
+    codes,
+    eligibility,
+    files,
+    issuing,
+    lookup,
+    verification,
+)
+from schoolmgr.certificates.errors import CertificateError
 from schoolmgr.mail import deliver_pending
 from schoolmgr.models import (
     AttendanceStatus,
@@ -69,7 +77,7 @@ def test_eligibility_reasons(past_edition):
     missed = factories.RegistrationFactory(edition=edition)
     attend(missed, sessions, [P] * 5 + [P, P, P, A, A])  # 8 of 10, but 3 of 5 of the mandatory
 
-    rows = services.evaluate_edition(edition)
+    rows = eligibility.evaluate_edition(edition)
 
     assert by_id(rows, good).state == "eligible"
     assert by_id(rows, low).state == "ineligible"
@@ -86,7 +94,7 @@ def test_can_still_reach_while_sessions_remain(app):
         factories.SessionFactory(edition_module=em)
     registration = factories.RegistrationFactory(edition=edition)
 
-    (row,) = services.evaluate_edition(edition)
+    (row,) = eligibility.evaluate_edition(edition)
 
     assert row.registration.id == registration.id
     assert row.state == "pending"
@@ -97,11 +105,11 @@ def test_excused_absences_follow_the_edition_setting(past_edition):
     edition, sessions = past_edition
     registration = factories.RegistrationFactory(edition=edition)
     attend(registration, sessions, [P] * 6 + [E] * 4)
-    assert by_id(services.evaluate_edition(edition), registration).eligible
+    assert by_id(eligibility.evaluate_edition(edition), registration).eligible
 
     edition.excused_counts_as_attended = False
     factories.db.session.commit()
-    row = by_id(services.evaluate_edition(edition), registration)
+    row = by_id(eligibility.evaluate_edition(edition), registration)
     assert not row.eligible
     assert "attended 6 of 10 sessions, needs 8" in row.reasons
 
@@ -113,13 +121,15 @@ def test_exception_needs_a_reason_and_is_audited(past_edition):
     attend(registration, sessions, [P] * 5 + [A] * 5)
 
     with pytest.raises(CertificateError) as exc:
-        services.set_override(edition, registration.id, "granted", "", staff)
+        eligibility.set_override(edition, registration.id, "granted", "", staff)
     assert exc.value.code == "reason_required"
 
-    services.set_override(edition, registration.id, "granted", "Hospitalised, medical note", staff)
+    eligibility.set_override(
+        edition, registration.id, "granted", "Hospitalised, medical note", staff
+    )
 
     assert registration.certificate_override == CertificateOverride.GRANTED
-    assert by_id(services.evaluate_edition(edition), registration).state == "exception"
+    assert by_id(eligibility.evaluate_edition(edition), registration).state == "exception"
     event = factories.db.session.scalar(
         sa.select(AuditEvent).where(AuditEvent.action == "certificate.exception_granted")
     )
@@ -133,12 +143,12 @@ def test_excluded_participant_gets_no_certificate(past_edition):
     staff = factories.UserFactory(role=Role.STAFF)
     registration = factories.RegistrationFactory(edition=edition)
     attend(registration, sessions, [P] * 10)
-    services.set_override(edition, registration.id, "excluded", "Breach of conduct", staff)
+    eligibility.set_override(edition, registration.id, "excluded", "Breach of conduct", staff)
 
     with pytest.raises(CertificateError) as exc:
-        services.issue_one(edition, registration.id, staff)
+        issuing.issue_one(edition, registration.id, staff)
     assert exc.value.code == "excluded"
-    assert services.missing_registration_ids(edition) == []
+    assert batches.missing_registration_ids(edition) == []
 
 
 def test_issue_writes_pdf_snapshot_hash_audit_and_email(past_edition, app, outbox):
@@ -149,7 +159,7 @@ def test_issue_writes_pdf_snapshot_hash_audit_and_email(past_edition, app, outbo
     )
     attend(registration, sessions, [P] * 10)
 
-    certificate = services.issue_one(edition, registration.id, staff)
+    certificate = issuing.issue_one(edition, registration.id, staff)
     deliver_pending()
 
     path = Path(app.config["STORAGE_DIR"]) / "certificates" / certificate.pdf_name
@@ -179,8 +189,8 @@ def test_issuing_twice_keeps_one_certificate(past_edition):
     registration = factories.RegistrationFactory(edition=edition)
     attend(registration, sessions, [P] * 10)
 
-    first = services.issue_one(edition, registration.id, staff)
-    second = services.issue_one(edition, registration.id, staff)
+    first = issuing.issue_one(edition, registration.id, staff)
+    second = issuing.issue_one(edition, registration.id, staff)
 
     assert first.id == second.id
     assert factories.db.session.scalar(sa.select(sa.func.count(Certificate.id))) == 1
@@ -191,7 +201,7 @@ def test_ineligible_cannot_be_issued(past_edition):
     registration = factories.RegistrationFactory(edition=edition)
     attend(registration, sessions, [A] * 10)
     with pytest.raises(CertificateError) as exc:
-        services.issue_one(edition, registration.id, factories.UserFactory(role=Role.STAFF))
+        issuing.issue_one(edition, registration.id, factories.UserFactory(role=Role.STAFF))
     assert exc.value.code == "not_eligible"
 
 
@@ -203,20 +213,20 @@ def test_bulk_issue_is_resumable(past_edition, app):
     ineligible = factories.RegistrationFactory(edition=edition)
     attend(ineligible, sessions, [A] * 10)
     # A run killed half-way: one certificate issued, plus a stray temporary file.
-    services.issue_for_registration(regs[0], None)
+    issuing.issue_for_registration(regs[0], None)
     storage = Path(app.config["STORAGE_DIR"]) / "certificates"
     (storage / ".stray.pdf.tmp").write_bytes(b"half")
 
-    batch = services.start_batch(edition, None)
+    batch = batches.start_batch(edition, None)
     assert batch.total == 3
-    batch = services.run_batch(batch.id)
+    batch = batches.run_batch(batch.id)
 
     assert batch.status == CertificateBatchStatus.FINISHED
     assert (batch.done, batch.failed) == (3, 0)
     current = factories.db.session.scalars(sa.select(Certificate)).all()
     assert sorted(c.registration_id for c in current) == sorted(r.id for r in regs)
     # Running again issues nothing new.
-    again = services.run_batch(services.start_batch(edition, None).id)
+    again = batches.run_batch(batches.start_batch(edition, None).id)
     assert (again.total, again.done) == (0, 0)
 
 
@@ -224,13 +234,13 @@ def test_snapshot_does_not_follow_later_changes(past_edition):
     edition, sessions = past_edition
     registration = factories.RegistrationFactory(edition=edition, user__full_name="Marija Šarić")
     attend(registration, sessions, [P] * 10)
-    certificate = services.issue_for_registration(registration, None)[0]
+    certificate = issuing.issue_for_registration(registration, None)[0]
 
     registration.user.full_name = "Marija Šarić-Kovač"
     edition.title = "Renamed"
     factories.db.session.commit()
 
-    facts = services.public_facts(certificate)
+    facts = verification.public_facts(certificate)
     assert facts["holder"] == "Marija Šarić"
     assert facts["edition"] == "Spring School"
 
@@ -240,26 +250,26 @@ def test_reissue_supersedes_and_revoke_records_reason(past_edition):
     staff = factories.UserFactory(role=Role.STAFF)
     registration = factories.RegistrationFactory(edition=edition, user__full_name="Emir Hadzic")
     attend(registration, sessions, [P] * 10)
-    old = services.issue_one(edition, registration.id, staff)
+    old = issuing.issue_one(edition, registration.id, staff)
     registration.user.full_name = "Emir Hadžić"
     factories.db.session.commit()
 
-    new = services.reissue(old, staff, "Name spelling corrected")
+    new = issuing.reissue(old, staff, "Name spelling corrected")
 
     assert old.status == "superseded"
     assert old.superseded_by_id == new.id
     assert new.snapshot["name"] == "Emir Hadžić"
-    assert services.public_facts(old)["superseded_by"] == new.serial
-    assert services.current_certificate(registration).id == new.id
+    assert verification.public_facts(old)["superseded_by"] == new.serial
+    assert lookup.current_certificate(registration).id == new.id
     with pytest.raises(CertificateError) as exc:
-        services.reissue(old, staff, "again please")
+        issuing.reissue(old, staff, "again please")
     assert exc.value.code == "superseded"
 
     with pytest.raises(CertificateError) as exc:
-        services.revoke(new, staff, "nonsense", "whatever reason")
+        issuing.revoke(new, staff, "nonsense", "whatever reason")
     assert exc.value.code == "bad_category"
-    services.revoke(new, staff, "issued_in_error", "Attendance sheet was wrong")
-    facts = services.public_facts(new)
+    issuing.revoke(new, staff, "issued_in_error", "Attendance sheet was wrong")
+    facts = verification.public_facts(new)
     assert facts["status"] == "revoked"
     assert facts["revoked_on"] == utcnow().date().isoformat()
     assert facts["revoked_reason"] == "Issued in error"
@@ -281,24 +291,24 @@ def test_find_by_code_is_case_insensitive(past_edition):
     edition, sessions = past_edition
     registration = factories.RegistrationFactory(edition=edition)
     attend(registration, sessions, [P] * 10)
-    certificate = services.issue_for_registration(registration, None)[0]
-    assert services.find_by_code(certificate.verification_code.lower()) == certificate
-    assert services.find_by_code("AAAA-BBBB-CCCC-DDDD-EEEE") is None
+    certificate = issuing.issue_for_registration(registration, None)[0]
+    assert verification.find_by_code(certificate.verification_code.lower()) == certificate
+    assert verification.find_by_code("AAAA-BBBB-CCCC-DDDD-EEEE") is None
 
 
 def test_a_second_run_waits_but_an_interrupted_one_is_taken_over(past_edition):
     edition, sessions = past_edition
     registration = factories.RegistrationFactory(edition=edition)
     attend(registration, sessions, [P] * 10)
-    first = services.start_batch(edition, None)
+    first = batches.start_batch(edition, None)
 
     with pytest.raises(CertificateError) as exc:
-        services.start_batch(edition, None)
+        batches.start_batch(edition, None)
     assert exc.value.code == "batch_running"
 
     first.updated_at = utcnow() - timedelta(minutes=11)  # the worker died long ago
     factories.db.session.commit()
-    second = services.run_batch(services.start_batch(edition, None).id)
+    second = batches.run_batch(batches.start_batch(edition, None).id)
 
     assert first.status == CertificateBatchStatus.FAILED
     assert second.status == CertificateBatchStatus.FINISHED
@@ -313,15 +323,15 @@ def test_parallel_run_renders_in_workers_and_records_once(past_edition, app):
     regs = [factories.RegistrationFactory(edition=edition) for _ in range(5)]
     for r in regs:
         attend(r, sessions, [P] * 10)
-    services.issue_for_registration(regs[0], None)
+    issuing.issue_for_registration(regs[0], None)
 
-    batch = services.run_batch(services.start_batch(edition, None).id, processes=2, chunk_size=2)
+    batch = batches.run_batch(batches.start_batch(edition, None).id, processes=2, chunk_size=2)
 
     assert (batch.status, batch.done, batch.failed) == (CertificateBatchStatus.FINISHED, 4, 0)
     certificates = factories.db.session.scalars(sa.select(Certificate)).all()
     assert sorted(c.registration_id for c in certificates) == sorted(r.id for r in regs)
     for certificate in certificates:
-        content = services.read_pdf(certificate).read_bytes()
+        content = files.read_pdf(certificate).read_bytes()
         assert hashlib.sha256(content).hexdigest() == certificate.sha256
 
 
@@ -343,15 +353,15 @@ def test_edition_standing_agrees_with_each_participants_own_evaluation(past_edit
             edition=edition, user__full_name=f"Person {name}"
         )
         attend(registrations[name], sessions, statuses)
-    services.set_override(edition, registrations["granted"].id, "granted", "Medical note", staff)
-    services.set_override(edition, registrations["excluded"].id, "excluded", "Left early", staff)
-    services.issue_for_registration(registrations["good"], None)
+    eligibility.set_override(edition, registrations["granted"].id, "granted", "Medical note", staff)
+    eligibility.set_override(edition, registrations["excluded"].id, "excluded", "Left early", staff)
+    issuing.issue_for_registration(registrations["good"], None)
 
-    standing = services.edition_standing(edition)
+    standing = eligibility.edition_standing(edition)
 
     assert [s.name for s in standing.standings] == sorted(f"Person {n}" for n in plans)
     for s in standing.standings:
-        own = services.evaluate_registration(
+        own = eligibility.evaluate_registration(
             factories.db.session.get(Registration, s.registration_id)
         )
         assert (s.state, s.eligible) == (own.state, own.eligible), s.name
@@ -364,4 +374,4 @@ def test_edition_standing_agrees_with_each_participants_own_evaluation(past_edit
     }
     assert standing.issued == 1
     assert set(standing.missing_ids) == {registrations[n].id for n in ("excused", "granted")}
-    assert services.missing_registration_ids(edition) == standing.missing_ids
+    assert batches.missing_registration_ids(edition) == standing.missing_ids

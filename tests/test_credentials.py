@@ -19,8 +19,8 @@ import pytest
 import sqlalchemy as sa
 from PIL import Image
 
-from schoolmgr.certificates import services as certificate_services
-from schoolmgr.certificates.services import CertificateError
+from schoolmgr.certificates import batches, files, issuing
+from schoolmgr.certificates.errors import CertificateError
 from schoolmgr.credentials import keys
 from schoolmgr.credentials import services as credentials
 from schoolmgr.models import (
@@ -59,7 +59,7 @@ def issued(app):
         )
     staff = factories.UserFactory(role=Role.STAFF)
     factories.db.session.commit()
-    certificate = certificate_services.issue_one(edition, registration.id, staff)
+    certificate = issuing.issue_one(edition, registration.id, staff)
     return certificate, staff
 
 
@@ -149,7 +149,7 @@ def test_issued_credential_verifies_with_pyjwt_and_follows_ob3(client, issued):
 
     # Evidence: the verification URL, the serial and the PDF's SHA-256
     evidence = claims["evidence"][0]
-    pdf = certificate_services.pdf_path(certificate).read_bytes()
+    pdf = files.pdf_path(certificate).read_bytes()
     assert evidence["id"] == certificate.snapshot["verify_url"]
     assert certificate.serial in evidence["name"]
     assert hashlib.sha256(pdf).hexdigest() in evidence["description"]
@@ -212,7 +212,7 @@ def test_revoking_flips_the_status_bit_in_the_same_transaction(client, issued):
     claims = pyjwt_verify(client, row_of(certificate).jwt)
     assert is_revoked(client, claims) is False
 
-    certificate_services.revoke(certificate, staff, "issued_in_error", "Attendance typed twice")
+    issuing.revoke(certificate, staff, "issued_in_error", "Attendance typed twice")
 
     assert is_revoked(client, claims) is True
     assert row_of(certificate).revocation_reason == "issued_in_error"
@@ -228,7 +228,7 @@ def test_reissue_revokes_the_old_credential_as_superseded(client, issued):
     old = row_of(certificate)
     old_claims = pyjwt_verify(client, old.jwt)
 
-    new_certificate = certificate_services.reissue(certificate, staff, "Name spelling corrected")
+    new_certificate = issuing.reissue(certificate, staff, "Name spelling corrected")
 
     old = row_of(certificate)
     new = row_of(new_certificate)
@@ -255,7 +255,7 @@ def test_a_failed_credential_leaves_no_half_issued_certificate(app, issued, monk
     before = factories.db.session.scalar(sa.select(sa.func.count(Certificate.id)))
 
     with pytest.raises(CertificateError) as exc:
-        certificate_services.issue_one(registration.edition, registration.id, staff)
+        issuing.issue_one(registration.edition, registration.id, staff)
 
     assert exc.value.code == "no_signing_key"
     factories.db.session.rollback()
@@ -271,7 +271,7 @@ def test_rotation_keeps_old_credentials_verifiable(app, client, issued, runner):
     assert result.exit_code == 0, result.output
     keys.forget_keys()  # what a restart does
     assert keys.key_ring().signing.key_id == "20991231-new"
-    new_certificate = certificate_services.reissue(certificate, staff, "Hours corrected")
+    new_certificate = issuing.reissue(certificate, staff, "Hours corrected")
     assert row_of(new_certificate).key_id == "20991231-new"
 
     result = runner.invoke(args=["credentials", "retire-key", old_key])
@@ -377,8 +377,8 @@ def test_bulk_issue_gives_every_certificate_a_credential(app, issued):
             certificate_override_reason="Make-up work accepted",
         )
     factories.db.session.commit()
-    batch = certificate_services.start_batch(edition, staff)
-    certificate_services.run_batch(batch.id)
+    batch = batches.start_batch(edition, staff)
+    batches.run_batch(batch.id)
     certificates = factories.db.session.scalars(sa.select(Certificate)).all()
     assert len(certificates) == 4
     rows = credentials.credentials_by_certificate(certificates)

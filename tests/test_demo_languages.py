@@ -5,7 +5,7 @@ import subprocess
 
 import sqlalchemy as sa
 
-from schoolmgr.certificates import services as certificates
+from schoolmgr.certificates import batches, files, issuing
 from schoolmgr.i18n import LANGUAGES
 from schoolmgr.models import Edition, Role, User
 
@@ -24,8 +24,8 @@ def test_demo_participants_read_every_language_and_2019_certificates_are_bilingu
     )
     assert edition.certificate_language == "participant"
     issued = {}
-    for registration_id in certificates.missing_registration_ids(edition):
-        certificate = certificates.issue_one(edition, registration_id, None)
+    for registration_id in batches.missing_registration_ids(edition):
+        certificate = issuing.issue_one(edition, registration_id, None)
         user = certificate.registration.user
         expected = ["en"] if user.preferred_language == "en" else ["en", user.preferred_language]
         assert certificate.snapshot["languages"] == expected, user.full_name
@@ -34,7 +34,7 @@ def test_demo_participants_read_every_language_and_2019_certificates_are_bilingu
     assert {"en", "sq", "mk", "sr-Cyrl", "cnr"} <= set(issued)
     for certificate in issued.values():
         text = subprocess.run(
-            ["pdftotext", "-enc", "UTF-8", str(certificates.pdf_path(certificate)), "-"],
+            ["pdftotext", "-enc", "UTF-8", str(files.pdf_path(certificate)), "-"],
             capture_output=True,
             check=True,
         ).stdout.decode("utf-8")

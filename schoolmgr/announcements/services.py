@@ -21,11 +21,11 @@ from schoolmgr.errors import DomainError
 from schoolmgr.extensions import db
 from schoolmgr.mail import queue_email
 from schoolmgr.models import (
+    ATTENDED_STATUSES,
     Announcement,
     AnnouncementRecipient,
     AnnouncementStatus,
     Attendance,
-    AttendanceStatus,
     Country,
     Edition,
     EditionModule,
@@ -53,7 +53,6 @@ AUDIENCE_STATUSES = (
     RegistrationStatus.PENDING,
 )
 ATTENDED_CHOICES = ("", "yes", "no")
-ATTENDED_STATUSES = (AttendanceStatus.PRESENT, AttendanceStatus.LATE)
 _PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
 CHUNK = 200
 

@@ -19,14 +19,16 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy.orm import selectinload
 
-from schoolmgr.attendance import services
+from schoolmgr.attendance import checkin as self_checkin
+from schoolmgr.attendance import roster as rosters
+from schoolmgr.attendance import summaries
+from schoolmgr.attendance.errors import AttendanceError
 from schoolmgr.attendance.forms import (
     ApologyForm,
     CheckinCodeForm,
     RosterForm,
     RosterSearchForm,
 )
-from schoolmgr.attendance.services import AttendanceError
 from schoolmgr.auth.access import role_required
 from schoolmgr.extensions import db, limiter
 from schoolmgr.models import (
@@ -62,12 +64,12 @@ def _roster_context(session: Session, form: RosterForm | None = None) -> dict:
         "em": edition_module,
         "edition": edition_module.edition,
         "pager": paginate_rows(
-            services.roster_query(session, q), services.roster_rows, per_page=ROSTER_PER_PAGE
+            rosters.roster_query(session, q), rosters.roster_rows, per_page=ROSTER_PER_PAGE
         ),
         "search": search,
         "q": q,
         "statuses": STATUS_CHOICES,
-        "window": services.checkin_window(session),
+        "window": self_checkin.checkin_window(session),
         "form": _with_visit_start(form or RosterForm()),
     }
 
@@ -95,16 +97,16 @@ def roster(session_id: int):
         message = _("Saved: %(n)d mark(s) changed.")
         try:
             if request.form.get("action") == "all_present":
-                changed = services.mark_all_present(session, by=current_user)
+                changed = rosters.mark_all_present(session, by=current_user)
             else:
-                changed = services.save_marks(
+                changed = rosters.save_marks(
                     session,
                     _parse_marks(request.form),
                     by=current_user,
                     method=AttendanceMethod(form.method.data),
                 )
                 if form.visit_started_at is not None:  # the marks saved as they were clicked too
-                    changed = services.marks_changed_since(
+                    changed = rosters.marks_changed_since(
                         session, current_user, form.visit_started_at
                     )
                     message = _("Saved: %(n)d mark(s) changed during this visit.")
@@ -141,14 +143,14 @@ def mark_one(session_id: int, registration_id: int):
     except ValueError:
         abort(400)
     try:
-        services.save_marks(session, {registration_id: status}, by=current_user)
+        rosters.save_marks(session, {registration_id: status}, by=current_user)
     except AttendanceError as error:
         if _is_fetch():
             return error.message, error.status_code
         flash(error.message, "danger")
         return redirect(url_for(".roster", session_id=session.id))
     if _is_fetch():
-        row = services.roster_row(session, registration_id)
+        row = rosters.roster_row(session, registration_id)
         if row is None:  # marked, then left the module's participants in the meantime
             return _("This participant is no longer on the roster."), 404
         return render_template(
@@ -163,7 +165,7 @@ def close(session_id: int):
     """Close the session: everyone without a mark becomes absent."""
     session = managed_session(session_id)
     try:
-        count = services.close_session(session, by=current_user)
+        count = rosters.close_session(session, by=current_user)
     except AttendanceError as error:
         flash(error.message, "danger")
     else:
@@ -177,7 +179,7 @@ def reopen(session_id: int):
     """Reopen a closed session for self check-in."""
     session = managed_session(session_id)
     try:
-        services.reopen_session(session, by=current_user)
+        rosters.reopen_session(session, by=current_user)
     except AttendanceError as error:
         flash(error.message, "warning")
     else:
@@ -192,7 +194,7 @@ def checkin_screen(session_id: int):
     session = managed_session(session_id)
     if request.method == "POST":
         try:
-            services.ensure_checkin_code(session)
+            self_checkin.ensure_checkin_code(session)
         except AttendanceError as error:
             flash(error.message, "warning")
         return redirect(url_for(".checkin_screen", session_id=session.id))
@@ -201,7 +203,7 @@ def checkin_screen(session_id: int):
         session=session,
         em=session.edition_module,
         edition=session.edition_module.edition,
-        window=services.checkin_window(session),
+        window=self_checkin.checkin_window(session),
         rotation=current_app.config["CHECKIN_ROTATION_SECONDS"],
         typed_url=_external("attendance.checkin"),
     )
@@ -216,7 +218,7 @@ def _external(endpoint: str, **values) -> str:
 def checkin_qr(session_id: int):
     """The current QR code as SVG; it encodes a link with a token that rotates."""
     session = managed_session(session_id)
-    token = services.rotating_token(session)
+    token = self_checkin.rotating_token(session)
     url = _external("attendance.checkin_qr_landing", session_id=session.id, token=token)
     out = io.BytesIO()
     segno.make(url, error="m").save(out, kind="svg", scale=8, border=2, title=_("Check-in QR code"))
@@ -230,7 +232,7 @@ def checkin_qr(session_id: int):
 def sheet(session_id: int):
     """A printable sign-in sheet with names and a signature column."""
     session = managed_session(session_id)
-    pdf = services.sign_in_sheet_pdf(session)
+    pdf = rosters.sign_in_sheet_pdf(session)
     response = Response(pdf, mimetype="application/pdf")
     response.headers["Content-Disposition"] = f'inline; filename="sign-in-{session.id}.pdf"'
     response.headers["Cache-Control"] = "private, no-store"
@@ -243,13 +245,13 @@ def module_summary(edition_module_id: int):
     """Attendance per participant over the module's sessions (a page of them), and the
     module's rate over all its participants."""
     edition_module = managed_edition_module(edition_module_id)
-    pager = paginate(services.module_participants(edition_module))
+    pager = paginate(rosters.module_participants(edition_module))
     return render_template(
         "attendance/summary.html",
         em=edition_module,
         edition=edition_module.edition,
-        rows=services.module_summary_rows(edition_module, pager.items),
-        rates=[services.module_rate(edition_module)],
+        rows=summaries.module_summary_rows(edition_module, pager.items),
+        rates=[summaries.module_rate(edition_module)],
         pager=pager,
         csv_url=url_for(".module_summary_csv", edition_module_id=edition_module.id),
     )
@@ -259,9 +261,9 @@ def module_summary(edition_module_id: int):
 @role_required(Role.TRAINER, Role.STAFF)
 def module_summary_csv(edition_module_id: int):
     edition_module = managed_edition_module(edition_module_id)
-    rows, _rate = services.module_summary(edition_module)
+    rows, _rate = summaries.module_summary(edition_module)
     return _csv(
-        services.summary_csv(rows),
+        summaries.summary_csv(rows),
         f"attendance-{edition_module.edition.slug}-{edition_module.module.slug}.csv",
     )
 
@@ -275,13 +277,13 @@ def edition_summary(edition_id: int):
         edition_id,
         options=[selectinload(Edition.edition_modules).joinedload(EditionModule.module)],
     )
-    pager = paginate(services.edition_participants(edition))
+    pager = paginate(summaries.edition_participants(edition))
     return render_template(
         "attendance/summary.html",
         em=None,
         edition=edition,
-        rows=services.summary_rows(edition, pager.items),
-        rates=services.module_rates(edition),
+        rows=summaries.summary_rows(edition, pager.items),
+        rates=summaries.module_rates(edition),
         pager=pager,
         csv_url=url_for(".edition_summary_csv", edition_id=edition.id),
     )
@@ -291,8 +293,8 @@ def edition_summary(edition_id: int):
 @role_required(Role.STAFF)
 def edition_summary_csv(edition_id: int):
     edition = db.get_or_404(Edition, edition_id)
-    rows, _rates = services.edition_summary(edition)
-    return _csv(services.summary_csv(rows), f"attendance-{edition.slug}.csv")
+    rows, _rates = summaries.edition_summary(edition)
+    return _csv(summaries.summary_csv(rows), f"attendance-{edition.slug}.csv")
 
 
 def _csv(text: str, filename: str) -> Response:
@@ -314,7 +316,7 @@ def checkin():
     status = 200
     if form.validate_on_submit():
         try:
-            result = services.check_in_with_code(current_user, form.code.data)
+            result = self_checkin.check_in_with_code(current_user, form.code.data)
         except AttendanceError as error:
             form.code.errors.append(error.message)
             status = error.status_code
@@ -325,7 +327,7 @@ def checkin():
     return render_template("attendance/checkin.html", form=form), status
 
 
-def _checked_in(result: services.CheckinResult):
+def _checked_in(result: self_checkin.CheckinResult):
     attendance = result.attendance
     if result.already:
         flash(_("You had already checked in: nothing changed."), "info")
@@ -349,7 +351,7 @@ def checkin_qr_landing(session_id: int, token: str):
     session = db.get_or_404(Session, session_id)
     if request.method == "POST":
         try:
-            result = services.check_in_with_token(current_user, session, token)
+            result = self_checkin.check_in_with_token(current_user, session, token)
         except AttendanceError as error:
             flash(error.message, "danger")
             return (
@@ -382,7 +384,7 @@ def apology(session_id: int):
         flash(_("Tell the trainer briefly why you cannot attend."), "danger")
         return redirect(back)
     try:
-        services.send_apology(current_user, session, form.comment.data)
+        self_checkin.send_apology(current_user, session, form.comment.data)
     except AttendanceError as error:
         flash(error.message, "danger")
         if error.status_code == 403:

@@ -1,14 +1,21 @@
 """`flask certificates issue|list --edition SLUG` for operators."""
 
 import click
+import sqlalchemy as sa
 from flask.cli import AppGroup
+
+from schoolmgr.certificates.batches import claim_batch, missing_registration_ids, start_batch
+from schoolmgr.certificates.errors import CertificateError
+from schoolmgr.certificates.jobs import map_chunks
+from schoolmgr.certificates.lookup import edition_by_slug, edition_certificates
+from schoolmgr.extensions import db
+from schoolmgr.mail import deliver_pending
+from schoolmgr.models import CertificateBatchStatus, Edition, utcnow
 
 certificates_cli = AppGroup("certificates", help="Certificates of attendance.")
 
 
 def _edition(slug: str):
-    from schoolmgr.certificates.services import CertificateError, edition_by_slug
-
     try:
         return edition_by_slug(slug)
     except CertificateError as err:
@@ -19,21 +26,15 @@ def issue_edition(
     edition, processes: int | None = None, progress: bool = True, take_over: bool = False
 ):
     """Issue every missing certificate of `edition` through the staff code path."""
-    from schoolmgr.certificates import services
-    from schoolmgr.certificates.jobs import map_chunks
-    from schoolmgr.extensions import db
-    from schoolmgr.mail import deliver_pending
-    from schoolmgr.models import CertificateBatchStatus, utcnow
-
     try:
-        batch = services.start_batch(edition, None, take_over=take_over)
-    except services.CertificateError as err:
+        batch = start_batch(edition, None, take_over=take_over)
+    except CertificateError as err:
         raise click.ClickException(
             f"{err.message} (use --take-over if that run was killed)"
         ) from err
-    services.claim_batch(batch)
+    claim_batch(batch)
     db.session.commit()
-    ids = services.missing_registration_ids(edition)
+    ids = missing_registration_ids(edition)
     chunks = [ids[i : i + 20] for i in range(0, len(ids), 20)]
     failures = []
     with click.progressbar(
@@ -70,11 +71,8 @@ def issue_command(slug: str, processes: int, take_over: bool) -> None:
 @click.option("--edition", "slug", required=True, help="Slug of the edition.")
 def list_command(slug: str) -> None:
     """Serial, verification code, status and holder of every certificate of an edition."""
-    from schoolmgr.certificates import services
-    from schoolmgr.extensions import db
-
     edition = _edition(slug)
-    for certificate in db.session.scalars(services.edition_certificates(edition)):
+    for certificate in db.session.scalars(edition_certificates(edition)):
         click.echo(
             f"{certificate.serial}\t{certificate.verification_code}\t"
             f"{certificate.status}\t{certificate.snapshot.get('name', '')}"
@@ -83,11 +81,6 @@ def list_command(slug: str) -> None:
 
 def issue_past_editions() -> int:
     """Issue the missing certificates of every edition that has ended (used by seed-demo)."""
-    import sqlalchemy as sa
-
-    from schoolmgr.extensions import db
-    from schoolmgr.models import Edition, utcnow
-
     editions = db.session.scalars(
         sa.select(Edition).where(Edition.end_date < utcnow().date()).order_by(Edition.start_date)
     ).all()

@@ -1,10 +1,12 @@
-"""Running bulk issues: in the request (no Redis), on an RQ worker, and across processes.
+"""Where a bulk run's chunks are issued: in this process or across processes, and what RQ says
+of a queued run.
 
-`make worker` starts an RQ worker on the "schoolmgr" queue. Rendering is CPU-bound, so a run can
-also spread its chunks over several processes; each process builds the app once, loads fonts
-and parses the stylesheet once (schoolmgr.pdf caches them) and renders a warm-up certificate.
-Workers only read the database and write PDF files; the calling process records the
-certificates (row, audit event, email), so the database has a single writer (SQLite included).
+`make worker` starts an RQ worker on the "schoolmgr" queue (schoolmgr.certificates.batches
+puts runs there). Rendering is CPU-bound, so a run can also spread its chunks over several
+processes; each process builds the app once, loads fonts and parses the stylesheet once
+(schoolmgr.pdf caches them) and renders a warm-up certificate. Workers only read the database
+and write PDF files; the calling process records the certificates (row, audit event, email), so
+the database has a single writer (SQLite included).
 """
 
 from __future__ import annotations
@@ -16,32 +18,26 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 
 from flask import current_app
 
+from schoolmgr import create_app
+from schoolmgr.certificates import rendering
+from schoolmgr.certificates.issuing import issue_chunk, prepare_chunk, record_chunk
+from schoolmgr.extensions import db
+
 QUEUE_NAME = "schoolmgr"
 
 _worker_app = None
 
 
-def enqueue_batch(batch_id: int) -> str:
-    """Run the batch on RQ when REDIS_URL is configured, else now, inline. Returns how."""
+def rq_queue():
+    """The RQ queue of runs, or None when REDIS_URL is not configured."""
     redis_url = current_app.config.get("REDIS_URL")
-    if redis_url:
-        from redis import Redis
-        from rq import Queue
+    if not redis_url:
+        return None
+    # Imported only when Redis is configured: most installations never load RQ.
+    from redis import Redis
+    from rq import Queue
 
-        from schoolmgr.extensions import db
-        from schoolmgr.models import CertificateBatch
-
-        queue = Queue(QUEUE_NAME, connection=Redis.from_url(redis_url))
-        job = queue.enqueue(run_batch_job, batch_id, job_timeout=6 * 3600)
-        db.session.get(CertificateBatch, batch_id).job_id = job.id
-        db.session.commit()
-        return "queued"
-    from schoolmgr.certificates.services import run_batch
-    from schoolmgr.mail import deliver_pending
-
-    run_batch(batch_id)
-    deliver_pending(limit=1000)
-    return "inline"
+    return Queue(QUEUE_NAME, connection=Redis.from_url(redis_url))
 
 
 def job_status(job_id: str) -> str | None:
@@ -66,20 +62,6 @@ def job_status(job_id: str) -> str | None:
     return str(getattr(status, "value", status)) if status is not None else "missing"
 
 
-def run_batch_job(batch_id: int) -> None:
-    """RQ entry point: build the app, then run the batch and send the emails it queued."""
-    from schoolmgr import create_app
-    from schoolmgr.certificates import rendering
-    from schoolmgr.certificates.services import run_batch
-    from schoolmgr.mail import deliver_pending
-
-    app = create_app()
-    with app.app_context():
-        rendering.warm_up()
-        run_batch(batch_id)
-        deliver_pending(limit=1000)
-
-
 def _app_overrides() -> dict | None:
     """What a worker process needs to build the same app (tests and benches use overrides)."""
     if not current_app.testing:
@@ -90,10 +72,6 @@ def _app_overrides() -> dict | None:
 
 def _init_worker(overrides: dict | None) -> None:
     global _worker_app
-    from schoolmgr import create_app
-    from schoolmgr.certificates import rendering
-    from schoolmgr.extensions import db
-
     # A forked worker inherits the parent's pooled connections: forget them without closing
     # (closing would end the parent's sessions), then build its own app and engine.
     for engines in list(db._app_engines.values()):
@@ -109,9 +87,6 @@ def _init_worker(overrides: dict | None) -> None:
 def _prepare_chunk(
     registration_ids: list[int], actor_id: int | None
 ) -> tuple[list[dict], int, list[dict]]:
-    from schoolmgr.certificates.services import prepare_chunk
-    from schoolmgr.extensions import db
-
     try:
         return prepare_chunk(registration_ids, actor_id)
     finally:
@@ -122,8 +97,6 @@ def map_chunks(
     chunks: list[list[int]], actor_id: int | None, processes: int = 1
 ) -> Iterator[tuple[int, list[dict]]]:
     """Issue each chunk, yielding (issued, failures) as chunks complete."""
-    from schoolmgr.certificates.services import issue_chunk, record_chunk
-
     if processes <= 1 or len(chunks) <= 1:
         for chunk in chunks:
             yield issue_chunk(chunk, actor_id)

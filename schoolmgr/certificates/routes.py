@@ -15,8 +15,10 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from schoolmgr.auth.access import role_required
-from schoolmgr.certificates import forms, jobs, services
-from schoolmgr.certificates.services import REVOKE_CATEGORIES, CertificateError
+from schoolmgr.certificates import batches, files, forms, issuing, lookup, verification
+from schoolmgr.certificates import eligibility as eligibility_rules
+from schoolmgr.certificates.errors import CertificateError
+from schoolmgr.certificates.issuing import REVOKE_CATEGORIES
 from schoolmgr.credentials import services as credential_services
 from schoolmgr.extensions import limiter
 from schoolmgr.models import Role
@@ -31,7 +33,7 @@ verify_limit = limiter.shared_limit(VERIFY_LIMIT, scope="verify")
 
 def _edition_or_404(slug: str):
     try:
-        return services.edition_by_slug(slug)
+        return lookup.edition_by_slug(slug)
     except CertificateError:
         abort(404)
 
@@ -59,7 +61,7 @@ def _fail(err: CertificateError, to: str):
 def eligibility(slug: str):
     """Who gets a certificate and why, with exceptions, exclusions and issuing."""
     edition = _edition_or_404(slug)
-    standing, pager, rows = services.eligibility_page(edition)
+    standing, pager, rows = eligibility_rules.eligibility_page(edition)
     return render_template(
         "certificates/eligibility.html",
         edition=edition,
@@ -68,9 +70,9 @@ def eligibility(slug: str):
         counts=standing.counts,
         missing=len(standing.missing_ids),
         issued=standing.issued,
-        batch=services.latest_batch(edition),
-        progress=services.batch_progress,
-        to_come=services.sessions_to_come(edition),
+        batch=batches.latest_batch(edition),
+        progress=batches.batch_progress,
+        to_come=batches.sessions_to_come(edition),
         override_form=forms.OverrideForm(),
         issue_form=forms.IssueForm(),
     )
@@ -87,7 +89,7 @@ def override(slug: str, registration_id: int):
         flash(_("The decision could not be read; please try again."), "danger")
         return redirect(back), 303
     try:
-        registration = services.set_override(
+        registration = eligibility_rules.set_override(
             edition, registration_id, form.decision.data, form.reason.data, current_user
         )
     except CertificateError as err:
@@ -104,13 +106,13 @@ def issue_all(slug: str):
     form = forms.IssueForm()
     if not form.validate_on_submit():
         abort(400)
-    if not form.before_the_end.data and (to_come := services.sessions_to_come(edition)):
+    if not form.before_the_end.data and (to_come := batches.sessions_to_come(edition)):
         return _confirm_early(edition, to_come, url_for(".issue_all", slug=slug), None)
     try:
-        batch = services.start_batch(edition, current_user)
+        batch = batches.start_batch(edition, current_user)
     except CertificateError as err:
         return _fail(err, url_for(".eligibility", slug=slug))
-    jobs.enqueue_batch(batch.id)
+    batches.enqueue_batch(batch.id)
     return redirect(url_for(".batch", slug=slug, batch_id=batch.id))
 
 
@@ -123,15 +125,15 @@ def issue_one(slug: str, registration_id: int):
     form = forms.IssueForm()
     if not form.validate_on_submit():
         abort(400)
-    if not form.before_the_end.data and (to_come := services.sessions_to_come(edition)):
+    if not form.before_the_end.data and (to_come := batches.sessions_to_come(edition)):
         action = url_for(
             ".issue_one", slug=slug, registration_id=registration_id, **request.args.to_dict()
         )
         return _confirm_early(
-            edition, to_come, action, services.registration_name(edition, registration_id)
+            edition, to_come, action, eligibility_rules.registration_name(edition, registration_id)
         )
     try:
-        certificate = services.issue_one(edition, registration_id, current_user)
+        certificate = issuing.issue_one(edition, registration_id, current_user)
     except CertificateError as err:
         return _fail(err, back)
     flash(_("Certificate %(serial)s issued.", serial=certificate.serial), "success")
@@ -155,7 +157,7 @@ def _batch_or_404(slug: str, batch_id: int):
     """The edition and one of its bulk-issue runs."""
     edition = _edition_or_404(slug)
     try:
-        return edition, services.get_batch(edition, batch_id)
+        return edition, batches.get_batch(edition, batch_id)
     except CertificateError:
         abort(404)
 
@@ -169,7 +171,7 @@ def batch(slug: str, batch_id: int):
         "certificates/batch.html",
         edition=edition,
         batch=batch,
-        progress=services.batch_progress(batch),
+        progress=batches.batch_progress(batch),
         issue_form=forms.IssueForm(),
     )
 
@@ -178,7 +180,7 @@ def batch(slug: str, batch_id: int):
 @role_required(Role.STAFF)
 def batch_json(slug: str, batch_id: int):
     _edition, batch = _batch_or_404(slug, batch_id)
-    progress = services.batch_progress(batch)
+    progress = batches.batch_progress(batch)
     return jsonify(
         status=batch.status.value,
         total=batch.total,
@@ -196,7 +198,7 @@ def batch_json(slug: str, batch_id: int):
 def issued(slug: str):
     """Every certificate of the edition, superseded and revoked ones included."""
     edition = _edition_or_404(slug)
-    pager = paginate(services.edition_certificates(edition))
+    pager = paginate(lookup.edition_certificates(edition))
     return render_template("certificates/issued.html", edition=edition, pager=pager)
 
 
@@ -206,7 +208,7 @@ def download_zip(slug: str):
     """All current certificates of the edition as one ZIP."""
     edition = _edition_or_404(slug)
     try:
-        archive = services.build_zip(edition)
+        archive = files.build_zip(edition)
     except CertificateError as err:
         return _fail(err, url_for(".eligibility", slug=slug))
     return send_file(
@@ -222,7 +224,7 @@ def download_zip(slug: str):
 def detail(certificate_id: int):
     """One certificate: what it says, its status, and the revoke and reissue forms."""
     try:
-        certificate = services.certificate_for_staff(certificate_id)
+        certificate = lookup.certificate_for_staff(certificate_id)
     except CertificateError:
         abort(404)
     revoke_form = forms.RevokeForm()
@@ -232,7 +234,7 @@ def detail(certificate_id: int):
     return render_template(
         "certificates/detail.html",
         certificate=certificate,
-        facts=services.public_facts(certificate),
+        facts=verification.public_facts(certificate),
         revoke_form=revoke_form,
         reissue_form=forms.ReissueForm(),
     )
@@ -242,12 +244,12 @@ def detail(certificate_id: int):
 @role_required(Role.STAFF)
 def staff_pdf(certificate_id: int):
     try:
-        certificate = services.certificate_for_staff(certificate_id)
-        path = services.read_pdf(certificate)
+        certificate = lookup.certificate_for_staff(certificate_id)
+        path = files.read_pdf(certificate)
     except CertificateError:
         abort(404)
     return send_file(
-        path, mimetype="application/pdf", download_name=services.download_name(certificate)
+        path, mimetype="application/pdf", download_name=files.download_name(certificate)
     )
 
 
@@ -259,14 +261,14 @@ def revoke(certificate_id: int):
     form = forms.RevokeForm()
     form.category.choices = [(k, str(v)) for k, v in REVOKE_CATEGORIES.items()]
     try:
-        certificate = services.certificate_for_staff(certificate_id)
+        certificate = lookup.certificate_for_staff(certificate_id)
     except CertificateError:
         abort(404)
     if not form.validate_on_submit():
         flash(_("Choose a category and write the reason (at least 5 characters)."), "danger")
         return redirect(back)
     try:
-        services.revoke(certificate, current_user, form.category.data, form.reason.data)
+        issuing.revoke(certificate, current_user, form.category.data, form.reason.data)
     except CertificateError as err:
         return _fail(err, back)
     flash(_("Certificate %(serial)s revoked.", serial=certificate.serial), "success")
@@ -280,14 +282,14 @@ def reissue(certificate_id: int):
     back = url_for(".detail", certificate_id=certificate_id)
     form = forms.ReissueForm()
     try:
-        certificate = services.certificate_for_staff(certificate_id)
+        certificate = lookup.certificate_for_staff(certificate_id)
     except CertificateError:
         abort(404)
     if not form.validate_on_submit():
         flash(_("Write what is corrected (at least 5 characters)."), "danger")
         return redirect(back)
     try:
-        new = services.reissue(certificate, current_user, form.reason.data)
+        new = issuing.reissue(certificate, current_user, form.reason.data)
     except CertificateError as err:
         return _fail(err, back)
     flash(
@@ -304,7 +306,7 @@ def reissue(certificate_id: int):
 @login_required
 def mine():
     """The signed-in participant's certificates."""
-    certificates = services.certificates_of(current_user)
+    certificates = lookup.certificates_of(current_user)
     return render_template(
         "certificates/mine.html",
         certificates=certificates,
@@ -316,15 +318,15 @@ def mine():
 @login_required
 def my_pdf(certificate_id: int):
     try:
-        certificate = services.certificate_of(current_user, certificate_id)
-        path = services.read_pdf(certificate)
+        certificate = lookup.certificate_of(current_user, certificate_id)
+        path = files.read_pdf(certificate)
     except CertificateError:
         abort(404)
     return send_file(
         path,
         mimetype="application/pdf",
         as_attachment=True,
-        download_name=services.download_name(certificate),
+        download_name=files.download_name(certificate),
     )
 
 
@@ -340,7 +342,7 @@ def verify():
     upload_form = forms.VerifyUploadForm()
     if request.method == "GET" and request.args.get("code"):
         if code_form.validate():
-            certificate, by_serial = services.find_by_code_or_serial(code_form.code.data)
+            certificate, by_serial = verification.find_by_code_or_serial(code_form.code.data)
             if certificate is not None:
                 return redirect(
                     url_for(
@@ -361,14 +363,14 @@ def verify():
             return render_template(
                 "certificates/verify.html", code_form=code_form, upload_form=upload_form
             ), 400
-        upload_result = services.match_upload(None, upload_form.pdf.data.read())
+        upload_result = verification.match_upload(None, upload_form.pdf.data.read())
         return render_template(
             "certificates/verify.html",
             code_form=code_form,
             upload_form=upload_form,
             upload_checked=True,
             upload_match=upload_result,
-            facts=services.public_facts(upload_result) if upload_result else None,
+            facts=verification.public_facts(upload_result) if upload_result else None,
         )
     return render_template("certificates/verify.html", code_form=code_form, upload_form=upload_form)
 
@@ -377,7 +379,7 @@ def verify():
 @verify_limit
 def verify_code(code: str):
     """What the certificate says and whether it is valid; optionally compare an uploaded PDF."""
-    certificate = services.find_by_code(code)
+    certificate = verification.find_by_code(code)
     if certificate is None:
         abort(404)
     typed_serial = request.args.get("typed") == "serial"
@@ -395,13 +397,13 @@ def verify_code(code: str):
     if request.method == "POST":
         if upload_form.validate_on_submit():
             upload_checked = True
-            upload_match = services.match_upload(certificate, upload_form.pdf.data.read())
+            upload_match = verification.match_upload(certificate, upload_form.pdf.data.read())
         else:
             status = 400
     return render_template(
         "certificates/verify_result.html",
         certificate=certificate,
-        facts=services.public_facts(certificate),
+        facts=verification.public_facts(certificate),
         upload_form=upload_form,
         upload_checked=upload_checked,
         upload_match=upload_match,
@@ -413,7 +415,7 @@ def verify_code(code: str):
 @verify_limit
 def verify_json(code: str):
     """The same facts as the verify page, for machines."""
-    certificate = services.find_by_code(code)
+    certificate = verification.find_by_code(code)
     if certificate is None:
         return jsonify(error="not_found", message="No certificate has this code."), 404
-    return jsonify(services.public_facts(certificate))
+    return jsonify(verification.public_facts(certificate))

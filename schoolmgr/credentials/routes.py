@@ -6,8 +6,9 @@ from flask import Blueprint, Response, abort, render_template
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
+from schoolmgr.certificates.issuing import REVOKE_CATEGORIES
 from schoolmgr.certificates.routes import verify_limit
-from schoolmgr.certificates.services import public_facts
+from schoolmgr.certificates.verification import public_facts
 from schoolmgr.credentials import documents, forms, services
 from schoolmgr.credentials.services import CredentialError
 
@@ -157,8 +158,6 @@ def _reason(result: services.Verification) -> str:
         return ""
     if result.row.revocation_reason == "superseded":
         return _("replaced by a corrected certificate")
-    from schoolmgr.certificates.services import REVOKE_CATEGORIES
-
     return str(REVOKE_CATEGORIES.get(result.row.revocation_reason, ""))
 
 

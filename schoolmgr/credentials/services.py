@@ -23,6 +23,7 @@ from flask_babel import lazy_gettext as _l
 from joserfc import jws
 from joserfc.errors import JoseError
 
+from schoolmgr.certificates.errors import CertificateError
 from schoolmgr.credentials import baking, documents
 from schoolmgr.credentials.keys import ALGORITHM, SchoolKey, SigningKeyError, key_ring
 from schoolmgr.errors import DomainError
@@ -59,7 +60,7 @@ def sign(payload: dict, key: SchoolKey) -> str:
 
 
 # --------------------------------------------------------------------------------------------
-# Issuing and revoking (called by schoolmgr.certificates.services, before its commit)
+# Issuing and revoking (called by schoolmgr.certificates.issuing, before its commit)
 
 
 def issue_for(certificate: Certificate) -> BadgeCredential:
@@ -71,8 +72,6 @@ def issue_for(certificate: Certificate) -> BadgeCredential:
         key = _signing_key()
     except CredentialError as exc:
         # Refuse the certificate with the reason, as its other rules do.
-        from schoolmgr.certificates.services import CertificateError
-
         raise CertificateError(exc.message, exc.code, exc.status_code) from exc
     registration = certificate.registration
     row = BadgeCredential(

@@ -21,8 +21,8 @@ from schoolmgr.errors import DomainError
 from schoolmgr.extensions import db
 from schoolmgr.mail import queue_email
 from schoolmgr.models import (
+    ATTENDED_STATUSES,
     Attendance,
-    AttendanceStatus,
     Edition,
     EditionFormat,
     EditionModule,
@@ -50,7 +50,6 @@ from schoolmgr.timeutils import to_utc
 
 # Fewer answers than this could identify who wrote what: trainers see no results below it.
 MIN_GROUP_SIZE = 5
-ATTENDED = (AttendanceStatus.PRESENT, AttendanceStatus.LATE)
 MAX_CHOICES = 20
 
 
@@ -445,7 +444,7 @@ def _eligible_registrations(part: EvaluationPart) -> sa.Select:
         .join(Session, Session.id == Attendance.session_id)
         .where(
             Attendance.registration_id == Registration.id,
-            Attendance.status.in_(ATTENDED),
+            Attendance.status.in_(ATTENDED_STATUSES),
         )
     )
     if part.edition_module_id is not None:
@@ -474,7 +473,7 @@ def eligible_counts(parts: list[EvaluationPart]) -> dict[int, int]:
                 .join(Registration, Registration.id == Attendance.registration_id)
                 .where(
                     Session.edition_module_id.in_({p.edition_module_id for p in module_parts}),
-                    Attendance.status.in_(ATTENDED),
+                    Attendance.status.in_(ATTENDED_STATUSES),
                     Registration.status == RegistrationStatus.ACCEPTED,
                 )
                 .group_by(Session.edition_module_id)
@@ -491,7 +490,7 @@ def eligible_counts(parts: list[EvaluationPart]) -> dict[int, int]:
                 .join(Registration, Registration.id == Attendance.registration_id)
                 .where(
                     Registration.edition_id.in_(edition_ids),
-                    Attendance.status.in_(ATTENDED),
+                    Attendance.status.in_(ATTENDED_STATUSES),
                     Registration.status == RegistrationStatus.ACCEPTED,
                 )
                 .group_by(Registration.edition_id)
@@ -560,7 +559,7 @@ def waiting_parts(user: User, now: datetime | None = None) -> list[WaitingPart]:
             .join(Registration, Registration.id == Attendance.registration_id)
             .where(
                 Attendance.registration_id.in_(registration_ids),
-                Attendance.status.in_(ATTENDED),
+                Attendance.status.in_(ATTENDED_STATUSES),
             )
             .distinct()
         ).all()

@@ -15,7 +15,7 @@ from flask import (
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from schoolmgr.attendance import services as attendance
+from schoolmgr.attendance import summaries as attendance
 from schoolmgr.attendance.forms import ApologyForm
 from schoolmgr.auth.access import role_required
 from schoolmgr.extensions import db

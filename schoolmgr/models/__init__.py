@@ -13,9 +13,11 @@ from schoolmgr.models.announcement import (
 )
 from schoolmgr.models.attendance import (
     ATTENDANCE_STATUS_LABELS,
+    ATTENDED_STATUSES,
     Attendance,
     AttendanceMethod,
     AttendanceStatus,
+    credited_statuses,
 )
 from schoolmgr.models.audit import AuditEvent
 from schoolmgr.models.certificate import Certificate, CertificateBatch, CertificateBatchStatus
@@ -71,6 +73,8 @@ from schoolmgr.models.user import (
 )
 
 __all__ = [
+    "ATTENDED_STATUSES",
+    "credited_statuses",
     "ANNOUNCEMENT_STATUS_LABELS",
     "Announcement",
     "AnnouncementRecipient",

@@ -32,6 +32,18 @@ ATTENDANCE_STATUS_LABELS = {
     AttendanceStatus.ABSENT: _l("Absent"),
 }
 
+# What counts as attended: there, on time or late. Everything that asks "did they attend?"
+# (tallies, certificates, announcements, evaluations, reports) uses these two definitions.
+ATTENDED_STATUSES = (AttendanceStatus.PRESENT, AttendanceStatus.LATE)
+
+
+def credited_statuses(excused_counts_as_attended: bool) -> tuple[AttendanceStatus, ...]:
+    """Marks that count in a participant's favour: attended, plus excused when the edition
+    counts excused absences as attended."""
+    if excused_counts_as_attended:
+        return (*ATTENDED_STATUSES, AttendanceStatus.EXCUSED)
+    return ATTENDED_STATUSES
+
 
 class AttendanceMethod(enum.StrEnum):
     TRAINER = "trainer"

@@ -28,6 +28,7 @@ from schoolmgr.errors import DomainError
 from schoolmgr.evaluations.services import module_score_trends
 from schoolmgr.extensions import db
 from schoolmgr.models import (
+    ATTENDED_STATUSES,
     Attendance,
     AttendanceStatus,
     Certificate,
@@ -397,7 +398,7 @@ def _module_stats(reached: sa.CTE, filters: ReportFilters, now: datetime) -> sa.
         .where(
             Session.ends_at <= now,
             sa.or_(
-                Attendance.status.in_([AttendanceStatus.PRESENT, AttendanceStatus.LATE]),
+                Attendance.status.in_(ATTENDED_STATUSES),
                 sa.and_(
                     Attendance.status == AttendanceStatus.EXCUSED,
                     reached.c.excused_counts_as_attended.is_(True),

@@ -3,7 +3,7 @@
 from flask import Blueprint, render_template
 from flask_login import current_user
 
-from schoolmgr.attendance import services as attendance
+from schoolmgr.attendance import summaries as attendance
 from schoolmgr.auth.access import role_required
 from schoolmgr.materials import services as materials
 from schoolmgr.materials.forms import MaterialForm

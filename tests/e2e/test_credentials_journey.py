@@ -9,7 +9,7 @@ import re
 import sqlalchemy as sa
 from PIL import Image
 
-from schoolmgr.certificates import services as certificate_services
+from schoolmgr.certificates import issuing
 from schoolmgr.demo import DEMO_PASSWORD, seed_demo
 from schoolmgr.extensions import db
 from schoolmgr.models import Edition, Registration, User
@@ -27,7 +27,7 @@ def test_badge_download_and_verification(browser, live_server, page, tmp_path):
         .where(Registration.edition_id == edition.id, User.email == "participant@example.org")
     )
     staff = db.session.scalar(sa.select(User).where(User.email == "staff@example.org"))
-    certificate = certificate_services.issue_one(edition, registration.id, staff)
+    certificate = issuing.issue_one(edition, registration.id, staff)
 
     context = page.context
     context.set_default_timeout(UI_TIMEOUT_MS)
