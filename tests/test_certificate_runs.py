@@ -1,14 +1,19 @@
 """A bulk issuing run killed half-way (issue 12.8): the pages count the certificates really
 issued, and staff take the run over from the page once its worker is gone."""
 
+import shutil
 import socket
 import subprocess
+import tempfile
+import time
 from datetime import timedelta
 
 import pytest
+import redis
 import sqlalchemy as sa
+from rq.job import Job, JobStatus
 
-from schoolmgr.certificates import batches, issuing, jobs
+from schoolmgr.certificates import batches, issuing
 from schoolmgr.models import Certificate, CertificateBatch, CertificateBatchStatus, Role, utcnow
 from tests import factories
 from tests.test_certificates_services import P, attend, past_edition  # noqa: F401 (fixture)
@@ -105,17 +110,52 @@ def test_a_worker_on_another_host_is_gone_when_its_heartbeat_stops(db, killed_ru
     assert batches.batch_worker_gone(batch)
 
 
+@pytest.fixture
+def private_redis(app):
+    """A Redis server of this test's own (on a Unix socket), set as the app's REDIS_URL."""
+    server = shutil.which("redis-server")
+    if server is None:
+        pytest.skip("redis-server is not installed")
+    folder = tempfile.mkdtemp(prefix="rq-", dir="/tmp")  # a socket path has ~100 characters
+    socket_path = f"{folder}/redis.sock"
+    process = subprocess.Popen(
+        [server, "--port", "0", "--unixsocket", socket_path, "--save", "", "--dir", folder],
+        stdout=subprocess.DEVNULL,
+    )
+    url = f"unix://{socket_path}"
+    connection = redis.Redis.from_url(url)
+    try:
+        for _ in range(100):
+            try:
+                connection.ping()
+                break
+            except redis.ConnectionError:
+                time.sleep(0.05)
+        app.config["REDIS_URL"] = url
+        yield connection
+    finally:
+        connection.close()
+        process.terminate()
+        process.wait()
+        shutil.rmtree(folder, ignore_errors=True)
+
+
 @pytest.mark.parametrize(
     ("status", "gone"),
     [("started", False), ("queued", False), ("failed", True), ("stopped", True), ("missing", True)],
 )
 def test_with_rq_the_job_status_tells_whether_the_worker_is_gone(
-    db, killed_run, monkeypatch, status, gone
+    db, killed_run, private_redis, status, gone
 ):
     _edition, batch, _staff = killed_run
+    assert batches.enqueue_batch(batch.id) == "queued"
+    db.session.refresh(batch)
+    job = Job.fetch(batch.job_id, connection=private_redis)
+    if status == "missing":
+        job.delete()
+    else:
+        job.set_status(JobStatus(status))
     batch.worker = "rq-worker-host:4242"
-    batch.job_id = "job-1"
     db.session.commit()
-    monkeypatch.setattr(jobs, "job_status", lambda job_id: status)
 
     assert batches.batch_worker_gone(batch) is gone
