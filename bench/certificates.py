@@ -197,10 +197,7 @@ def naive_rate(snapshots: list[dict]) -> tuple[float, float]:
     css_path = pdf.STATIC_DIR / rendering.STYLESHEETS[0]
     started, cpu = time.perf_counter(), time.process_time()
     for snapshot in snapshots:
-        html = pdf.render_html(
-            rendering.TEMPLATE,
-            {"c": snapshot, "qr": rendering.qr_data_uri(snapshot["verify_url"])},
-        )
+        html = pdf.render_html(rendering.TEMPLATE, rendering.certificate_context(snapshot))
         font_config = FontConfiguration()
         css = CSS(filename=str(css_path), font_config=font_config, url_fetcher=pdf.url_fetcher())
         HTML(string=html, base_url=pdf.BASE_URL, url_fetcher=pdf.url_fetcher()).write_pdf(

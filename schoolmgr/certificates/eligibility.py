@@ -28,7 +28,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from flask_babel import gettext as _
 from flask_sqlalchemy.pagination import Pagination
-from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy.orm import joinedload
 
 from schoolmgr import audit
 from schoolmgr.attendance.tally import AttendanceTally, EditionTallies, edition_tallies
@@ -295,7 +295,7 @@ def eligibility_rows(
     edition: Edition, standing: EditionStanding, registration_ids: list[int]
 ) -> list[Eligibility]:
     """Full rows (registration, user, certificate, reasons) of the given participants, in
-    that order: three queries for a page of them."""
+    that order: two queries for a page of them (their counts are in `standing`)."""
     if not registration_ids:
         return []
     registrations = {
@@ -303,7 +303,7 @@ def eligibility_rows(
         for r in db.session.scalars(
             sa.select(Registration)
             .where(Registration.id.in_(registration_ids))
-            .options(joinedload(Registration.user), selectinload(Registration.modules))
+            .options(joinedload(Registration.user))
         ).unique()
     }
     current = {
