@@ -27,7 +27,6 @@ from schoolmgr.models import (
     Material,
     Module,
     Registration,
-    RegistrationStatus,
     Role,
     Session,
     User,
@@ -385,13 +384,7 @@ def set_status(edition: Edition, action: str) -> Edition:
         active = db.session.scalar(
             sa.select(sa.func.count(Registration.id)).where(
                 Registration.edition_id == edition.id,
-                Registration.status.in_(
-                    [
-                        RegistrationStatus.ACCEPTED,
-                        RegistrationStatus.PENDING,
-                        RegistrationStatus.WAITLISTED,
-                    ]
-                ),
+                Registration.is_active,
             )
         )
         if active:

@@ -36,7 +36,6 @@ from schoolmgr.models import (
     Edition,
     EditionModule,
     EditionSeatQuota,
-    EditionStatus,
     Gender,
     InstitutionType,
     Nomination,
@@ -54,11 +53,6 @@ from schoolmgr.text import normalise_line, search_terms, sorted_people
 
 log = logging.getLogger(__name__)
 
-ACTIVE_STATUSES = (
-    RegistrationStatus.PENDING,
-    RegistrationStatus.ACCEPTED,
-    RegistrationStatus.WAITLISTED,
-)
 BULK_ACTIONS = ("accept", "reject", "waitlist", "cancel")
 
 
@@ -305,24 +299,20 @@ def fill_free_seats(
 # --- participant side -----------------------------------------------------------------------
 
 
+CLOSED_REASONS = {  # Edition.why_registration_is_closed: (message, HTTP status)
+    "edition_draft": (_l("This edition is not published."), 404),
+    "edition_archived": (_l("This edition is archived and no longer takes registrations."), 400),
+    "registration_not_open": (_l("Registration for this edition has not opened yet."), 400),
+    "registration_closed": (_l("Registration for this edition is closed."), 400),
+}
+
+
 def check_can_register(edition: Edition, now: datetime) -> None:
-    """Raise unless the edition takes registrations at `now`."""
-    if edition.status == EditionStatus.DRAFT:
-        raise RegistrationError(_("This edition is not published."), "edition_draft", 404)
-    if edition.status == EditionStatus.ARCHIVED:
-        raise RegistrationError(
-            _("This edition is archived and no longer takes registrations."),
-            "edition_archived",
-            400,
-        )
-    if edition.registration_opens_at and now < edition.registration_opens_at:
-        raise RegistrationError(
-            _("Registration for this edition has not opened yet."), "registration_not_open", 400
-        )
-    if edition.registration_closes_at and now >= edition.registration_closes_at:
-        raise RegistrationError(
-            _("Registration for this edition is closed."), "registration_closed", 400
-        )
+    """Raise, saying why, unless the edition takes registrations at `now`."""
+    reason = edition.why_registration_is_closed(now)
+    if reason is not None:
+        message, status = CLOSED_REASONS[reason]
+        raise RegistrationError(str(message), reason, status)
 
 
 def registration_of(user: User, edition: Edition) -> Registration | None:
@@ -1017,7 +1007,7 @@ def country_seats(edition: Edition) -> list[CountrySeatsRow]:
             sa.func.count(Registration.id),
         )
         .join(Registration.user)
-        .where(Registration.edition_id == edition.id, Registration.status.in_(ACTIVE_STATUSES))
+        .where(Registration.edition_id == edition.id, Registration.is_active)
         .group_by(User.country, Registration.status, Registration.nomination)
     ).all()
     quotas = {q.country: q.seats for q in edition.seat_quotas}
@@ -1057,12 +1047,12 @@ def overview(edition: Edition) -> dict:
     rows = db.session.execute(
         sa.select(Registration.id, Registration.status, User.country, User.institution)
         .join(Registration.user)
-        .where(Registration.edition_id == edition.id, Registration.status.in_(ACTIVE_STATUSES))
+        .where(Registration.edition_id == edition.id, Registration.is_active)
     ).all()
     module_rows = db.session.execute(
         sa.select(registration_modules.c.edition_module_id, Registration.status)
         .join(Registration, Registration.id == registration_modules.c.registration_id)
-        .where(Registration.edition_id == edition.id, Registration.status.in_(ACTIVE_STATUSES))
+        .where(Registration.edition_id == edition.id, Registration.is_active)
     ).all()
 
     def tally(pairs) -> list[OverviewRow]:
