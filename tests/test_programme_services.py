@@ -128,25 +128,6 @@ def test_capacity_cannot_drop_below_accepted(db, make_edition, make_registration
     assert db.session.get(Edition, edition.id).capacity == 3
 
 
-def test_raising_capacity_fills_free_seats_when_registration_provides_it(
-    db, make_edition, make_registration, monkeypatch
-):
-    edition = make_edition(capacity=1)
-    calls = []
-    try:
-        import schoolmgr.registration.services as registration_services
-    except ImportError:
-        pytest.skip("registration area not present")
-    monkeypatch.setattr(
-        registration_services, "fill_free_seats", lambda e: calls.append(e.capacity), raising=False
-    )
-
-    services.update_edition(edition, _values_of(edition, capacity=5))
-    services.update_edition(edition, _values_of(edition, capacity=4))
-
-    assert calls == [5]
-
-
 def test_changing_dates_refuses_to_strand_sessions(db, make_session):
     session = make_session()
     edition = session.edition_module.edition
@@ -539,7 +520,6 @@ def test_accepted_count_ignores_other_statuses(db, make_edition, make_registrati
 def test_raising_capacity_promotes_the_waiting_list_in_order(
     db, app, make_edition, make_registration, outbox
 ):
-    pytest.importorskip("schoolmgr.registration.services")
     edition = make_edition(capacity=1)
     make_registration(edition=edition)
     first = make_registration(

@@ -111,7 +111,7 @@ def due_sessions(now: datetime) -> list[tuple[Session, ReminderKind]]:
 
 def send_reminders(now: datetime) -> int:
     """Queue every reminder due at `now` that was not sent before; return how many."""
-    from schoolmgr.registration.services import session_ics
+    from schoolmgr.registration.calendars import session_ics
 
     sent = 0
     for session, kind in due_sessions(now):

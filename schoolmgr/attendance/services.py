@@ -38,7 +38,7 @@ from schoolmgr.models import (
     registration_modules,
     utcnow,
 )
-from schoolmgr.registration.services import accepted_registration_for
+from schoolmgr.registration.registering import accepted_registration_for
 from schoolmgr.text import search_terms
 from schoolmgr.timeutils import fmt_date, fmt_time
 

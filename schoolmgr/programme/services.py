@@ -361,7 +361,7 @@ def _keep_signatures(old: list[dict], new: list[dict]) -> list[dict]:
 def _fill_free_seats(edition: Edition) -> None:
     """Hand the new seats to the waiting list (the registration area owns the rule)."""
     try:
-        from schoolmgr.registration.services import fill_free_seats
+        from schoolmgr.registration.seats import fill_free_seats
     except ImportError:  # the registration area is not there yet
         return
     db.session.flush()
