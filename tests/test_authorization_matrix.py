@@ -372,7 +372,7 @@ def build_world() -> World:
     from schoolmgr.attendance.services import rotating_token
     from schoolmgr.auth.services import password_reset_token
     from schoolmgr.certificates.codes import new_code
-    from schoolmgr.programme.services import invitation_token
+    from schoolmgr.programme.trainers import invitation_token
 
     F = factories  # noqa: N806
     people = {

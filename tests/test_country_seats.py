@@ -253,7 +253,7 @@ def test_duplicating_an_edition_carries_its_country_seats_and_nominations(
 ):
     from datetime import date
 
-    from schoolmgr.programme import services as programme
+    from schoolmgr.programme import editions
 
     edition = make_edition(capacity=8, nomination_required=True)
     set_quotas(edition, RS=4, AL=4)
@@ -262,7 +262,7 @@ def test_duplicating_an_edition_carries_its_country_seats_and_nominations(
     db.session.commit()
     days = timedelta(days=365)
 
-    copy = programme.duplicate_edition(
+    copy = editions.duplicate_edition(
         edition, title="Next year", slug="next-year", start_date=edition.start_date + days
     )
     db.session.commit()

@@ -428,3 +428,10 @@ def test_overview_and_exports_keep_cyrillic_and_add_the_kosovo_note(
     assert values[0][0] == "Full name"
     assert {values[1][0], values[2][0]} == {"Марија Стојановска", "Arben Hoxha"}
     assert "UNSCR 1244/1999" in values[-1][0]
+
+
+def test_accepted_count_ignores_other_statuses(db, make_edition, make_registration):
+    edition = make_edition()
+    make_registration(edition=edition)
+    make_registration(edition=edition, status=RegistrationStatus.CANCELLED)
+    assert seats.accepted_count(edition.id) == 1
