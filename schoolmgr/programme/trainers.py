@@ -4,10 +4,15 @@ import sqlalchemy as sa
 from flask import current_app, has_request_context, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
 from schoolmgr.audit import record
 from schoolmgr.auth.services import check_new_password
+from schoolmgr.auth.tokens import (
+    ExpiredLinkError,
+    InvalidLinkError,
+    account_link_token,
+    user_for_account_link,
+)
 from schoolmgr.extensions import db
 from schoolmgr.mail import queue_email
 from schoolmgr.models import (
@@ -113,13 +118,11 @@ def _trainer_conflicts(em: EditionModule, trainers: list[User]) -> list["Conflic
     return conflicts
 
 
-def _serializer() -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt="trainer-invitation")
+INVITATION = "trainer-invitation"
 
 
 def invitation_token(user: User) -> str:
-    # The password state is part of the token, so the link stops working once used.
-    return _serializer().dumps({"u": user.id, "p": (user.password_hash or "")[-16:]})
+    return account_link_token(user, INVITATION)
 
 
 def _site_url(endpoint: str, **values) -> str:
@@ -184,25 +187,21 @@ def invite_trainer(email: str, full_name: str, em: EditionModule | None = None) 
 def user_for_invitation(token: str) -> User:
     """The invited user of a valid, unused invitation link."""
     try:
-        data = _serializer().loads(token, max_age=current_app.config["INVITATION_MAX_AGE"])
-    except SignatureExpired as exc:
+        return user_for_account_link(token, INVITATION, current_app.config["INVITATION_MAX_AGE"])
+    except ExpiredLinkError as exc:
         raise ProgrammeError(
             _("This invitation has expired. Ask the programme staff for a new one."),
             "invitation_expired",
             410,
         ) from exc
-    except BadSignature as exc:
+    except InvalidLinkError as exc:
         raise ProgrammeError(
-            _("This invitation link is not valid."), "invitation_invalid", 404
-        ) from exc
-    user = db.session.get(User, data.get("u"))
-    if user is None or (user.password_hash or "")[-16:] != data.get("p") or not user.active:
-        raise ProgrammeError(
-            _("This invitation link has already been used or is no longer valid."),
+            _("This invitation link is not valid.")
+            if not exc.used
+            else _("This invitation link has already been used or is no longer valid."),
             "invitation_invalid",
             404,
-        )
-    return user
+        ) from exc
 
 
 def accept_invitation(token: str, password: str) -> User:
