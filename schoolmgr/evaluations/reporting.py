@@ -1,5 +1,6 @@
 """Evaluation results: per form and part, for staff and trainers, as Excel; trends for Reports."""
 
+import io
 from collections import defaultdict
 from dataclasses import dataclass, field
 
@@ -8,6 +9,7 @@ from flask_babel import gettext as _
 from sqlalchemy.orm import joinedload
 
 from schoolmgr.evaluations.answering import eligible_counts, part_label, questions_for
+from schoolmgr.exports import spreadsheet_safe
 from schoolmgr.extensions import db
 from schoolmgr.models import (
     Edition,
@@ -204,12 +206,8 @@ def response_count(part: EvaluationPart) -> int:
 
 def results_xlsx(form: EvaluationForm) -> bytes:
     """The results as a workbook, one sheet per part: figures per question, then free text."""
-    import io
-
-    from openpyxl import Workbook
+    from openpyxl import Workbook  # imported when used: slow to import
     from openpyxl.styles import Font
-
-    from schoolmgr.exports import spreadsheet_safe
 
     workbook = Workbook()
     workbook.remove(workbook.active)

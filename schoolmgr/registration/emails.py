@@ -3,10 +3,7 @@
 from flask_babel import lazy_gettext as _l
 
 from schoolmgr.mail import queue_email
-from schoolmgr.models import (
-    Edition,
-    Registration,
-)
+from schoolmgr.models import Edition, Registration
 
 EMAIL_SUBJECTS = {
     "registration_received": lambda e: _l("Registration received: %(t)s", t=e.title),
@@ -19,6 +16,7 @@ EMAIL_SUBJECTS = {
 
 
 def notify(template: str, registration: Registration, edition: Edition) -> None:
+    """Queue one of EMAIL_SUBJECTS' emails to the registered person."""
     queue_email(
         registration.user,
         template,
