@@ -123,6 +123,9 @@ def test_registration_outside_window_or_unpublished_is_refused_and_writes_nothin
     with pytest.raises(RegistrationError) as exc:
         register(make_user(), edition)
     assert exc.value.code == code
+    # The edition's page says the same: one predicate, and the refusal says why it said no.
+    assert not edition.registration_is_open(utcnow())
+    assert edition.why_registration_is_closed(utcnow()) == code
     assert 400 <= exc.value.status_code < 500
     assert registration_count(db) == 0
     assert emails(db) == []
