@@ -1,4 +1,8 @@
-"""Staff pages for editions, the module catalogue, trainers and the schedule."""
+"""Staff pages for editions, the module catalogue, trainers and the schedule.
+
+Above 500 lines because it is one blueprint of about thirty thin pages (each parses a form and
+calls one service of editions, catalogue, trainers or sessions); the rules live in those.
+"""
 
 from datetime import date, timedelta
 
