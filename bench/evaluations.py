@@ -35,7 +35,7 @@ def main() -> None:
     import sqlalchemy as sa
 
     from schoolmgr import create_app
-    from schoolmgr.evaluations import services
+    from schoolmgr.evaluations import authoring, reporting
     from schoolmgr.extensions import db
     from schoolmgr.models import (
         Edition,
@@ -72,8 +72,8 @@ def main() -> None:
                 edition.edition_modules.append(EditionModule(module=module, position=position))
             db.session.add(edition)
             db.session.flush()
-            form = services.create_form(edition, FormKind.EVALUATION)
-            services.publish(form)
+            form = authoring.create_form(edition, FormKind.EVALUATION)
+            authoring.publish(form)
             forms.append(form)
             module_questions = [q.id for q in form.questions if q.scope == QuestionScope.MODULE]
             responses, answers = [], []
@@ -113,7 +113,7 @@ def main() -> None:
         trends = []
         for _ in range(5):
             started = time.perf_counter()
-            services.module_score_trends()
+            reporting.module_score_trends()
             trends.append((time.perf_counter() - started) * 1000)
         print(
             f"editions={args.editions} answers={total} page=results queries={queries.count} "

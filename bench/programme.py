@@ -48,7 +48,7 @@ def main() -> None:
     from schoolmgr.extensions import db
     from schoolmgr.models import Edition, EditionModule, Module, Role, Session, User
     from schoolmgr.people.services import users_query
-    from schoolmgr.programme import services
+    from schoolmgr.programme import editions, sessions
     from schoolmgr.text import fold
     from schoolmgr.timeutils import to_utc
 
@@ -123,7 +123,7 @@ def main() -> None:
 
         def conflict():
             begins = to_utc(busy_em.edition.start_date, dtime(9, 30), "Europe/Belgrade")
-            found = services.find_conflicts(busy_em, begins, begins + timedelta(hours=2), "Room 0")
+            found = sessions.find_conflicts(busy_em, begins, begins + timedelta(hours=2), "Room 0")
             assert found
 
         source = db.session.get(Edition, 1)
@@ -133,7 +133,7 @@ def main() -> None:
             commit = db.session.commit
             db.session.commit = db.session.flush
             try:
-                services.duplicate_edition(
+                editions.duplicate_edition(
                     source, title="Copy", slug="copy-bench", start_date=date(2030, 1, 7)
                 )
             finally:

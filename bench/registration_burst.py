@@ -76,8 +76,8 @@ def main() -> int:
         User,
         utcnow,
     )
-    from schoolmgr.registration import services
-    from schoolmgr.registration.services import RegistrationError
+    from schoolmgr.registration import registering
+    from schoolmgr.registration.errors import RegistrationError
 
     app = create_app(
         {
@@ -131,7 +131,7 @@ def main() -> int:
             try:
                 user = db.session.get(User, user_id)
                 edition = db.session.get(Edition, edition_id)
-                services.register(user, edition, consent=True)
+                registering.register(user, edition, consent=True)
             except (RegistrationError, Exception) as exc:  # counted, reported below
                 errors.append(f"{type(exc).__name__}: {exc}")
             finally:

@@ -94,7 +94,7 @@ def materials_clean_uploads_command(hours: int) -> None:
 @seats_cli.command("release-due")
 def seats_release_due_command() -> None:
     """Release country seats whose release date has passed and promote who fits (idempotent)."""
-    from schoolmgr.registration.services import release_due_country_seats
+    from schoolmgr.registration.country_seats import release_due_country_seats
 
     released = release_due_country_seats()
     for slug, promoted in released.items():

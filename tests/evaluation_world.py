@@ -3,7 +3,7 @@
 from dataclasses import dataclass
 from datetime import timedelta
 
-from schoolmgr.evaluations import services
+from schoolmgr.evaluations import answering, authoring
 from schoolmgr.models import AttendanceStatus, FormKind, Role
 from tests import factories as F  # noqa: N812
 
@@ -48,16 +48,16 @@ def evaluation_world(participants: int = 6, publish: bool = True, **edition) -> 
         registrations.append(registration)
     absent = F.RegistrationFactory(edition=edition, user__full_name="Absent Person")
     F.AttendanceFactory(session=session1, registration=absent, status=AttendanceStatus.ABSENT)
-    form = services.create_form(edition, FormKind.EVALUATION)
+    form = authoring.create_form(edition, FormKind.EVALUATION)
     if publish:
-        services.publish(form)
+        authoring.publish(form)
     return EvaluationWorld(
         edition, em1, em2, session1, session2, trainer, otrainer, registrations, absent, form
     )
 
 
 def module_answers(part, content=4, relevance=5, trainer=3, materials=4) -> dict:
-    questions = services.questions_for(part)
+    questions = answering.questions_for(part)
     return dict(
         zip([q.id for q in questions], [content, relevance, trainer, materials], strict=True)
     )
@@ -65,7 +65,7 @@ def module_answers(part, content=4, relevance=5, trainer=3, materials=4) -> dict
 
 def edition_answers(part, rating=4, useful="The peer exchange", improve="", recommend=9) -> dict:
     values = {}
-    for q in services.questions_for(part):
+    for q in answering.questions_for(part):
         if q.kind.value == "rating":
             values[q.id] = rating
         elif q.kind.value == "scale":

@@ -372,7 +372,7 @@ def build_world() -> World:
     from schoolmgr.attendance.checkin import rotating_token
     from schoolmgr.auth.services import password_reset_token
     from schoolmgr.certificates.codes import new_code
-    from schoolmgr.programme.services import invitation_token
+    from schoolmgr.programme.trainers import invitation_token
 
     F = factories  # noqa: N806
     people = {
@@ -465,20 +465,20 @@ def _evaluation_world(edition, em1, registrations) -> _Namespace:
     """A closed evaluation whose module-1 part has five answers, and an open one (module 1)."""
     from datetime import date
 
-    from schoolmgr.evaluations import services as evaluations
+    from schoolmgr.evaluations import authoring, reporting
     from schoolmgr.models import EvaluationResponse, FormKind
 
-    closed = evaluations.create_form(edition, FormKind.EVALUATION)
-    evaluations.publish(closed)
+    closed = authoring.create_form(edition, FormKind.EVALUATION)
+    authoring.publish(closed)
     closed_part = next(p for p in closed.parts if p.edition_module_id == em1.id)
-    for _ in range(evaluations.MIN_GROUP_SIZE):
+    for _ in range(reporting.MIN_GROUP_SIZE):
         db.session.add(EvaluationResponse(part_id=closed_part.id, submitted_on=date(2026, 1, 5)))
     db.session.commit()
-    evaluations.close(closed)
-    form = evaluations.create_form(edition, FormKind.EVALUATION)
-    evaluations.publish(form)
+    authoring.close(closed)
+    form = authoring.create_form(edition, FormKind.EVALUATION)
+    authoring.publish(form)
     part1 = next(p for p in form.parts if p.edition_module_id == em1.id)
-    evaluations.open_part_now(part1)
+    authoring.open_part_now(part1)
     return _Namespace(form=form, part1=part1, question=form.questions[0], closed_part=closed_part)
 
 

@@ -15,8 +15,8 @@ from schoolmgr.models import (
     RegistrationStatus,
     utcnow,
 )
-from schoolmgr.registration import services
-from schoolmgr.registration.services import RegistrationError
+from schoolmgr.registration import country_seats, registering, review
+from schoolmgr.registration.errors import RegistrationError
 from tests.factories import set_quotas
 
 RS, AL, ME, OTHER = Country.SERBIA, Country.ALBANIA, Country.MONTENEGRO, Country.OTHER
@@ -24,7 +24,7 @@ RS, AL, ME, OTHER = Country.SERBIA, Country.ALBANIA, Country.MONTENEGRO, Country
 
 def register(make_user, edition, country, **user):
     person = make_user(country=country, **user)
-    return services.register(person, edition, consent=True)
+    return registering.register(person, edition, consent=True)
 
 
 def status_of(db, registration):
@@ -84,7 +84,7 @@ def test_a_freed_serbian_seat_goes_to_the_first_serbian_on_the_waiting_list(
     later_serb = register(make_user, edition, RS)  # position 3
     assert waiting_albanian.waitlist_position == 1
 
-    promoted = services.cancel(serbs[0], serbs[0].user)
+    promoted = registering.cancel(serbs[0], serbs[0].user)
 
     assert [r.id for r in promoted] == [waiting_serb.id]
     assert status_of(db, waiting_serb) == (RegistrationStatus.ACCEPTED, None)
@@ -101,7 +101,7 @@ def test_without_quotas_the_first_on_the_waiting_list_gets_the_seat(db, make_edi
     edition = make_edition(capacity=1)
     seated = register(make_user, edition, RS)
     albanian = register(make_user, edition, AL)
-    services.cancel(seated, seated.user)
+    registering.cancel(seated, seated.user)
     assert status_of(db, albanian) == (RegistrationStatus.ACCEPTED, None)
 
 
@@ -115,14 +115,14 @@ def test_staff_release_the_unused_country_seats_to_the_waiting_list_in_order(
         register(make_user, edition, RS)
     waiting = [register(make_user, edition, RS) for _ in range(3)]
 
-    promoted = services.release_country_seats(edition, staff)
+    promoted = country_seats.release_country_seats(edition, staff)
 
     assert [r.id for r in promoted] == [waiting[0].id, waiting[1].id]
     assert status_of(db, waiting[2]) == (RegistrationStatus.WAITLISTED, 1)
     db.session.expire_all()
     assert db.session.get(Edition, edition.id).quotas_released_at is not None
     with pytest.raises(RegistrationError) as err:
-        services.release_country_seats(edition, staff)
+        country_seats.release_country_seats(edition, staff)
     assert err.value.code == "already_released"
     assert (
         db.session.scalar(
@@ -142,11 +142,11 @@ def test_release_date_applies_on_the_promotion_path_and_through_the_command(
     edition.quota_release_at = utcnow() + timedelta(hours=1)
     db.session.commit()
 
-    assert services.release_due_country_seats() == {}
+    assert country_seats.release_due_country_seats() == {}
     later = utcnow() + timedelta(hours=2)
-    assert services.release_due_country_seats(later) == {edition.slug: 1}
+    assert country_seats.release_due_country_seats(later) == {edition.slug: 1}
     assert status_of(db, waiting) == (RegistrationStatus.ACCEPTED, None)
-    assert services.release_due_country_seats(later) == {}  # idempotent
+    assert country_seats.release_due_country_seats(later) == {}  # idempotent
 
     # A registration after the date takes any free seat, whatever the quotas said.
     edition2 = make_edition(capacity=1)
@@ -169,23 +169,25 @@ def test_quotas_may_not_exceed_the_capacity_and_save_nothing_when_refused(
     staff = make_user(staff=True)
     edition = make_edition(capacity=5)
     with pytest.raises(RegistrationError) as err:
-        services.set_country_seats(edition, {RS: 3, AL: 3}, None, False, staff)
+        country_seats.set_country_seats(edition, {RS: 3, AL: 3}, None, False, staff)
     assert err.value.code == "quotas_over_capacity"
     with pytest.raises(RegistrationError) as err:
-        services.set_country_seats(edition, {RS: -1}, None, False, staff)
+        country_seats.set_country_seats(edition, {RS: -1}, None, False, staff)
     assert err.value.code == "quota_invalid"
     with pytest.raises(RegistrationError) as err:
-        services.set_country_seats(edition, {RS: 1}, utcnow() - timedelta(days=1), False, staff)
+        country_seats.set_country_seats(
+            edition, {RS: 1}, utcnow() - timedelta(days=1), False, staff
+        )
     assert err.value.code == "release_in_past"
     assert db.session.scalar(sa.select(sa.func.count(EditionSeatQuota.id))) == 0
 
-    services.set_country_seats(edition, {RS: 2, AL: 3, ME: 0}, None, True, staff)
+    country_seats.set_country_seats(edition, {RS: 2, AL: 3, ME: 0}, None, True, staff)
     db.session.expire_all()
     saved = db.session.get(Edition, edition.id)
     assert {q.country: q.seats for q in saved.seat_quotas} == {RS: 2, AL: 3}
     assert saved.nomination_required is True
     with pytest.raises(RegistrationError) as err:
-        services.set_capacity(saved, 4, staff)
+        review.set_capacity(saved, 4, staff)
     assert err.value.code == "capacity_below_quotas"
 
 
@@ -196,7 +198,7 @@ def test_lowering_a_quota_promotes_people_it_was_holding_back(db, make_edition, 
     register(make_user, edition, RS)
     waiting = register(make_user, edition, RS)
 
-    promoted = services.set_country_seats(edition, {RS: 1}, None, False, staff)
+    promoted = country_seats.set_country_seats(edition, {RS: 1}, None, False, staff)
 
     assert [r.id for r in promoted] == [waiting.id]
 
@@ -251,7 +253,7 @@ def test_duplicating_an_edition_carries_its_country_seats_and_nominations(
 ):
     from datetime import date
 
-    from schoolmgr.programme import services as programme
+    from schoolmgr.programme import editions
 
     edition = make_edition(capacity=8, nomination_required=True)
     set_quotas(edition, RS=4, AL=4)
@@ -260,7 +262,7 @@ def test_duplicating_an_edition_carries_its_country_seats_and_nominations(
     db.session.commit()
     days = timedelta(days=365)
 
-    copy = programme.duplicate_edition(
+    copy = editions.duplicate_edition(
         edition, title="Next year", slug="next-year", start_date=edition.start_date + days
     )
     db.session.commit()

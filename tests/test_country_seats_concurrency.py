@@ -18,7 +18,7 @@ from schoolmgr.models import (
     User,
     utcnow,
 )
-from schoolmgr.registration import services
+from schoolmgr.registration import country_seats, registering
 from tests.dbutil import postgres_url
 from tests.factories import set_quotas
 from tests.test_registration_concurrency import register_job, run_concurrently
@@ -104,7 +104,7 @@ def test_concurrent_cancellations_give_each_freed_country_seat_to_that_country(
     def cancel_job(registration_id):
         def job():
             registration = db.session.get(Registration, registration_id)
-            services.cancel(registration, registration.user)
+            registering.cancel(registration, registration.user)
 
         return job
 
@@ -148,15 +148,15 @@ def test_release_by_staff_and_by_the_command_at_once_releases_once(
     edition_id = edition.id  # read here: the threads must not touch this session
 
     def staff_job():
-        services.release_country_seats(
+        country_seats.release_country_seats(
             db.session.get(Edition, edition_id), db.session.get(User, staff_id)
         )
 
     jobs = [
         staff_job,
         staff_job,
-        services.release_due_country_seats,
-        services.release_due_country_seats,
+        country_seats.release_due_country_seats,
+        country_seats.release_due_country_seats,
     ]
     outcomes = run_concurrently(app, jobs)
 

@@ -13,7 +13,7 @@ from flask import current_app
 
 from schoolmgr.extensions import db
 from schoolmgr.mail import deliver_pending, queue_email
-from schoolmgr.registration.services import EMAIL_SUBJECTS
+from schoolmgr.registration.emails import EMAIL_SUBJECTS
 
 TITLE = "Seasonal School on Public Governance and Digital Transformation Čačak — Ђурђевдан 2026"
 NAME = "Đorđe Jovanović Јована Љубичић"

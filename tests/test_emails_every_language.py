@@ -22,7 +22,7 @@ from schoolmgr.i18n import LANGUAGES
 from schoolmgr.mail import queue_email
 from schoolmgr.models import Nomination, RegistrationStatus
 from schoolmgr.nominations import services as nominations
-from schoolmgr.registration import services as registration_services
+from schoolmgr.registration import emails
 from tests import factories
 
 EMAIL_DIR = Path(__file__).resolve().parent.parent / "templates" / "email"
@@ -31,7 +31,7 @@ BASE = "http://127.0.0.1:5000"
 
 def _registration_kind(kind):
     def build(world):
-        return registration_services.EMAIL_SUBJECTS[kind](world.edition), {
+        return emails.EMAIL_SUBJECTS[kind](world.edition), {
             "user": world.user,
             "edition": world.edition,
             "registration": world.registration,

@@ -8,7 +8,7 @@ from datetime import date
 import pytest
 import sqlalchemy as sa
 
-from schoolmgr.evaluations import services
+from schoolmgr.evaluations import answering, reporting
 from schoolmgr.extensions import db
 from schoolmgr.models import (
     EvaluationAnswer,
@@ -31,7 +31,7 @@ def answer_job(part_id, registration_id, values):
     def job():
         part = db.session.get(EvaluationPart, part_id)
         registration = db.session.get(Registration, registration_id)
-        services.submit(part, registration, values, date(2026, 1, 5))
+        answering.submit(part, registration, values, date(2026, 1, 5))
 
     return job
 
@@ -59,5 +59,5 @@ def test_many_participants_answering_at_once_are_all_counted(app):
     values = module_answers(part)
     jobs = [answer_job(part.id, r.id, values) for r in world.registrations]
     assert run_concurrently(app, jobs) == ["ok"] * 10
-    result = services.form_results(world.form, [part])[0]
+    result = reporting.form_results(world.form, [part])[0]
     assert (result.responses, result.eligible) == (10, 10)

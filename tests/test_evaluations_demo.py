@@ -3,7 +3,7 @@
 import sqlalchemy as sa
 
 from schoolmgr.demo import seed_demo
-from schoolmgr.evaluations import services
+from schoolmgr.evaluations import reporting
 from schoolmgr.extensions import db
 from schoolmgr.models import Edition, EvaluationForm, FormKind
 
@@ -19,10 +19,10 @@ def test_past_editions_have_closed_evaluations_with_answers_and_one_follow_up(ap
     ]
     for form in forms:
         assert form.is_closed
-        results = services.form_results(form)
-        assert all(r.responses >= services.MIN_GROUP_SIZE for r in results)
+        results = reporting.form_results(form)
+        assert all(r.responses >= reporting.MIN_GROUP_SIZE for r in results)
         assert all(r.responses <= r.eligible for r in results)
-    trends = services.module_score_trends()
+    trends = reporting.module_score_trends()
     agile = {t.year: t for t in trends if t.module_name == "Agile"}
     assert set(agile) == {2019, 2020} and all(1 <= t.mean <= 5 for t in agile.values())
     edition = db.session.scalar(sa.select(Edition).where(Edition.slug.like("digital%2019")))

@@ -7,7 +7,7 @@ from io import BytesIO
 
 import sqlalchemy as sa
 
-from schoolmgr.evaluations import services
+from schoolmgr.evaluations import answering, authoring
 from schoolmgr.extensions import db
 from schoolmgr.models import (
     EvaluationForm,
@@ -29,7 +29,7 @@ def fill_module_part(world, ratings):
     part = world.part(world.em1)
     for registration, content in zip(world.registrations, ratings, strict=False):
         values = module_answers(part, content=content)
-        services.submit(part, registration, values, date(2026, 1, 5))
+        answering.submit(part, registration, values, date(2026, 1, 5))
     return part
 
 
@@ -103,7 +103,7 @@ def test_a_locked_form_shows_no_editing_and_refuses_changes(client, login):
     fill_module_part(world, [4])
     page = client.get(f"/staff/evaluations/{world.form.id}").get_data(as_text=True)
     assert "can no longer change" in page and "Add a question" not in page
-    question = services.questions_for(world.part(world.em1))[0]
+    question = answering.questions_for(world.part(world.em1))[0]
     response = client.post(
         f"/staff/evaluation-questions/{question.id}",
         data={"kind": "rating", "text": "Changed", "required": "y"},
@@ -125,7 +125,7 @@ def test_participants_see_the_waiting_evaluation_and_answer_it_once(client, logi
     part = world.part(world.em1)
     page = client.get(f"/evaluations/{part.id}").get_data(as_text=True)
     assert "Your answers are anonymous." in page
-    questions = services.questions_for(part)
+    questions = answering.questions_for(part)
 
     incomplete = client.post(f"/evaluations/{part.id}", data={f"q{questions[0].id}": "5"})
     assert incomplete.status_code == 400
@@ -148,7 +148,7 @@ def test_a_named_form_says_so_before_the_participant_answers(client, login):
     world = evaluation_world(participants=1, publish=False)
     world.form.named = True
     db.session.commit()
-    services.publish(world.form)
+    authoring.publish(world.form)
     login(world.registrations[0].user)
     page = client.get(f"/evaluations/{world.part(world.em1).id}").get_data(as_text=True)
     assert "This form is named." in page
@@ -227,9 +227,9 @@ def test_trainers_see_their_module_results_only_when_closed_with_five_answers(cl
     refused = client.get(f"/evaluations/parts/{part.id}/results")
     assert refused.status_code == 403 and "at least 5" in refused.get_data(as_text=True)
 
-    services.submit(part, world.registrations[4], module_answers(part), date(2026, 1, 5))
+    answering.submit(part, world.registrations[4], module_answers(part), date(2026, 1, 5))
     assert client.get(f"/evaluations/parts/{part.id}/results").status_code == 403  # still open
-    services.close(world.form)
+    authoring.close(world.form)
     page = client.get(f"/evaluations/parts/{part.id}/results")
     assert page.status_code == 200 and "mean 3.8" in page.get_data(as_text=True)
 
@@ -243,9 +243,9 @@ def test_no_page_or_export_names_who_wrote_an_anonymous_answer(client, login):
     for n, registration in enumerate(world.registrations):
         values = {
             q.id: (4 if q.kind.is_numeric else f"Remark number {n}")
-            for q in services.questions_for(edition_part)
+            for q in answering.questions_for(edition_part)
         }
-        services.submit(edition_part, registration, values, date(2026, 1, 5))
+        answering.submit(edition_part, registration, values, date(2026, 1, 5))
     fill_module_part(world, [5, 4, 4, 2, 5])
     staff(login)
     names = [r.user.full_name for r in world.registrations] + [
@@ -283,7 +283,7 @@ def test_publishing_and_opening_by_hand_from_the_page(client, login):
     edition = F.EditionFactory()  # in the future: nothing opens by itself
     em = F.EditionModuleFactory(edition=edition)
     F.SessionFactory(edition_module=em)
-    form = services.create_form(edition, FormKind.EVALUATION)
+    form = authoring.create_form(edition, FormKind.EVALUATION)
     assert client.post(f"/staff/evaluations/{form.id}/publish").status_code == 303
     part = next(p for p in form.parts if p.edition_module_id == em.id)
     page = client.get(f"/staff/evaluations/{form.id}").get_data(as_text=True)
@@ -299,7 +299,7 @@ def test_publishing_and_opening_by_hand_from_the_page(client, login):
 def test_question_kinds_render_as_accessible_inputs(client, login):
     world = evaluation_world(participants=1, publish=False)
     for kind in QuestionKind:
-        services.add_question(
+        authoring.add_question(
             world.form,
             scope=world.part(None).scope,
             kind=kind,
@@ -307,7 +307,7 @@ def test_question_kinds_render_as_accessible_inputs(client, login):
             required=False,
             choices=["Yes", "No"] if kind.has_choices else [],
         )
-    services.publish(world.form)
+    authoring.publish(world.form)
     login(world.registrations[0].user)
     page = client.get(f"/evaluations/{world.part(None).id}").get_data(as_text=True)
     assert page.count("<fieldset") >= 8  # every rating, scale and choice is a labelled group
@@ -330,9 +330,9 @@ def test_results_and_dashboard_take_as_many_queries_with_more_modules(client, lo
         F.SessionFactory(edition_module=em)
     large.form.parts.clear()
     db.session.commit()
-    services.close(large.form)
-    large.form = services.create_form(large.edition, FormKind.EVALUATION)
-    services.publish(large.form)
+    authoring.close(large.form)
+    large.form = authoring.create_form(large.edition, FormKind.EVALUATION)
+    authoring.publish(large.form)
     assert len(large.form.parts) == 7
     for world in (small, large):
         fill_module_part(world, [4, 5, 3])
@@ -350,14 +350,14 @@ def test_a_named_form_shows_who_wrote_each_remark_to_staff(client, login):
     world = evaluation_world(participants=2, publish=False)
     world.form.named = True
     db.session.commit()
-    services.publish(world.form)
+    authoring.publish(world.form)
     part = world.part(None)
     for registration in world.registrations:
         values = {
             q.id: (4 if q.kind.is_numeric else f"Remark by {registration.user.full_name}")
-            for q in services.questions_for(part)
+            for q in answering.questions_for(part)
         }
-        services.submit(part, registration, values, date(2026, 1, 5))
+        answering.submit(part, registration, values, date(2026, 1, 5))
     staff(login)
     page = client.get(f"/staff/evaluations/{world.form.id}/results").get_data(as_text=True)
     name = world.registrations[0].user.full_name
@@ -366,11 +366,11 @@ def test_a_named_form_shows_who_wrote_each_remark_to_staff(client, login):
 
 def test_a_follow_up_is_answered_with_choices_and_has_its_own_results(client, login):
     world = evaluation_world(participants=1)
-    services.close(world.form)
-    follow_up = services.create_form(world.edition, FormKind.FOLLOW_UP, 3)
-    services.publish(follow_up)  # 2019 + 3 months: open now
+    authoring.close(world.form)
+    follow_up = authoring.create_form(world.edition, FormKind.FOLLOW_UP, 3)
+    authoring.publish(follow_up)  # 2019 + 3 months: open now
     part = follow_up.parts[0]
-    applied, example, modules = services.questions_for(part)
+    applied, example, modules = answering.questions_for(part)
     login(world.registrations[0].user)
     assert "Follow-up survey" in client.get("/me/registrations").get_data(as_text=True)
     data = {

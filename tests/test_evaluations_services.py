@@ -6,8 +6,8 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 import sqlalchemy as sa
 
-from schoolmgr.evaluations import services
-from schoolmgr.evaluations.services import EvaluationError
+from schoolmgr.evaluations import answering, authoring, reporting, sending
+from schoolmgr.evaluations.errors import EvaluationError
 from schoolmgr.extensions import db
 from schoolmgr.models import (
     EvaluationAnswer,
@@ -29,7 +29,7 @@ TODAY = date(2026, 1, 5)
 
 def answer_module(world, registration, em=None, **ratings):
     part = world.part(em or world.em1)
-    services.submit(part, registration, module_answers(part, **ratings), TODAY)
+    answering.submit(part, registration, module_answers(part, **ratings), TODAY)
 
 
 # --- the template and editing -----------------------------------------------------------------
@@ -65,7 +65,7 @@ def test_an_online_edition_asks_about_the_online_platform(app):
 
 def test_a_follow_up_has_the_short_form_with_the_modules_as_choices(app):
     world = evaluation_world(publish=False)
-    follow_up = services.create_form(world.edition, FormKind.FOLLOW_UP, 6)
+    follow_up = authoring.create_form(world.edition, FormKind.FOLLOW_UP, 6)
     texts = [q.text for q in follow_up.questions]
     assert texts == [
         "Have you applied what you learned?",
@@ -75,7 +75,7 @@ def test_a_follow_up_has_the_short_form_with_the_modules_as_choices(app):
     assert follow_up.questions[2].choices == ["Agile", "Human Ware"]
     assert [p.edition_module_id for p in follow_up.parts] == [None]
     with pytest.raises(EvaluationError) as err:
-        services.create_form(world.edition, FormKind.FOLLOW_UP, 4)
+        authoring.create_form(world.edition, FormKind.FOLLOW_UP, 4)
     assert err.value.code == "bad_months"
 
 
@@ -83,7 +83,7 @@ def test_staff_add_reorder_change_and_remove_questions_of_every_kind(app):
     world = evaluation_world(publish=False)
     form = world.form
     for kind in QuestionKind:
-        services.add_question(
+        authoring.add_question(
             form,
             scope=QuestionScope.EDITION,
             kind=kind,
@@ -96,21 +96,21 @@ def test_staff_add_reorder_change_and_remove_questions_of_every_kind(app):
     assert added[2].choices == ["One", "Two"]  # duplicates and blanks dropped
     assert added[0].choices == []
 
-    services.move_question(added[1], "up")
+    authoring.move_question(added[1], "up")
     db.session.expire_all()
     texts = [q.text for q in form.questions if q.text.startswith("About")]
     assert texts[:2] == ["About scale", "About rating"]
 
-    services.update_question(
+    authoring.update_question(
         added[0], kind=QuestionKind.SCALE, text="Changed", help="", required=True, choices=[]
     )
-    services.delete_question(added[5])
+    authoring.delete_question(added[5])
     db.session.expire_all()
     assert "Changed" in [q.text for q in form.questions]
     assert "About long_text" not in [q.text for q in form.questions]
 
     with pytest.raises(EvaluationError) as err:
-        services.add_question(
+        authoring.add_question(
             form, scope=QuestionScope.EDITION, kind=QuestionKind.SINGLE, text="x", choices=["a"]
         )
     assert err.value.code == "few_choices"
@@ -121,35 +121,35 @@ def test_a_form_cannot_change_once_the_first_answer_came_in_but_a_copy_can(app):
     answer_module(world, world.registrations[0])
     question = world.form.questions[0]
     with pytest.raises(EvaluationError) as err:
-        services.update_question(
+        authoring.update_question(
             question, kind=QuestionKind.RATING, text="New", help="", required=True, choices=[]
         )
     assert err.value.code == "locked"
     for change in (
-        lambda: services.delete_question(question),
-        lambda: services.move_question(question, "down"),
-        lambda: services.update_settings(
+        lambda: authoring.delete_question(question),
+        lambda: authoring.move_question(question, "down"),
+        lambda: authoring.update_settings(
             world.form, title="x", intro="", named=True, reminder_days=3
         ),
-        lambda: services.add_question(
+        lambda: authoring.add_question(
             world.form, scope=QuestionScope.MODULE, kind=QuestionKind.RATING, text="x"
         ),
     ):
         with pytest.raises(EvaluationError):
             change()
 
-    copy = services.copy_form(world.form)
+    copy = authoring.copy_form(world.form)
     assert copy.published_at is None and copy.copied_from_id == world.form.id
     assert [q.text for q in copy.questions] == [q.text for q in world.form.questions]
-    services.update_question(
+    authoring.update_question(
         copy.questions[0], kind=QuestionKind.RATING, text="New", help="", required=True, choices=[]
     )
     # Only one open form of a kind per edition: the copy waits until the first is closed.
     with pytest.raises(EvaluationError) as err:
-        services.publish(copy)
+        authoring.publish(copy)
     assert err.value.code == "other_open"
-    services.close(world.form)
-    services.publish(copy)
+    authoring.close(world.form)
+    authoring.publish(copy)
 
 
 # --- opening and who may answer ---------------------------------------------------------------
@@ -161,55 +161,55 @@ def test_module_parts_open_after_their_last_session_and_the_edition_part_after_t
     em2 = F.EditionModuleFactory(edition=edition)
     s1 = F.SessionFactory(edition_module=em1)
     s2 = F.SessionFactory(edition_module=em2, starts_at=s1.starts_at + timedelta(days=1))
-    form = services.create_form(edition, FormKind.EVALUATION)
-    services.publish(form)
-    openings = services.scheduled_openings(form)
+    form = authoring.create_form(edition, FormKind.EVALUATION)
+    authoring.publish(form)
+    openings = answering.scheduled_openings(form)
     by_em = {p.edition_module_id: p for p in form.parts}
     assert openings[by_em[em1.id].id] == s1.ends_at
     assert openings[by_em[None].id] == s2.ends_at
 
     between = s1.ends_at + timedelta(minutes=1)
-    assert services.part_is_open(by_em[em1.id], openings, between)
-    assert not services.part_is_open(by_em[em2.id], openings, between)
-    assert not services.part_is_open(by_em[None], openings, between)
-    assert not services.part_is_open(by_em[em1.id], openings, s1.ends_at - timedelta(minutes=1))
+    assert answering.part_is_open(by_em[em1.id], openings, between)
+    assert not answering.part_is_open(by_em[em2.id], openings, between)
+    assert not answering.part_is_open(by_em[None], openings, between)
+    assert not answering.part_is_open(by_em[em1.id], openings, s1.ends_at - timedelta(minutes=1))
 
-    services.open_part_now(by_em[em2.id], now=between)  # by hand, before its time
-    assert services.part_is_open(by_em[em2.id], openings, between)
+    authoring.open_part_now(by_em[em2.id], now=between)  # by hand, before its time
+    assert answering.part_is_open(by_em[em2.id], openings, between)
 
 
 def test_a_follow_up_opens_three_or_six_months_after_the_edition(app):
     world = evaluation_world(publish=False)  # ends 2019-09-20
-    follow_up = services.create_form(world.edition, FormKind.FOLLOW_UP, 6)
-    services.publish(follow_up)
-    opens_at = services.scheduled_openings(follow_up)[follow_up.parts[0].id]
+    follow_up = authoring.create_form(world.edition, FormKind.FOLLOW_UP, 6)
+    authoring.publish(follow_up)
+    opens_at = answering.scheduled_openings(follow_up)[follow_up.parts[0].id]
     assert opens_at.astimezone(world.edition.tz).date() == date(2020, 3, 20)
 
 
 def test_only_accepted_participants_who_attended_the_module_may_answer(app):
     world = evaluation_world(participants=1)
     part = world.part(world.em1)
-    services.answerable(world.registrations[0].user, part)
+    answering.answerable(world.registrations[0].user, part)
     for user in (world.absent.user, F.UserFactory(), world.trainer):
         with pytest.raises(EvaluationError) as err:
-            services.answerable(user, part)
+            answering.answerable(user, part)
         assert err.value.code == "not_eligible"
     world.registrations[0].status = RegistrationStatus.CANCELLED
     db.session.commit()
     with pytest.raises(EvaluationError):
-        services.answerable(world.registrations[0].user, part)
+        answering.answerable(world.registrations[0].user, part)
 
 
 def test_a_draft_or_closed_form_cannot_be_answered(app):
     world = evaluation_world(participants=1, publish=False)
     user = world.registrations[0].user
     with pytest.raises(EvaluationError) as err:
-        services.answerable(user, world.part(world.em1))
+        answering.answerable(user, world.part(world.em1))
     assert err.value.code == "not_open"
-    services.publish(world.form)
-    services.close(world.form)
+    authoring.publish(world.form)
+    authoring.close(world.form)
     with pytest.raises(EvaluationError) as err:
-        services.answerable(user, world.part(world.em1))
+        answering.answerable(user, world.part(world.em1))
     assert err.value.code == "not_open"
 
 
@@ -220,27 +220,27 @@ def test_each_participant_answers_each_part_once_and_the_response_rate_is_exact(
         answer_module(world, world.registrations[0])
     assert err.value.code == "already_answered"
     with pytest.raises(EvaluationError):
-        services.answerable(world.registrations[0].user, world.part(world.em1))
+        answering.answerable(world.registrations[0].user, world.part(world.em1))
     answer_module(world, world.registrations[1])
     answer_module(world, world.registrations[0], em=world.em2)  # another part: allowed
-    result = services.form_results(world.form, [world.part(world.em1)])[0]
+    result = reporting.form_results(world.form, [world.part(world.em1)])[0]
     assert (result.responses, result.eligible, result.rate) == (2, 4, 50.0)
 
 
 def test_answers_are_checked_against_the_questions(app):
     world = evaluation_world(participants=1)
-    questions = services.questions_for(world.part(None))
+    questions = answering.questions_for(world.part(None))
     rating, scale = questions[0], questions[-1]
     text = next(q for q in questions if q.kind == QuestionKind.LONG_TEXT)
-    values, errors = services.clean_answers(
+    values, errors = answering.clean_answers(
         questions, {rating.id: ["6"], scale.id: ["10"], text.id: ["x" * 5001]}
     )
     assert set(errors) >= {rating.id, text.id}
     assert values[scale.id] == 10
     assert errors[questions[1].id] == "Please answer this question."  # required, missing
-    values, errors = services.clean_answers(questions, {rating.id: ["3", "4"]})
+    values, errors = answering.clean_answers(questions, {rating.id: ["3", "4"]})
     assert rating.id in errors
-    values, errors = services.clean_answers(questions, {rating.id: ["-1"]})
+    values, errors = answering.clean_answers(questions, {rating.id: ["-1"]})
     assert rating.id in errors
 
 
@@ -285,10 +285,10 @@ def test_no_query_can_join_an_anonymous_answer_to_a_person(app):
 
 def test_a_named_form_keeps_who_answered_in_its_own_table(app):
     world = evaluation_world(participants=2, publish=False)
-    services.update_settings(
+    authoring.update_settings(
         world.form, title=world.form.title, intro="", named=True, reminder_days=7
     )
-    services.publish(world.form)
+    authoring.publish(world.form)
     answer_module(world, world.registrations[0])
     author = db.session.scalars(sa.select(EvaluationResponseAuthor)).one()
     assert author.registration_id == world.registrations[0].id
@@ -305,10 +305,10 @@ def test_results_give_distribution_mean_median_and_free_text(app):
     for registration, improve in zip(
         world.registrations[:2], ["More breaks", "Longer sessions"], strict=True
     ):
-        services.submit(
+        answering.submit(
             edition_part, registration, edition_answers(edition_part, improve=improve), TODAY
         )
-    results = {r.part.edition_module_id: r for r in services.form_results(world.form)}
+    results = {r.part.edition_module_id: r for r in reporting.form_results(world.form)}
     content = results[world.em1.id].questions[0]
     assert content.counts == [("1", 0), ("2", 1), ("3", 0), ("4", 2), ("5", 2)]
     assert (content.mean, content.median, content.answered) == (4.0, 4.0, 5)
@@ -316,14 +316,14 @@ def test_results_give_distribution_mean_median_and_free_text(app):
     assert improve.texts == ["Longer sessions", "More breaks"]  # sorted, not by arrival
     recommend = results[None].questions[-1]
     assert recommend.counts[9] == ("9", 2) and recommend.mean == 9.0
-    headers, rows = services.module_comparison(list(results.values()))
+    headers, rows = reporting.module_comparison(list(results.values()))
     assert headers[0] == "The content of the module"
     assert ("Agile", 5, [4.0, 5.0, 3.0, 4.0]) in rows
 
 
 def test_median_of_an_even_number_of_answers_is_the_middle_of_the_two(app):
-    assert services._mean_median({1: 1, 4: 1, 5: 2}) == (3.75, 4.5)
-    assert services._mean_median({}) == (None, None)
+    assert reporting.mean_and_median({1: 1, 4: 1, 5: 2}) == (3.75, 4.5)
+    assert reporting.mean_and_median({}) == (None, None)
 
 
 def test_trainers_see_their_own_module_only_once_closed_with_five_answers(app):
@@ -331,12 +331,12 @@ def test_trainers_see_their_own_module_only_once_closed_with_five_answers(app):
     part = world.part(world.em1)
     for registration in world.registrations[:4]:
         answer_module(world, registration)
-    assert services.may_see_part_results(F.UserFactory(role="staff"), part, 4)
-    services.close(world.form)
-    assert not services.may_see_part_results(world.trainer, part, 4)  # too few
-    assert services.may_see_part_results(world.trainer, part, 5)
-    assert not services.may_see_part_results(world.otrainer, part, 5)
-    assert not services.may_see_part_results(world.trainer, world.part(None), 5)
+    assert reporting.may_see_part_results(F.UserFactory(role="staff"), part, 4)
+    authoring.close(world.form)
+    assert not reporting.may_see_part_results(world.trainer, part, 4)  # too few
+    assert reporting.may_see_part_results(world.trainer, part, 5)
+    assert not reporting.may_see_part_results(world.otrainer, part, 5)
+    assert not reporting.may_see_part_results(world.trainer, world.part(None), 5)
 
 
 def test_the_xlsx_has_one_sheet_per_part_with_the_page_figures(app):
@@ -347,7 +347,7 @@ def test_the_xlsx_has_one_sheet_per_part_with_the_page_figures(app):
     world = evaluation_world(participants=5)
     for registration, content in zip(world.registrations, [5, 4, 4, 2, 5], strict=True):
         answer_module(world, registration, content=content)
-    book = load_workbook(BytesIO(services.results_xlsx(world.form)))
+    book = load_workbook(BytesIO(reporting.results_xlsx(world.form)))
     assert book.sheetnames == ["Agile", "Human Ware", "The edition as a whole"]
     sheet = book["Agile"]
     rows = [list(r) for r in sheet.iter_rows(values_only=True)]
@@ -365,18 +365,18 @@ def test_the_xlsx_has_one_sheet_per_part_with_the_page_figures(app):
 def test_sending_invites_once_and_reminds_once_after_the_configured_days(app, outbox):
     world = evaluation_world(participants=2)
     now = datetime(2026, 1, 5, 8, tzinfo=UTC)
-    first = services.send_due(now)
+    first = sending.send_due(now)
     # Every part is open (a past edition): one email per participant with three links.
     assert (first.emails, first.invited) == (2, 6)
     db.session.commit()
-    assert services.send_due(now).emails == 0
-    assert services.send_due(now + timedelta(days=3)).emails == 0  # twice: nothing twice
+    assert sending.send_due(now).emails == 0
+    assert sending.send_due(now + timedelta(days=3)).emails == 0  # twice: nothing twice
 
     answer_module(world, world.registrations[0])
     later = now + timedelta(days=world.form.reminder_days)
-    reminders = services.send_due(later)
+    reminders = sending.send_due(later)
     assert (reminders.emails, reminders.reminded) == (2, 5)
-    assert services.send_due(later + timedelta(days=30)).emails == 0
+    assert sending.send_due(later + timedelta(days=30)).emails == 0
     reminded = db.session.scalars(
         sa.select(EvaluationInvitation).where(EvaluationInvitation.reminded_at.is_not(None))
     ).all()
@@ -394,7 +394,7 @@ def test_sending_invites_once_and_reminds_once_after_the_configured_days(app, ou
 
 def test_absent_participants_are_not_invited(app):
     world = evaluation_world(participants=1)
-    services.send_due(utcnow())
+    sending.send_due(utcnow())
     invited = set(db.session.scalars(sa.select(EvaluationInvitation.registration_id)))
     assert invited == {world.registrations[0].id}
 
@@ -418,13 +418,13 @@ def test_module_score_trends_per_module_and_year_from_sql(app):
         participants=1, start_date=date(2021, 9, 13), end_date=date(2021, 9, 17)
     )
     answer_module(later, later.registrations[0], em=later.em2, content=4, relevance=4)
-    trends = services.module_score_trends()
+    trends = reporting.module_score_trends()
     by_key = {(t.module_name, t.year): (t.mean, t.answers) for t in trends}
     assert by_key[("Agile", 2019)] == (3.75, 8)
     assert by_key[("Human Ware", 2021)] == (3.75, 4)
-    assert services.module_score_trends(years=[2021])[0].year == 2021
-    assert services.module_score_trends(kinds=["webinar"]) == []
-    assert len(services.module_score_trends(kinds=["seasonal_school"], years=[2019, 2021])) == 2
+    assert reporting.module_score_trends(years=[2021])[0].year == 2021
+    assert reporting.module_score_trends(kinds=["webinar"]) == []
+    assert len(reporting.module_score_trends(kinds=["seasonal_school"], years=[2019, 2021])) == 2
 
 
 def test_module_score_trends_is_one_query(app):
@@ -432,7 +432,7 @@ def test_module_score_trends_is_one_query(app):
 
     evaluation_world(participants=1)
     with count_queries() as queries:
-        services.module_score_trends([2019], ["seasonal_school"])
+        reporting.module_score_trends([2019], ["seasonal_school"])
     assert queries.count == 1, queries
 
 

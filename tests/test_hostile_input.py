@@ -190,10 +190,10 @@ def show_hidden_forms(app, world) -> list[tuple[str, str]]:
     # A module can be removed only while nothing (marks, choices, materials) depends on it.
     removable = factories.EditionModuleFactory(edition=world.edition)
     # An evaluation form offers "Publish" only while it is a draft.
-    from schoolmgr.evaluations import services as evaluations
+    from schoolmgr.evaluations import authoring
     from schoolmgr.models import FormKind
 
-    draft = evaluations.create_form(world.edition, FormKind.FOLLOW_UP, 3)
+    draft = authoring.create_form(world.edition, FormKind.FOLLOW_UP, 3)
     # "Release unused country seats now" is offered only while the edition reserves some.
     factories.set_quotas(world.edition, RS=1)
     # The coordinator's nomination form is shown for pending registrations of their country.

@@ -22,8 +22,8 @@ from schoolmgr.nominations import services
 from schoolmgr.nominations.services import NominationError
 from schoolmgr.people import services as people_services
 from schoolmgr.people.services import PeopleError
-from schoolmgr.registration import services as registration_services
-from schoolmgr.registration.services import RegistrationError
+from schoolmgr.registration import country_seats, registering, review
+from schoolmgr.registration.errors import RegistrationError
 
 
 @pytest.fixture
@@ -38,7 +38,7 @@ def serbian_coordinator(make_user):
 
 def register(make_user, edition, country, **user):
     person = make_user(country=country, **user)
-    return registration_services.register(person, edition, consent=True)
+    return registering.register(person, edition, consent=True)
 
 
 def mails(db, template):
@@ -80,7 +80,7 @@ def test_nominating_emails_the_participant_and_lets_staff_accept(
     second = register(make_user, nomination_edition, Country.SERBIA)
 
     with pytest.raises(RegistrationError) as err:
-        registration_services.bulk_decide(nomination_edition, [first.id], "accept", staff)
+        review.bulk_decide(nomination_edition, [first.id], "accept", staff)
     assert err.value.code == "not_nominated"
 
     services.nominate(serbian_coordinator, second, "nominated", rank=1, note="Leads the unit")
@@ -102,7 +102,7 @@ def test_nominating_emails_the_participant_and_lets_staff_accept(
     services.nominate(serbian_coordinator, second, "nominated", rank=1, note="Leads the unit.")
     assert len(mails(db, "registration_nominated")) == 1
 
-    registration_services.bulk_decide(nomination_edition, [second.id], "accept", staff)
+    review.bulk_decide(nomination_edition, [second.id], "accept", staff)
     db.session.expire_all()
     assert db.session.get(Registration, second.id).status == RegistrationStatus.ACCEPTED
     with pytest.raises(NominationError) as err:
@@ -228,7 +228,7 @@ def test_the_demo_school_has_an_edition_with_country_seats_and_a_coordinator(db)
     assert (coordinator.role, coordinator.coordinator_country) == (Role.COORDINATOR, Country.SERBIA)
     lab = db.session.scalar(sa.select(Edition).where(Edition.slug == "rapid-innovation-lab-next"))
     assert lab.nomination_required and sum(q.seats for q in lab.seat_quotas) == lab.capacity
-    rows = {r.country: r for r in registration_services.country_seats(lab)}
+    rows = {r.country: r for r in country_seats.country_seats(lab)}
     assert rows[Country.SERBIA].quota == 4 and rows[Country.SERBIA].nominated == 2
     seen = services.country_registrations(coordinator, lab)
     assert seen and {r.user.country for r in seen} == {Country.SERBIA}

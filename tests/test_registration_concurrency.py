@@ -12,8 +12,8 @@ import sqlalchemy as sa
 
 from schoolmgr.extensions import db
 from schoolmgr.models import Edition, OutboundEmail, Registration, RegistrationStatus, User
-from schoolmgr.registration import services
-from schoolmgr.registration.services import RegistrationError
+from schoolmgr.registration import registering, review
+from schoolmgr.registration.errors import RegistrationError
 from tests.dbutil import postgres_url
 
 pytestmark = [
@@ -64,7 +64,7 @@ def register_job(app, user_id, edition_id):
     def job():
         user = db.session.get(User, user_id)
         edition = db.session.get(Edition, edition_id)
-        services.register(user, edition, consent=True)
+        registering.register(user, edition, consent=True)
 
     return job
 
@@ -107,7 +107,7 @@ def test_concurrent_cancellations_promote_exactly_once_per_freed_seat(
     def cancel_job(registration_id):
         def job():
             registration = db.session.get(Registration, registration_id)
-            services.cancel(registration, registration.user)
+            registering.cancel(registration, registration.user)
 
         return job
 
@@ -142,7 +142,7 @@ def test_concurrent_staff_accepts_never_exceed_capacity(
 
     def accept_job(registration_id):
         def job():
-            services.bulk_decide(
+            review.bulk_decide(
                 db.session.get(Edition, edition.id),
                 [registration_id],
                 "accept",

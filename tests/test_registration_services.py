@@ -1,5 +1,6 @@
 """Registration rules: capacity, waiting list, windows, consent, staff decisions, emails."""
 
+import socket
 from datetime import timedelta
 
 import pytest
@@ -15,13 +16,13 @@ from schoolmgr.models import (
     RegistrationStatus,
     utcnow,
 )
-from schoolmgr.registration import services
-from schoolmgr.registration.services import RegistrationError
+from schoolmgr.registration import calendars, exports, registering, review, seats
+from schoolmgr.registration.errors import RegistrationError
 
 
 def register(user, edition, **kwargs):
     kwargs.setdefault("consent", True)
-    return services.register(user, edition, **kwargs)
+    return registering.register(user, edition, **kwargs)
 
 
 def statuses(db, edition):
@@ -122,6 +123,9 @@ def test_registration_outside_window_or_unpublished_is_refused_and_writes_nothin
     with pytest.raises(RegistrationError) as exc:
         register(make_user(), edition)
     assert exc.value.code == code
+    # The edition's page says the same: one predicate, and the refusal says why it said no.
+    assert not edition.registration_is_open(utcnow())
+    assert edition.why_registration_is_closed(utcnow()) == code
     assert 400 <= exc.value.status_code < 500
     assert registration_count(db) == 0
     assert emails(db) == []
@@ -131,7 +135,7 @@ def test_missing_consent_is_refused_and_profile_unchanged(db, make_edition, make
     edition = make_edition()
     user = make_user(institution="Ministry of Interior")
     with pytest.raises(RegistrationError) as exc:
-        services.register(user, edition, consent=False, institution="Changed")
+        registering.register(user, edition, consent=False, institution="Changed")
     assert exc.value.code == "consent_required"
     db.session.expire_all()
     assert user.institution == "Ministry of Interior"
@@ -170,7 +174,7 @@ def test_cancelling_an_accepted_seat_promotes_the_first_waitlisted(db, make_edit
     seat = register(first, edition)
     register(second, edition)
     register(third, edition)
-    promoted = services.cancel(seat, first)
+    promoted = registering.cancel(seat, first)
     assert [r.user_id for r in promoted] == [second.id]
     assert statuses(db, edition) == [("cancelled", None), ("accepted", None), ("waitlisted", 1)]
     promoted_mail = emails(db, "registration_promoted")
@@ -181,7 +185,7 @@ def test_cancelling_an_accepted_seat_promotes_the_first_waitlisted(db, make_edit
 def test_cancelling_from_the_waiting_list_closes_the_gap(db, make_edition, make_user):
     edition = make_edition(capacity=1)
     regs = [register(make_user(), edition) for _ in range(4)]
-    services.cancel(regs[2], regs[2].user)
+    registering.cancel(regs[2], regs[2].user)
     assert statuses(db, edition) == [
         ("accepted", None),
         ("waitlisted", 1),
@@ -193,16 +197,16 @@ def test_cancelling_from_the_waiting_list_closes_the_gap(db, make_edition, make_
 def test_cancelling_twice_is_refused(db, make_edition, make_user):
     edition = make_edition()
     registration = register(make_user(), edition)
-    services.cancel(registration, registration.user)
+    registering.cancel(registration, registration.user)
     with pytest.raises(RegistrationError) as exc:
-        services.cancel(registration, registration.user)
+        registering.cancel(registration, registration.user)
     assert exc.value.code == "already_cancelled"
 
 
 def test_own_registration_hides_other_peoples(make_registration, make_user):
     registration = make_registration()
     with pytest.raises(RegistrationError) as exc:
-        services.own_registration(make_user(), registration.id)
+        registering.own_registration(make_user(), registration.id)
     assert exc.value.status_code == 404
 
 
@@ -218,7 +222,7 @@ def test_fill_free_seats_promotes_in_order_renumbers_and_does_not_commit(
         for p in (2, 5, 7)  # positions with gaps still promote in order
     ]
     edition.capacity = 3
-    promoted = services.fill_free_seats(edition)
+    promoted = seats.fill_free_seats(edition)
     assert [r.id for r in promoted] == [waiting[0].id, waiting[1].id]
     assert waiting[2].waitlist_position == 1
     assert [e.template for e in emails(db)] == ["registration_promoted"] * 2
@@ -235,10 +239,10 @@ def test_staff_cannot_accept_past_capacity(db, make_edition, make_registration, 
         make_registration(edition=edition, status=RegistrationStatus.PENDING) for _ in range(2)
     ]
     with pytest.raises(RegistrationError) as exc:
-        services.bulk_decide(edition, [r.id for r in pending], "accept", staff)
+        review.bulk_decide(edition, [r.id for r in pending], "accept", staff)
     assert exc.value.code == "over_capacity"
     assert statuses(db, edition) == [("accepted", None), ("pending", None), ("pending", None)]
-    result = services.bulk_decide(edition, [pending[0].id], "accept", staff)
+    result = review.bulk_decide(edition, [pending[0].id], "accept", staff)
     assert result == {"changed": 1, "promoted": 0}
     assert statuses(db, edition)[1] == ("accepted", None)
     assert [e.recipient for e in emails(db, "registration_accepted")] == [pending[0].user.email]
@@ -248,10 +252,10 @@ def test_staff_bulk_waitlist_reject_and_cancel(db, make_edition, make_registrati
     staff = make_user(staff=True)
     edition = make_edition(capacity=5, moderated=True)
     regs = [make_registration(edition=edition, status=RegistrationStatus.PENDING) for _ in range(4)]
-    services.bulk_decide(edition, [regs[0].id, regs[1].id], "waitlist", staff)
-    services.bulk_decide(edition, [regs[2].id], "reject", staff, reason="Not a public servant")
-    services.bulk_decide(edition, [regs[0].id], "accept", staff)
-    services.bulk_decide(edition, [regs[3].id], "cancel", staff)
+    review.bulk_decide(edition, [regs[0].id, regs[1].id], "waitlist", staff)
+    review.bulk_decide(edition, [regs[2].id], "reject", staff, reason="Not a public servant")
+    review.bulk_decide(edition, [regs[0].id], "accept", staff)
+    review.bulk_decide(edition, [regs[3].id], "cancel", staff)
     assert statuses(db, edition) == [
         ("accepted", None),
         ("waitlisted", 1),
@@ -273,7 +277,7 @@ def test_staff_cancelling_an_accepted_seat_promotes(db, make_edition, make_regis
     waiting = make_registration(
         edition=edition, status=RegistrationStatus.WAITLISTED, waitlist_position=1
     )
-    result = services.bulk_decide(edition, [seat.id], "cancel", staff)
+    result = review.bulk_decide(edition, [seat.id], "cancel", staff)
     assert result == {"changed": 1, "promoted": 1}
     db.session.refresh(waiting)
     assert waiting.status == RegistrationStatus.ACCEPTED
@@ -283,7 +287,7 @@ def test_bulk_refuses_registrations_of_another_edition(make_edition, make_regist
     staff = make_user(staff=True)
     other = make_registration(status=RegistrationStatus.PENDING)
     with pytest.raises(RegistrationError) as exc:
-        services.bulk_decide(make_edition(), [other.id], "accept", staff)
+        review.bulk_decide(make_edition(), [other.id], "accept", staff)
     assert exc.value.code == "not_found"
 
 
@@ -298,23 +302,29 @@ def test_raising_capacity_promotes_lowering_below_accepted_is_refused(
         make_registration(
             edition=edition, status=RegistrationStatus.WAITLISTED, waitlist_position=position
         )
-    promoted = services.set_capacity(edition, 4, staff)
+    promoted = review.set_capacity(edition, 4, staff)
     assert len(promoted) == 2
     assert statuses(db, edition)[2:] == [("accepted", None), ("accepted", None), ("waitlisted", 1)]
     with pytest.raises(RegistrationError) as exc:
-        services.set_capacity(edition, 3, staff)
+        review.set_capacity(edition, 3, staff)
     assert exc.value.code == "capacity_below_accepted"
     db.session.refresh(edition)
     assert edition.capacity == 4
 
 
+def _closed_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
 def test_failing_smtp_keeps_the_registration_and_the_email_for_retry(
     app, db, make_edition, make_user, monkeypatch
 ):
-    def broken_send(email):
-        raise ConnectionRefusedError("SMTP server down")
-
-    monkeypatch.setattr("schoolmgr.mail._send", broken_send)
+    # An SMTP server that refuses connections (nothing listens on the port).
+    monkeypatch.setitem(app.config, "MAIL_BACKEND", "smtp")
+    monkeypatch.setitem(app.config, "MAIL_SERVER", "127.0.0.1")
+    monkeypatch.setitem(app.config, "MAIL_PORT", _closed_port())
     user = make_user()
     registration = register(user, make_edition())
     sent, failed = deliver_pending()
@@ -324,7 +334,7 @@ def test_failing_smtp_keeps_the_registration_and_the_email_for_retry(
     (email,) = emails(db)
     assert email.status == EmailStatus.PENDING
     assert email.attempts == 1
-    assert "SMTP server down" in email.last_error
+    assert "refused" in email.last_error.lower()
     assert email.next_attempt_at > utcnow()
     # The server is back: the retry delivers it.
     monkeypatch.undo()
@@ -340,11 +350,11 @@ def test_staff_search_folds_accents_and_cyrillic(db, make_edition, make_registra
     make_registration(
         edition=edition, user=make_user(full_name="Arben Hoxha", country=Country.KOSOVO)
     )
-    query = services.registrations_query(edition, services.RegistrationFilters(q="colic"))
+    query = review.registrations_query(edition, review.RegistrationFilters(q="colic"))
     assert [r.id for r in db.session.scalars(query)] == [colic.id]
-    query = services.registrations_query(edition, services.RegistrationFilters(q="petrovic"))
+    query = review.registrations_query(edition, review.RegistrationFilters(q="petrovic"))
     assert len(db.session.scalars(query).all()) == 1
-    query = services.registrations_query(edition, services.RegistrationFilters(country="XK"))
+    query = review.registrations_query(edition, review.RegistrationFilters(country="XK"))
     assert [r.user.full_name for r in db.session.scalars(query)] == ["Arben Hoxha"]
 
 
@@ -356,7 +366,7 @@ def test_staff_list_is_in_review_order_and_follows_status_changes(
     made = [make_registration(edition=edition, status=RegistrationStatus(s)) for s in statuses]
 
     def listed():
-        query = services.registrations_query(edition, services.RegistrationFilters())
+        query = review.registrations_query(edition, review.RegistrationFilters())
         return [(r.status.value, r.id) for r in db.session.scalars(query)]
 
     # Pending first, then accepted, then the rest; oldest first within each.
@@ -389,14 +399,14 @@ def test_schedule_lists_chosen_modules_of_accepted_registrations_in_time_order(
     make_registration(
         user=user, edition=waitlisted, status=RegistrationStatus.WAITLISTED, waitlist_position=1
     )
-    entries = services.my_schedule(user)
+    entries = calendars.my_schedule(user)
     assert [e.session.id for e in entries] == [earlier.id, later.id]
-    calendar = Calendar.from_ical(services.schedule_ics(user))
+    calendar = Calendar.from_ical(calendars.schedule_ics(user))
     events = list(calendar.walk("VEVENT"))
     assert len(events) == 2
     assert events[0].decoded("dtstart") == earlier.starts_at
-    assert services.user_for_calendar_token(user.calendar_token) == user
-    assert services.user_for_calendar_token("not-a-token") is None
+    assert calendars.user_for_calendar_token(user.calendar_token) == user
+    assert calendars.user_for_calendar_token("not-a-token") is None
 
 
 def test_overview_and_exports_keep_cyrillic_and_add_the_kosovo_note(
@@ -414,17 +424,24 @@ def test_overview_and_exports_keep_cyrillic_and_add_the_kosovo_note(
     make_registration(
         edition=edition, user=make_user(full_name="Arben Hoxha", country=Country.KOSOVO)
     )
-    data = services.overview(edition)
+    data = review.overview(edition)
     assert {row.label: row.total for row in data["by_country"]} == {
         "North Macedonia": 1,
         "Kosovo*": 1,
     }
     assert data["show_kosovo_note"]
-    text = services.export_csv(edition).decode("utf-8-sig")
+    text = exports.export_csv(edition).decode("utf-8-sig")
     assert "Марија Стојановска" in text
     assert "UNSCR 1244/1999" in text
-    sheet = load_workbook(io.BytesIO(services.export_xlsx(edition))).active
+    sheet = load_workbook(io.BytesIO(exports.export_xlsx(edition))).active
     values = list(sheet.iter_rows(values_only=True))
     assert values[0][0] == "Full name"
     assert {values[1][0], values[2][0]} == {"Марија Стојановска", "Arben Hoxha"}
     assert "UNSCR 1244/1999" in values[-1][0]
+
+
+def test_accepted_count_ignores_other_statuses(db, make_edition, make_registration):
+    edition = make_edition()
+    make_registration(edition=edition)
+    make_registration(edition=edition, status=RegistrationStatus.CANCELLED)
+    assert seats.accepted_count(edition.id) == 1

@@ -327,14 +327,14 @@ def test_the_funder_pdf_holds_the_same_numbers_as_the_page(client, login, world,
 
 
 def test_evaluation_scores_per_module_and_year_on_the_page_pdf_and_xlsx(client, login, tmp_path):
-    from schoolmgr.evaluations import services as evaluations
+    from schoolmgr.evaluations import answering
     from tests.evaluation_world import evaluation_world, module_answers
 
     world = evaluation_world(participants=2)  # a 2019 school whose first module is Agile
     part = world.part(world.em1)
     for registration, score in zip(world.registrations, (5, 3), strict=True):
         ratings = {"content": score, "relevance": score, "trainer": score, "materials": score}
-        evaluations.submit(part, registration, module_answers(part, **ratings), date(2026, 1, 5))
+        answering.submit(part, registration, module_answers(part, **ratings), date(2026, 1, 5))
 
     login(role="staff")
     html = client.get("/staff/reports/").text

@@ -34,6 +34,7 @@ from schoolmgr.models import (
     User,
     registration_modules,
 )
+from schoolmgr.registration.calendars import session_ics
 
 WINDOWS = {
     ReminderKind.DAY_BEFORE: timedelta(hours=24),
@@ -111,8 +112,6 @@ def due_sessions(now: datetime) -> list[tuple[Session, ReminderKind]]:
 
 def send_reminders(now: datetime) -> int:
     """Queue every reminder due at `now` that was not sent before; return how many."""
-    from schoolmgr.registration.services import session_ics
-
     sent = 0
     for session, kind in due_sessions(now):
         em = session.edition_module

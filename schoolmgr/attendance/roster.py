@@ -29,7 +29,7 @@ from schoolmgr.models import (
     utcnow,
 )
 from schoolmgr.pdf import render_pdf
-from schoolmgr.registration.services import accepted_registration_for
+from schoolmgr.registration.registering import accepted_registration_for
 from schoolmgr.text import search_terms
 from schoolmgr.timeutils import fmt_date, fmt_time
 

@@ -1,16 +1,19 @@
 """Account rules: creating users and checking credentials."""
 
-import hashlib
-import hmac
 import logging
 
 import sqlalchemy as sa
 from flask import current_app, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
 from schoolmgr.auth.sessions import end_all_sessions
+from schoolmgr.auth.tokens import (
+    ExpiredLinkError,
+    InvalidLinkError,
+    account_link_token,
+    user_for_account_link,
+)
 from schoolmgr.errors import DomainError
 from schoolmgr.extensions import db
 from schoolmgr.forms import MIN_PASSWORD_LENGTH
@@ -167,18 +170,8 @@ def authenticate(email: str, password: str) -> User:
 RESET_SALT = "password-reset"
 
 
-def _reset_serializer() -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=RESET_SALT)
-
-
-def _password_fingerprint(user: User) -> str:
-    """Changes whenever the password (or session version) does: a used link stops working."""
-    material = f"{user.id}:{user.password_hash or ''}:{user.session_version}"
-    return hashlib.sha256(material.encode()).hexdigest()[:20]
-
-
 def password_reset_token(user: User) -> str:
-    return _reset_serializer().dumps({"u": user.id, "f": _password_fingerprint(user)})
+    return account_link_token(user, RESET_SALT)
 
 
 def request_password_reset(email: str) -> None:
@@ -204,29 +197,21 @@ def request_password_reset(email: str) -> None:
 def user_for_reset_token(token: str) -> User:
     """The user a reset link belongs to, if the link is genuine, fresh and unused."""
     try:
-        data = _reset_serializer().loads(
-            token, max_age=current_app.config["PASSWORD_RESET_MAX_AGE"]
+        return user_for_account_link(
+            token, RESET_SALT, current_app.config["PASSWORD_RESET_MAX_AGE"]
         )
-    except SignatureExpired as exc:
+    except ExpiredLinkError as exc:
         raise AuthError(
             _("This link has expired. Ask for a new one."), "reset_link_expired", 400
         ) from exc
-    except BadSignature as exc:
+    except InvalidLinkError as exc:
         raise AuthError(
-            _("This link is not valid. Ask for a new one."), "reset_link_invalid", 400
-        ) from exc
-    user = db.session.get(User, data.get("u")) if isinstance(data, dict) else None
-    if (
-        user is None
-        or not user.active
-        or not hmac.compare_digest(str(data.get("f", "")), _password_fingerprint(user))
-    ):
-        raise AuthError(
-            _("This link has already been used or is no longer valid. Ask for a new one."),
+            _("This link has already been used or is no longer valid. Ask for a new one.")
+            if exc.used
+            else _("This link is not valid. Ask for a new one."),
             "reset_link_invalid",
             400,
-        )
-    return user
+        ) from exc
 
 
 def reset_password(token: str, new_password: str) -> User:

@@ -13,7 +13,7 @@ def send_command() -> None:
     Safe to run as often as you like: each invitation and each reminder is sent once. Cron, e.g.
     every hour: `0 * * * * cd /srv/schoolmgr && .venv/bin/flask evaluations send`
     """
-    from schoolmgr.evaluations.services import send_due
+    from schoolmgr.evaluations.sending import send_due
     from schoolmgr.mail import deliver_pending
 
     result = send_due()

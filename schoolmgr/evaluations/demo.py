@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import sqlalchemy as sa
 
-from schoolmgr.evaluations import services
+from schoolmgr.evaluations import answering, authoring
 from schoolmgr.extensions import db
 from schoolmgr.models import Edition, EvaluationForm, FormKind, QuestionKind, Registration
 
@@ -70,23 +70,23 @@ def seed_evaluations(rng: random.Random) -> int:
 
 
 def _answered_form(edition: Edition, kind: FormKind, rng: random.Random, share: float) -> None:
-    form = services.create_form(edition, kind, 6 if kind == FormKind.FOLLOW_UP else None)
-    openings = services.scheduled_openings(form)
-    services.publish(form, now=min(filter(None, openings.values())) - timedelta(days=1))
+    form = authoring.create_form(edition, kind, 6 if kind == FormKind.FOLLOW_UP else None)
+    openings = answering.scheduled_openings(form)
+    authoring.publish(form, now=min(filter(None, openings.values())) - timedelta(days=1))
     for part in form.parts:
         opens_at = openings[part.id]
         day = (opens_at or form.published_at).date()
         quality = (
             MODULE_QUALITY.get(part.edition_module.module.name, 4.0) if part.edition_module else 4.1
         )
-        eligible = db.session.scalars(services._eligible_registrations(part)).all()
+        eligible = db.session.scalars(answering.eligible_registrations(part)).all()
         for registration_id in eligible:
             if rng.random() > share:
                 continue
             registration = db.session.get(Registration, registration_id)
-            values = _answers(services.questions_for(part), quality, rng)
-            services.submit(part, registration, values, day + timedelta(days=rng.randint(0, 6)))
-    services.close(form, now=max(filter(None, openings.values())) + timedelta(days=14))
+            values = _answers(answering.questions_for(part), quality, rng)
+            answering.submit(part, registration, values, day + timedelta(days=rng.randint(0, 6)))
+    authoring.close(form, now=max(filter(None, openings.values())) + timedelta(days=14))
 
 
 def _answers(questions, quality: float, rng: random.Random) -> dict:

@@ -14,7 +14,8 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from schoolmgr.auth.access import role_required
-from schoolmgr.evaluations import charts, services
+from schoolmgr.evaluations import answering, authoring, charts, reporting
+from schoolmgr.evaluations.errors import EvaluationError
 from schoolmgr.evaluations.forms import (
     ActionForm,
     AnswerForm,
@@ -24,7 +25,6 @@ from schoolmgr.evaluations.forms import (
     QuestionForm,
     SettingsForm,
 )
-from schoolmgr.evaluations.services import EvaluationError
 from schoolmgr.extensions import db
 from schoolmgr.models import (
     Edition,
@@ -45,13 +45,13 @@ bp = Blueprint("evaluations", __name__)
 @bp.app_template_global()
 def waiting_evaluations():
     """Open parts the signed-in participant has not answered yet (the dashboard's notice)."""
-    return services.waiting_parts(current_user)
+    return answering.waiting_parts(current_user)
 
 
 @bp.app_template_global()
 def module_evaluation_parts(edition_module):
     """The evaluation parts of a module, for the link on the trainer's module page."""
-    return services.parts_of_module(edition_module)
+    return reporting.parts_of_module(edition_module)
 
 
 def _back_to_form(form: EvaluationForm):
@@ -74,7 +74,7 @@ def edition_forms(edition_id: int):
     status = 200
     if form.validate_on_submit():
         try:
-            created = services.create_form(
+            created = authoring.create_form(
                 edition, FormKind(form.kind.data), int(form.follow_up_months.data)
             )
         except EvaluationError as error:
@@ -89,7 +89,7 @@ def edition_forms(edition_id: int):
         render_template(
             "evaluations/edition_forms.html",
             edition=edition,
-            forms=services.forms_of(edition),
+            forms=authoring.forms_of(edition),
             new_form=form,
             action_form=ActionForm(),
         ),
@@ -106,7 +106,7 @@ def edit(form_id: int):
     status = 200
     if settings.validate_on_submit():
         try:
-            services.update_settings(
+            authoring.update_settings(
                 evaluation,
                 title=settings.title.data,
                 intro=settings.intro.data or "",
@@ -129,7 +129,7 @@ def _edit_page(evaluation: EvaluationForm, settings=None, question_form=None):
     if evaluation.kind == FormKind.FOLLOW_UP:
         question_form.scope.choices = [(QuestionScope.EDITION.value, QuestionScope.EDITION.label)]
         question_form.scope.data = QuestionScope.EDITION.value
-    openings = services.scheduled_openings(evaluation)
+    openings = answering.scheduled_openings(evaluation)
     now = utcnow()
     return render_template(
         "evaluations/edit.html",
@@ -138,10 +138,10 @@ def _edit_page(evaluation: EvaluationForm, settings=None, question_form=None):
         settings=settings or SettingsForm(obj=evaluation),
         question_form=question_form,
         action_form=ActionForm(),
-        locked=evaluation.is_closed or services.has_answers(evaluation),
+        locked=evaluation.is_closed or authoring.has_answers(evaluation),
         scopes=[s for s in QuestionScope if any(q.scope == s for q in evaluation.questions)],
         parts=[
-            (part, openings.get(part.id), services.part_is_open(part, openings, now))
+            (part, openings.get(part.id), answering.part_is_open(part, openings, now))
             for part in evaluation.parts
         ],
     )
@@ -158,7 +158,7 @@ def add_question(form_id: int):
     if not form.validate_on_submit():
         return _edit_page(evaluation, question_form=form), 400
     try:
-        services.add_question(
+        authoring.add_question(
             evaluation,
             scope=QuestionScope(form.scope.data),
             kind=QuestionKind(form.kind.data),
@@ -186,7 +186,7 @@ def edit_question(question_id: int):
     status = 200
     if form.validate_on_submit():
         try:
-            services.update_question(
+            authoring.update_question(
                 question,
                 kind=QuestionKind(form.kind.data),
                 text=form.text.data,
@@ -208,7 +208,7 @@ def edit_question(question_id: int):
             question=question,
             evaluation=question.form,
             form=form,
-            locked=question.form.is_closed or services.has_answers(question.form),
+            locked=question.form.is_closed or authoring.has_answers(question.form),
         ),
         status,
     )
@@ -223,7 +223,7 @@ def move_question(question_id: int):
     if not form.validate_on_submit():
         abort(400)
     try:
-        services.move_question(question, form.direction.data)
+        authoring.move_question(question, form.direction.data)
     except EvaluationError as error:
         _flash_error(error)
     return _back_to_form(question.form)
@@ -238,7 +238,7 @@ def delete_question(question_id: int):
     if not ActionForm().validate_on_submit():
         abort(400)
     try:
-        services.delete_question(question)
+        authoring.delete_question(question)
     except EvaluationError as error:
         _flash_error(error)
     else:
@@ -263,21 +263,21 @@ def _form_action(form_id: int, action, done: str):
 @role_required(Role.STAFF)
 def publish(form_id: int):
     """Publish: each part opens after its module's last session (or when opened by hand)."""
-    return _form_action(form_id, services.publish, _("The form is published."))
+    return _form_action(form_id, authoring.publish, _("The form is published."))
 
 
 @bp.route("/staff/evaluations/<int:form_id>/close", methods=["POST"])
 @role_required(Role.STAFF)
 def close(form_id: int):
     """Close: no more answers; trainers may now see their modules' results."""
-    return _form_action(form_id, services.close, _("The form is closed."))
+    return _form_action(form_id, authoring.close, _("The form is closed."))
 
 
 @bp.route("/staff/evaluations/<int:form_id>/copy", methods=["POST"])
 @role_required(Role.STAFF)
 def copy(form_id: int):
     """Copy a form into a new draft (to change a form that has answers)."""
-    return _form_action(form_id, services.copy_form, _("This is the copy: a new draft."))
+    return _form_action(form_id, authoring.copy_form, _("This is the copy: a new draft."))
 
 
 @bp.route("/staff/evaluation-parts/<int:part_id>/open", methods=["POST"])
@@ -288,11 +288,11 @@ def open_part(part_id: int):
     if not ActionForm().validate_on_submit():
         abort(400)
     try:
-        services.open_part_now(part)
+        authoring.open_part_now(part)
     except EvaluationError as error:
         _flash_error(error)
     else:
-        flash(_("“%(p)s” is open.", p=services.part_label(part)), "success")
+        flash(_("“%(p)s” is open.", p=answering.part_label(part)), "success")
     return _back_to_form(part.form)
 
 
@@ -303,9 +303,9 @@ def open_part(part_id: int):
 @role_required(Role.STAFF)
 def results(form_id: int):
     """Every part's results, modules side by side."""
-    evaluation = services.form_with_parts(form_id) or abort(404)
-    part_results = services.form_results(evaluation)
-    headers, rows = services.module_comparison(part_results)
+    evaluation = authoring.form_with_parts(form_id) or abort(404)
+    part_results = reporting.form_results(evaluation)
+    headers, rows = reporting.module_comparison(part_results)
     return render_template(
         "evaluations/results.html",
         evaluation=evaluation,
@@ -321,8 +321,8 @@ def results(form_id: int):
 @role_required(Role.STAFF)
 def results_xlsx(form_id: int):
     """The results as a workbook, one sheet per part."""
-    evaluation = services.form_with_parts(form_id) or abort(404)
-    response = make_response(services.results_xlsx(evaluation))
+    evaluation = authoring.form_with_parts(form_id) or abort(404)
+    response = make_response(reporting.results_xlsx(evaluation))
     response.mimetype = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
     response.headers["Content-Disposition"] = (
         f'attachment; filename="evaluation-{evaluation.edition.slug}-{evaluation.id}.xlsx"'
@@ -335,14 +335,14 @@ def results_xlsx(form_id: int):
 def part_results(part_id: int):
     """One part's results: staff always, the module's trainers once closed with 5+ answers."""
     part = db.get_or_404(EvaluationPart, part_id)
-    responses = services.response_count(part)
-    if not services.may_see_part_results(current_user, part, responses):
+    responses = reporting.response_count(part)
+    if not reporting.may_see_part_results(current_user, part, responses):
         return (
             render_template(
                 "evaluations/not_yet.html",
                 part=part,
-                label=services.part_label(part),
-                min_group=services.MIN_GROUP_SIZE,
+                label=answering.part_label(part),
+                min_group=reporting.MIN_GROUP_SIZE,
             ),
             403,
         )
@@ -351,7 +351,7 @@ def part_results(part_id: int):
         part=part,
         evaluation=part.form,
         edition=part.form.edition,
-        result=services.form_results(part.form, [part])[0],
+        result=reporting.form_results(part.form, [part])[0],
         charts=charts,
     )
 
@@ -365,18 +365,18 @@ def answer(part_id: int):
     """Answer one part of an evaluation, once."""
     part = db.get_or_404(EvaluationPart, part_id)
     try:
-        registration = services.answerable(current_user, part)
+        registration = answering.answerable(current_user, part)
     except EvaluationError as error:
         return (
             render_template(
                 "evaluations/unavailable.html",
                 message=error.message,
                 code=error.code,
-                label=services.part_label(part),
+                label=answering.part_label(part),
             ),
             error.status_code,
         )
-    questions = services.questions_for(part)
+    questions = answering.questions_for(part)
     form = AnswerForm()
     errors: dict[int, str] = {}
     given: dict[int, list[str]] = {}
@@ -385,10 +385,10 @@ def answer(part_id: int):
         if not form.validate_on_submit():
             abort(400)
         given = {q.id: request.form.getlist(f"q{q.id}")[:50] for q in questions}
-        values, errors = services.clean_answers(questions, given)
+        values, errors = answering.clean_answers(questions, given)
         if not errors:
             try:
-                services.submit(part, registration, values, local(utcnow()).date())
+                answering.submit(part, registration, values, local(utcnow()).date())
             except EvaluationError as error:
                 _flash_error(error)
                 return redirect(url_for("registration.dashboard"), 303)
@@ -401,7 +401,7 @@ def answer(part_id: int):
             part=part,
             evaluation=part.form,
             edition=part.form.edition,
-            label=services.part_label(part),
+            label=answering.part_label(part),
             questions=questions,
             form=form,
             errors=errors,

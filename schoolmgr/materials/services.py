@@ -41,7 +41,7 @@ from schoolmgr.models import (
     User,
     utcnow,
 )
-from schoolmgr.registration.services import accepted_registration_for
+from schoolmgr.registration.registering import accepted_registration_for
 from schoolmgr.trainer.access import may_manage
 
 CHUNK = 1024 * 1024

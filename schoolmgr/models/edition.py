@@ -214,11 +214,20 @@ class Edition(db.Model):
 
     def registration_is_open(self, now: datetime) -> bool:
         """True while a published edition is inside its registration window."""
-        if self.status != EditionStatus.PUBLISHED:
-            return False
+        return self.why_registration_is_closed(now) is None
+
+    def why_registration_is_closed(self, now: datetime) -> str | None:
+        """None while registration is open, else why not: "edition_draft", "edition_archived",
+        "registration_not_open" (not yet) or "registration_closed" (no longer)."""
+        if self.status == EditionStatus.DRAFT:
+            return "edition_draft"
+        if self.status == EditionStatus.ARCHIVED:
+            return "edition_archived"
         if self.registration_opens_at and now < self.registration_opens_at:
-            return False
-        return not (self.registration_closes_at and now >= self.registration_closes_at)
+            return "registration_not_open"
+        if self.registration_closes_at and now >= self.registration_closes_at:
+            return "registration_closed"
+        return None
 
 
 class EditionSeatQuota(db.Model):

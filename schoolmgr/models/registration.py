@@ -5,6 +5,7 @@ from datetime import datetime
 
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
+from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from schoolmgr.extensions import db
@@ -32,6 +33,14 @@ REGISTRATION_STATUS_LABELS = {
     RegistrationStatus.REJECTED: _l("Not accepted"),
     RegistrationStatus.CANCELLED: _l("Cancelled"),
 }
+
+
+# A registration still in play: it holds, awaits or may yet get a seat.
+ACTIVE_STATUSES = (
+    RegistrationStatus.PENDING,
+    RegistrationStatus.ACCEPTED,
+    RegistrationStatus.WAITLISTED,
+)
 
 
 REVIEW_RANK_SQL = (
@@ -146,6 +155,16 @@ class Registration(db.Model):
     modules: Mapped[list[EditionModule]] = relationship(
         secondary=registration_modules, order_by=EditionModule.position
     )
+
+    @hybrid_property
+    def is_active(self) -> bool:
+        """Pending, accepted or waitlisted (see ACTIVE_STATUSES); usable in queries too."""
+        return self.status in ACTIVE_STATUSES
+
+    @is_active.inplace.expression
+    @classmethod
+    def _is_active_expression(cls) -> sa.ColumnElement[bool]:
+        return cls.status.in_(ACTIVE_STATUSES)
 
     def __repr__(self) -> str:
         return (

@@ -28,7 +28,7 @@ from schoolmgr.models import (
     User,
     utcnow,
 )
-from schoolmgr.registration.services import lock_edition
+from schoolmgr.registration.seats import lock_edition
 
 
 class NominationError(DomainError):

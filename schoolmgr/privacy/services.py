@@ -39,7 +39,6 @@ from schoolmgr.models import (
     InvitationLetter,
     OutboundEmail,
     Registration,
-    RegistrationStatus,
     Role,
     Session,
     User,
@@ -51,11 +50,6 @@ log = logging.getLogger(__name__)
 
 ANONYMISED_NAME = "Anonymised participant"
 REDACTED = "[anonymised]"
-ACTIVE_STATUSES = (
-    RegistrationStatus.PENDING,
-    RegistrationStatus.ACCEPTED,
-    RegistrationStatus.WAITLISTED,
-)
 
 
 class PrivacyError(DomainError):
@@ -223,7 +217,7 @@ def blocking_registrations(user: User, today: date) -> list[Registration]:
             .join(Edition, Edition.id == Registration.edition_id)
             .where(
                 Registration.user_id == user.id,
-                Registration.status.in_(ACTIVE_STATUSES),
+                Registration.is_active,
                 Edition.end_date >= today,
             )
             .options(selectinload(Registration.edition))

@@ -1,4 +1,8 @@
-"""Staff pages for editions, the module catalogue, trainers and the schedule."""
+"""Staff pages for editions, the module catalogue, trainers and the schedule.
+
+Above 500 lines because it is one blueprint of about thirty thin pages (each parses a form and
+calls one service of editions, catalogue, trainers or sessions); the rules live in those.
+"""
 
 from datetime import date, timedelta
 
@@ -10,8 +14,13 @@ from schoolmgr.auth.sessions import sign_in
 from schoolmgr.extensions import db
 from schoolmgr.models import Edition, EditionModule, Module, Role, Session
 from schoolmgr.pagination import paginate
-from schoolmgr.programme import forms, services
-from schoolmgr.programme.services import ProgrammeError
+from schoolmgr.programme import catalogue, forms, sessions
+
+# Aliased: the pages `editions` and `trainers` have these names.
+from schoolmgr.programme import editions as edition_services
+from schoolmgr.programme import trainers as trainer_services
+from schoolmgr.programme.errors import ProgrammeError
+from schoolmgr.registration.seats import accepted_count
 
 bp = Blueprint("programme", __name__, url_prefix="/staff")
 staff = role_required(Role.STAFF)
@@ -28,7 +37,7 @@ def _show_problems(form, err: ProgrammeError) -> None:
 
 
 def _edition_or_404(edition_id: int) -> Edition:
-    edition = services.edition_for_staff(edition_id)
+    edition = edition_services.edition_for_staff(edition_id)
     if edition is None:
         abort(404)
     return edition
@@ -49,7 +58,7 @@ def editions():
     valid = form.validate()
     status = (form.status.data or None) if valid else None
     q = (form.q.data or "").strip() if valid else ""
-    pager = paginate(services.editions_query(status, q))
+    pager = paginate(edition_services.editions_query(status, q))
     return render_template("programme/editions.html", form=form, pager=pager, status=status, q=q)
 
 
@@ -60,7 +69,7 @@ def new_edition():
     form = forms.EditionForm()
     if form.validate_on_submit():
         try:
-            edition = services.create_edition(form.values())
+            edition = edition_services.create_edition(form.values())
         except ProgrammeError as err:
             _show_problems(form, err)
             return render_template(
@@ -92,14 +101,14 @@ def _edition_page(edition_id: int, status: int = 200):
     add_form = forms.AddModuleForm()
     add_form.module_id.choices = [
         (m.id, m.name)
-        for m in db.session.scalars(services.modules_query(False))
+        for m in db.session.scalars(catalogue.modules_query(False))
         if m.id not in used
     ]
     return render_template(
         "programme/edition.html",
         edition=edition,
         add_form=add_form,
-        accepted=services.accepted_count(edition),
+        accepted=accepted_count(edition.id),
         invite_form=forms.InviteTrainerForm(),
     ), status
 
@@ -116,7 +125,7 @@ def edit_edition(edition_id: int):
         form.load(edition)
     if form.validate_on_submit():
         try:
-            services.update_edition(edition, form.values())
+            edition_services.update_edition(edition, form.values())
         except ProgrammeError as err:
             db.session.rollback()
             _show_problems(form, err)
@@ -144,7 +153,7 @@ def edition_status(edition_id: int):
     edition = _edition_or_404(edition_id)
     action = request.form.get("action", "")
     try:
-        services.set_status(edition, action)
+        edition_services.set_status(edition, action)
     except ProgrammeError as err:
         return _refused(edition.id, err)
     messages = {
@@ -166,10 +175,10 @@ def duplicate_edition(edition_id: int):
         next_year = _same_weekday_next_year(edition.start_date)
         form.title.data = edition.title.replace(str(edition.start_date.year), str(next_year.year))
         form.start_date.data = next_year
-        form.slug.data = services.suggest_slug(services.slugify(form.title.data))
+        form.slug.data = edition_services.suggest_slug(edition_services.slugify(form.title.data))
     if form.validate_on_submit():
         try:
-            copy = services.duplicate_edition(
+            copy = edition_services.duplicate_edition(
                 edition,
                 title=form.title.data,
                 slug=form.slug.data or "",
@@ -203,14 +212,14 @@ def schedule(edition_id: int):
         day = date.fromisoformat(request.args.get("day", ""))
     except ValueError:
         day = edition.start_date
-    first = day if view == "day" else services.week_start(day)
+    first = day if view == "day" else sessions.week_start(day)
     length = 1 if view == "day" else 7
     return render_template(
         "programme/schedule.html",
         edition=edition,
         view=view,
         first=first,
-        days=services.schedule_days(edition, first, length),
+        days=sessions.schedule_days(edition, first, length),
         previous=first - timedelta(days=length),
         following=first + timedelta(days=length),
     )
@@ -229,11 +238,11 @@ def add_module(edition_id: int):
     """Add a catalogue module to the edition."""
     edition = _edition_or_404(edition_id)
     form = forms.AddModuleForm()
-    form.module_id.choices = [(m.id, m.name) for m in db.session.scalars(services.modules_query())]
+    form.module_id.choices = [(m.id, m.name) for m in db.session.scalars(catalogue.modules_query())]
     if not form.validate_on_submit():
         return _refused(edition.id, ProgrammeError(_("Choose a module to add."), "no_module"))
     try:
-        services.add_module(
+        catalogue.add_module(
             edition, db.get_or_404(Module, form.module_id.data), mandatory=form.mandatory.data
         )
     except ProgrammeError as err:
@@ -249,11 +258,11 @@ def remove_module(em_id: int):
     em = _edition_module_or_404(em_id)
     if request.method == "GET":
         return render_template(
-            "programme/remove_module.html", em=em, dependants=services.module_dependants(em)
+            "programme/remove_module.html", em=em, dependants=catalogue.module_dependants(em)
         )
     edition_id = em.edition_id
     try:
-        services.remove_module(em)
+        catalogue.remove_module(em)
     except ProgrammeError as err:
         return _refused(edition_id, err)
     flash(_("Module removed from the edition."), "success")
@@ -265,7 +274,7 @@ def remove_module(em_id: int):
 def move_module(em_id: int):
     """Move a module up or down the programme."""
     em = _edition_module_or_404(em_id)
-    services.move_module(em, request.form.get("direction", "down"))
+    catalogue.move_module(em, request.form.get("direction", "down"))
     return _back_to(em.edition_id)
 
 
@@ -275,7 +284,7 @@ def trainers(em_id: int):
     """Choose the module's trainers; invite a new one by email."""
     em = _edition_module_or_404(em_id)
     form = forms.TrainersForm()
-    people = services.trainer_choices()
+    people = trainer_services.trainer_choices()
     extra = [t for t in em.trainers if t not in people]  # e.g. deactivated since assignment
     form.trainers.choices = [(u.id, f"{u.full_name} ({u.email})") for u in people + extra]
     if request.method == "GET":
@@ -283,7 +292,7 @@ def trainers(em_id: int):
         form.mandatory.data = em.mandatory
     if form.validate_on_submit():
         try:
-            services.set_trainers(
+            trainer_services.set_trainers(
                 em,
                 form.trainers.data,
                 mandatory=form.mandatory.data,
@@ -327,7 +336,7 @@ def invite_trainer():
         em = _edition_module_or_404(int(form.edition_module_id.data))
     if form.validate_on_submit():
         try:
-            user = services.invite_trainer(form.email.data, form.full_name.data, em)
+            user = trainer_services.invite_trainer(form.email.data, form.full_name.data, em)
         except ProgrammeError as err:
             db.session.rollback()
             _show_problems(form, err)
@@ -343,7 +352,9 @@ def invite_trainer():
         flash(" ".join(str(e) for errs in form.errors.values() for e in errs), "danger")
         return redirect(url_for("programme.editions")), 303
     trainers_form = forms.TrainersForm(formdata=None)
-    trainers_form.trainers.choices = [(u.id, u.full_name) for u in services.trainer_choices()]
+    trainers_form.trainers.choices = [
+        (u.id, u.full_name) for u in trainer_services.trainer_choices()
+    ]
     trainers_form.trainers.data = [t.id for t in em.trainers]
     return render_template(
         "programme/trainers.html", em=em, form=trainers_form, invite_form=form
@@ -354,7 +365,7 @@ def invite_trainer():
 def accept_invitation(token: str):
     """An invited trainer sets a password and is signed in."""
     try:
-        user = services.user_for_invitation(token)
+        user = trainer_services.user_for_invitation(token)
     except ProgrammeError as err:
         return render_template("programme/invitation_invalid.html", message=err.message), (
             err.status_code
@@ -362,7 +373,7 @@ def accept_invitation(token: str):
     form = forms.AcceptInvitationForm()
     if form.validate_on_submit():
         try:
-            user = services.accept_invitation(token, form.password.data)
+            user = trainer_services.accept_invitation(token, form.password.data)
         except ProgrammeError as err:
             _show_problems(form, err)
         else:
@@ -386,8 +397,8 @@ def _endpoints():
 # --- sessions -----------------------------------------------------------------------------
 
 
-def _session_input(form: forms.SessionForm) -> services.SessionInput:
-    return services.SessionInput(
+def _session_input(form: forms.SessionForm) -> sessions.SessionInput:
+    return sessions.SessionInput(
         day=form.day.data,
         start=form.start_time.data,
         end=form.end_time.data,
@@ -412,7 +423,7 @@ def _save_session_page(em: EditionModule, session: Session | None):
     conflicts = []
     if form.validate_on_submit():
         try:
-            services.save_session(
+            sessions.save_session(
                 em, _session_input(form), session=session, confirm=form.confirm_conflicts.data
             )
         except ProgrammeError as err:
@@ -459,7 +470,7 @@ def delete_session(session_id: int):
     session = db.get_or_404(Session, session_id)
     em = session.edition_module
     try:
-        services.delete_session(session)
+        sessions.delete_session(session)
     except ProgrammeError as err:
         return _refused(em.edition_id, err)
     flash(_("Session deleted."), "success")
@@ -472,7 +483,7 @@ def move_session(session_id: int):
     """Swap a session's slot with the one before or after it."""
     session = db.get_or_404(Session, session_id)
     em = session.edition_module
-    services.move_session(session, request.form.get("direction", "down"))
+    sessions.move_session(session, request.form.get("direction", "down"))
     flash(_("Sessions reordered."), "success")
     return _back_to(em.edition_id, f"#module-{em.id}")
 
@@ -484,7 +495,7 @@ def move_session(session_id: int):
 @staff
 def modules():
     """The catalogue, active modules first."""
-    return render_template("programme/modules.html", pager=paginate(services.modules_query()))
+    return render_template("programme/modules.html", pager=paginate(catalogue.modules_query()))
 
 
 @bp.route("/modules/new", methods=["GET", "POST"])
@@ -505,7 +516,7 @@ def _module_page(module: Module | None):
     form = forms.ModuleForm(obj=module)
     if form.validate_on_submit():
         try:
-            module = services.save_module(
+            module = catalogue.save_module(
                 module,
                 name=form.name.data,
                 slug=form.slug.data or "",
@@ -529,7 +540,7 @@ def retire_module(module_id: int):
     """Retire a module, or bring a retired one back."""
     module = db.get_or_404(Module, module_id)
     retire = request.form.get("retire", "1") == "1"
-    services.set_module_retired(module, retire)
+    catalogue.set_module_retired(module, retire)
     flash(
         _("%(name)s retired: it stays on past editions.", name=module.name)
         if retire
@@ -545,11 +556,11 @@ def delete_module(module_id: int):
     """Delete a module no edition used."""
     module = db.get_or_404(Module, module_id)
     try:
-        services.delete_module(module)
+        catalogue.delete_module(module)
     except ProgrammeError as err:
         flash(err.message, "danger")
         return render_template(
-            "programme/modules.html", pager=paginate(services.modules_query())
+            "programme/modules.html", pager=paginate(catalogue.modules_query())
         ), err.status_code
     flash(_("Module deleted."), "success")
     return redirect(url_for("programme.modules"))

@@ -22,7 +22,8 @@ from schoolmgr.auth.access import role_required
 from schoolmgr.models import Role, utcnow
 from schoolmgr.pagination import paginate
 from schoolmgr.public import services as public_services
-from schoolmgr.registration import services
+from schoolmgr.registration import calendars, country_seats, exports, registering, review
+from schoolmgr.registration.errors import RegistrationError
 from schoolmgr.registration.forms import (
     BulkActionForm,
     CalendarResetForm,
@@ -33,7 +34,6 @@ from schoolmgr.registration.forms import (
     RegistrationForm,
     ReleaseSeatsForm,
 )
-from schoolmgr.registration.services import RegistrationError
 from schoolmgr.timeutils import to_utc
 
 bp = Blueprint("registration", __name__)
@@ -67,11 +67,11 @@ def _promoted_note(promoted: int) -> str:
 def register(slug: str):
     """Register for an edition; someone already registered sees their registration."""
     edition = _edition_or_404(slug)
-    existing = services.registration_of(current_user, edition)
+    existing = registering.registration_of(current_user, edition)
     if existing is not None and request.method == "GET":
         return render_template("registration/existing.html", edition=edition, registration=existing)
     try:
-        services.check_can_register(edition, utcnow())
+        registering.check_can_register(edition, utcnow())
     except RegistrationError as err:
         return render_template(
             "registration/unavailable.html", edition=edition, message=err.message
@@ -90,7 +90,7 @@ def register(slug: str):
     ]
     if form.validate_on_submit():
         try:
-            registration = services.register(
+            registration = registering.register(
                 current_user,
                 edition,
                 consent=form.consent.data,
@@ -109,7 +109,7 @@ def register(slug: str):
                 return render_template(
                     "registration/existing.html",
                     edition=edition,
-                    registration=services.registration_of(current_user, edition),
+                    registration=registering.registration_of(current_user, edition),
                 ), err.status_code
             target = {"consent_required": form.consent, "module_required": form.modules}.get(
                 err.code, form.modules if err.code == "unknown_module" else None
@@ -151,7 +151,7 @@ def dashboard():
     """My registrations: status, waiting-list position, chosen modules."""
     return render_template(
         "registration/dashboard.html",
-        registrations=services.my_registrations(current_user),
+        registrations=registering.my_registrations(current_user),
         announcements_by_edition=announcements_for(current_user),
         cancel_form=CancelForm(),
         now=utcnow(),
@@ -166,8 +166,8 @@ def cancel(registration_id: int):
     if not form.validate_on_submit():
         abort(400)
     try:
-        registration = services.own_registration(current_user, registration_id)
-        services.cancel(registration, current_user)
+        registration = registering.own_registration(current_user, registration_id)
+        registering.cancel(registration, current_user)
     except RegistrationError as err:
         if err.status_code == 404:
             abort(404)
@@ -181,7 +181,7 @@ def cancel(registration_id: int):
 @login_required
 def schedule():
     """My schedule: the sessions of my accepted registrations, in time order."""
-    upcoming, past = services.upcoming_and_past(services.my_schedule(current_user), utcnow())
+    upcoming, past = calendars.upcoming_and_past(calendars.my_schedule(current_user), utcnow())
     # BASE_URL, not the request's host: the address is copied into calendar apps for good.
     feed_url = current_app.config["BASE_URL"].rstrip("/") + url_for(
         "registration.calendar_feed", token=current_user.calendar_token
@@ -201,7 +201,7 @@ def reset_calendar_address():
     """A new private calendar address, when the old one was shared by mistake."""
     if not CalendarResetForm().validate_on_submit():
         abort(400)
-    services.reset_calendar_token(current_user)
+    calendars.reset_calendar_token(current_user)
     flash(
         _(
             "Your calendar address has changed and the old one no longer works. Subscribe again "
@@ -225,16 +225,16 @@ def _ics_response(body: bytes, filename: str | None) -> Response:
 @login_required
 def schedule_ics():
     """Download my schedule as an iCalendar file."""
-    return _ics_response(services.schedule_ics(current_user), "my-schedule.ics")
+    return _ics_response(calendars.schedule_ics(current_user), "my-schedule.ics")
 
 
 @bp.route("/calendar/<token>.ics")
 def calendar_feed(token: str):
     """The per-user calendar feed, for calendar apps that subscribe by URL (no sign-in)."""
-    user = services.user_for_calendar_token(token)
+    user = calendars.user_for_calendar_token(token)
     if user is None:
         abort(404)
-    return _ics_response(services.schedule_ics(user), None)
+    return _ics_response(calendars.schedule_ics(user), None)
 
 
 # --- staff side -----------------------------------------------------------------------------
@@ -242,14 +242,14 @@ def calendar_feed(token: str):
 
 def _staff_edition(slug: str):
     try:
-        return services.staff_edition(slug)
+        return review.staff_edition(slug)
     except RegistrationError:
         abort(404)
 
 
-def _filters_from(form: FilterForm) -> services.RegistrationFilters:
+def _filters_from(form: FilterForm) -> review.RegistrationFilters:
     module = form.module.data or ""
-    return services.RegistrationFilters(
+    return review.RegistrationFilters(
         status=form.status.data or "",
         country=form.country.data or "",
         module_id=int(module) if str(module).isdigit() else None,
@@ -267,14 +267,14 @@ def staff_list(slug: str):
         (str(em.id), em.module.name) for em in edition.edition_modules
     ]
     filters = _filters_from(filters_form)
-    pager = paginate(services.registrations_query(edition, filters))
+    pager = paginate(review.registrations_query(edition, filters))
     args = {k: v for k, v in request.args.items() if k != "page" and v}
     bulk_form = BulkActionForm(next=request.full_path)
     return render_template(
         "registration/staff_list.html",
         edition=edition,
         pager=pager,
-        counts=services.status_counts(edition),
+        counts=review.status_counts(edition),
         filters_form=filters_form,
         bulk_form=bulk_form,
         filter_args=args,
@@ -296,7 +296,7 @@ def staff_bulk(slug: str):
         flash(_("Choose an action and at least one registration."), "danger")
         return redirect(back), 303
     try:
-        result = services.bulk_decide(
+        result = review.bulk_decide(
             edition, form.ids.data or [], form.action.data, current_user, form.reason.data or ""
         )
     except RegistrationError as err:
@@ -318,7 +318,7 @@ def staff_capacity(slug: str):
     status = 200
     if form.validate_on_submit():
         try:
-            promoted = services.set_capacity(edition, form.capacity.data, current_user)
+            promoted = review.set_capacity(edition, form.capacity.data, current_user)
         except RegistrationError as err:
             form.capacity.errors = [*form.capacity.errors, err.message]
             status = err.status_code
@@ -334,7 +334,7 @@ def staff_capacity(slug: str):
         "registration/staff_capacity.html",
         edition=edition,
         form=form,
-        counts=services.status_counts(edition),
+        counts=review.status_counts(edition),
     ), status
 
 
@@ -364,7 +364,7 @@ def staff_seats(slug: str):
                 form.release_date.data, form.release_time.data or time(0), edition.tz
             )
         try:
-            promoted = services.set_country_seats(
+            promoted = country_seats.set_country_seats(
                 edition, form.quotas(), release_at, form.nomination_required.data, current_user
             )
         except RegistrationError as err:
@@ -383,7 +383,7 @@ def staff_seats(slug: str):
         edition=edition,
         form=form,
         release_form=ReleaseSeatsForm(),
-        rows=services.country_seats(edition),
+        rows=country_seats.country_seats(edition),
         now=utcnow(),
     ), status
 
@@ -396,7 +396,7 @@ def staff_release_seats(slug: str):
     if not ReleaseSeatsForm().validate_on_submit():
         abort(400)
     try:
-        promoted = services.release_country_seats(edition, current_user)
+        promoted = country_seats.release_country_seats(edition, current_user)
     except RegistrationError as err:
         flash(err.message, "danger")
         return redirect(url_for("registration.staff_seats", slug=edition.slug)), 303
@@ -412,10 +412,10 @@ def staff_release_seats(slug: str):
 def staff_export_csv(slug: str):
     """Registrants as CSV (UTF-8)."""
     edition = _staff_edition(slug)
-    response = Response(services.export_csv(edition), mimetype="text/csv")
+    response = Response(exports.export_csv(edition), mimetype="text/csv")
     response.headers["Content-Type"] = "text/csv; charset=utf-8"
     response.headers["Content-Disposition"] = (
-        f'attachment; filename="{services.export_filename(edition, "csv")}"'
+        f'attachment; filename="{exports.export_filename(edition, "csv")}"'
     )
     return response
 
@@ -426,11 +426,11 @@ def staff_export_xlsx(slug: str):
     """Registrants as an Excel workbook."""
     edition = _staff_edition(slug)
     response = Response(
-        services.export_xlsx(edition),
+        exports.export_xlsx(edition),
         mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     )
     response.headers["Content-Disposition"] = (
-        f'attachment; filename="{services.export_filename(edition, "xlsx")}"'
+        f'attachment; filename="{exports.export_filename(edition, "xlsx")}"'
     )
     return response
 
@@ -441,5 +441,5 @@ def staff_overview(slug: str):
     """Numbers by status, country, institution and module, as tables and bars."""
     edition = _staff_edition(slug)
     return render_template(
-        "registration/staff_overview.html", edition=edition, data=services.overview(edition)
+        "registration/staff_overview.html", edition=edition, data=review.overview(edition)
     )

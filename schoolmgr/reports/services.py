@@ -25,7 +25,7 @@ from flask_babel import gettext as _
 
 from schoolmgr.charts import percent
 from schoolmgr.errors import DomainError
-from schoolmgr.evaluations.services import module_score_trends
+from schoolmgr.evaluations.reporting import module_score_trends
 from schoolmgr.extensions import db
 from schoolmgr.models import (
     ATTENDED_STATUSES,

@@ -9,7 +9,7 @@ from pathlib import Path
 from openpyxl import load_workbook
 from playwright.sync_api import expect
 
-from schoolmgr.evaluations import services
+from schoolmgr.evaluations import answering
 from schoolmgr.extensions import db
 from schoolmgr.models import AttendanceStatus, EvaluationForm, QuestionKind, utcnow
 from tests.e2e.conftest import axe_violations
@@ -106,10 +106,10 @@ def test_evaluation_from_creation_to_results(page, sign_in, app):
     for registration, content in zip(registrations[1:], [4, 4, 2, 5], strict=True):
         values = {
             q.id: content if q.text == "The content of the module" else 4
-            for q in services.questions_for(part)
+            for q in answering.questions_for(part)
             if q.kind == QuestionKind.RATING
         }
-        services.submit(part, registration, values, date.today())
+        answering.submit(part, registration, values, date.today())
 
     sign_in("jelena@example.org")
     page.goto(f"/staff/evaluations/{form.id}")

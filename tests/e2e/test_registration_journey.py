@@ -11,7 +11,7 @@ from playwright.sync_api import expect
 from schoolmgr.demo import DEMO_PASSWORD, seed_demo
 from schoolmgr.extensions import db
 from schoolmgr.models import Edition, Registration, RegistrationStatus
-from schoolmgr.registration import services
+from schoolmgr.registration import registering
 from tests.e2e.conftest import axe_violations
 
 SLUG = "digital-transformation-next"
@@ -29,7 +29,7 @@ def demo(app):
             Registration.status == RegistrationStatus.WAITLISTED,
         )
     ).all():
-        services.cancel(registration, registration.user)
+        registering.cancel(registration, registration.user)
     return edition
 
 

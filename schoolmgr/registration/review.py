@@ -1,0 +1,298 @@
+"""Staff review of registrations: the list, bulk decisions, capacity and the overview."""
+
+from collections import Counter
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from flask_babel import gettext as _
+from sqlalchemy.orm import selectinload
+
+from schoolmgr import audit
+from schoolmgr.extensions import db
+from schoolmgr.models import (
+    Country,
+    Edition,
+    EditionModule,
+    Nomination,
+    Registration,
+    RegistrationStatus,
+    User,
+    registration_modules,
+    utcnow,
+)
+from schoolmgr.public.services import edition_with_modules
+from schoolmgr.registration.country_seats import country_seats
+from schoolmgr.registration.emails import notify
+from schoolmgr.registration.errors import RegistrationError, rolls_back
+from schoolmgr.registration.seats import (
+    accepted_count,
+    fill_free_seats,
+    lock_edition,
+    renumber_waitlist,
+    snapshot,
+)
+from schoolmgr.text import search_terms
+
+BULK_ACTIONS = ("accept", "reject", "waitlist", "cancel")
+
+
+@dataclass
+class RegistrationFilters:
+    status: str = ""
+    country: str = ""
+    module_id: int | None = None
+    q: str = ""
+
+
+def registrations_query(edition: Edition, filters: RegistrationFilters) -> sa.Select:
+    """Registrations of an edition matching the staff filters, with user and modules loaded,
+    in review order (pending, accepted, waiting list, the rest; oldest first within each)."""
+    statement = (
+        sa.select(Registration)
+        .where(Registration.edition_id == edition.id)
+        .options(
+            selectinload(Registration.user),
+            selectinload(Registration.modules).selectinload(EditionModule.module),
+        )
+    )
+    if filters.status in {s.value for s in RegistrationStatus}:
+        statement = statement.where(Registration.status == RegistrationStatus(filters.status))
+    if filters.module_id:
+        statement = statement.where(
+            Registration.id.in_(
+                sa.select(registration_modules.c.registration_id).where(
+                    registration_modules.c.edition_module_id == filters.module_id
+                )
+            )
+        )
+    terms = search_terms(filters.q)
+    statement = statement.join(Registration.user)  # people are listed by name
+    if filters.country in {c.value for c in Country}:
+        statement = statement.where(User.country == Country(filters.country))
+    for term in terms:
+        statement = statement.where(User.search_key.contains(term, autoescape=True))
+    # By status (to decide first), the waiting list in its order, everyone else by name.
+    return statement.order_by(
+        Registration.review_rank,
+        Registration.waitlist_position,
+        User.sort_key,
+        Registration.id,
+    )
+
+
+def status_counts(edition: Edition) -> dict[RegistrationStatus, int]:
+    rows = db.session.execute(
+        sa.select(Registration.status, sa.func.count())
+        .where(Registration.edition_id == edition.id)
+        .group_by(Registration.status)
+    ).all()
+    counts = dict.fromkeys(RegistrationStatus, 0)
+    counts.update({RegistrationStatus(status): n for status, n in rows})
+    return counts
+
+
+def staff_edition(slug: str) -> Edition:
+    edition = edition_with_modules(slug)
+    if edition is None:
+        raise RegistrationError(_("This edition does not exist."), "edition_not_found", 404)
+    return edition
+
+
+@rolls_back
+def bulk_decide(
+    edition: Edition, registration_ids: list[int], action: str, actor: User, reason: str = ""
+) -> dict[str, int]:
+    """Accept, reject, waitlist or cancel registrations of an edition, all or none. Commits.
+
+    Accepting is refused as a whole when it would exceed the capacity. Seats freed by the
+    action go to the waiting list in order. Returns {"changed": n, "promoted": m}.
+    """
+    if action not in BULK_ACTIONS:
+        raise RegistrationError(_("Unknown action."), "unknown_action", 400)
+    ids = sorted({int(i) for i in registration_ids})
+    if not ids:
+        raise RegistrationError(_("Select at least one registration."), "nothing_selected", 400)
+    locked = lock_edition(edition.id)
+    selected = list(
+        db.session.scalars(
+            sa.select(Registration)
+            .where(Registration.edition_id == locked.id, Registration.id.in_(ids))
+            .options(selectinload(Registration.user))
+            .order_by(Registration.waitlist_position, Registration.created_at, Registration.id)
+            .execution_options(populate_existing=True)
+        )
+    )
+    if len(selected) != len(ids):
+        raise RegistrationError(
+            _("Some selected registrations do not belong to this edition."), "not_found", 404
+        )
+    target = {
+        "accept": RegistrationStatus.ACCEPTED,
+        "reject": RegistrationStatus.REJECTED,
+        "waitlist": RegistrationStatus.WAITLISTED,
+        "cancel": RegistrationStatus.CANCELLED,
+    }[action]
+    changing = [r for r in selected if r.status != target]
+    if locked.nomination_required and action in ("accept", "waitlist"):
+        unnominated = [r for r in changing if r.nomination != Nomination.NOMINATED]
+        if unnominated:
+            raise RegistrationError(
+                _(
+                    "This edition requires a nomination: %(names)s not nominated by their "
+                    "national coordinator yet.",
+                    names=", ".join(r.user.full_name for r in unnominated[:5]),
+                ),
+                "not_nominated",
+                409,
+            )
+    if action == "accept":
+        taken = accepted_count(locked.id)
+        if taken + len(changing) > locked.capacity:
+            raise RegistrationError(
+                _(
+                    "Accepting %(n)d more would exceed the capacity of %(cap)d "
+                    "(%(free)d seats free). Raise the capacity first or select fewer.",
+                    n=len(changing),
+                    cap=locked.capacity,
+                    free=max(locked.capacity - taken, 0),
+                ),
+                "over_capacity",
+                409,
+            )
+    now = utcnow()
+    freed_seat = False
+    next_position = (
+        db.session.scalar(
+            sa.select(sa.func.max(Registration.waitlist_position)).where(
+                Registration.edition_id == locked.id,
+                Registration.status == RegistrationStatus.WAITLISTED,
+            )
+        )
+        or 0
+    )
+    for registration in changing:
+        before = snapshot(registration)
+        freed_seat |= registration.status == RegistrationStatus.ACCEPTED
+        registration.status = target
+        if target == RegistrationStatus.WAITLISTED:
+            next_position += 1
+            registration.waitlist_position = next_position
+        else:
+            registration.waitlist_position = None
+        if target == RegistrationStatus.CANCELLED:
+            registration.cancelled_at = now
+        else:
+            registration.decided_at = now
+            registration.decided_by_id = actor.id
+        audit.record(
+            f"registration.{target.value}",
+            target=registration,
+            actor=actor,
+            edition_id=locked.id,
+            summary=f"{registration.user.full_name}: {before['status']} → {target.value}",
+            reason=reason,
+            before=before,
+            after=snapshot(registration),
+        )
+    renumber_waitlist(locked.id)
+    for registration in changing:  # after renumbering, so emails carry the final position
+        notify(f"registration_{target.value}", registration, locked)
+    promoted = fill_free_seats(locked, actor) if freed_seat else []
+    db.session.commit()
+    return {"changed": len(changing), "promoted": len(promoted)}
+
+
+@rolls_back
+def set_capacity(edition: Edition, capacity: int, actor: User) -> list[Registration]:
+    """Change the capacity; raising it promotes from the waiting list in order. Commits."""
+    if capacity < 0 or capacity > 100_000:
+        raise RegistrationError(_("Enter a capacity of 0 or more."), "capacity_invalid", 400)
+    locked = lock_edition(edition.id)
+    taken = accepted_count(locked.id)
+    reserved = sum(q.seats for q in locked.seat_quotas)
+    if capacity < reserved:
+        raise RegistrationError(
+            _(
+                "%(n)d seats are reserved for countries: the capacity cannot be lower. "
+                "Lower the country seats first.",
+                n=reserved,
+            ),
+            "capacity_below_quotas",
+            409,
+        )
+    if capacity < taken:
+        raise RegistrationError(
+            _(
+                "%(n)d participants are already accepted: the capacity cannot be lower.",
+                n=taken,
+            ),
+            "capacity_below_accepted",
+            409,
+        )
+    before = {"capacity": locked.capacity}
+    locked.capacity = capacity
+    audit.record(
+        "edition.capacity_changed",
+        target=locked,
+        actor=actor,
+        edition_id=locked.id,
+        summary=f"Capacity {before['capacity']} → {capacity}",
+        before=before,
+        after={"capacity": capacity},
+    )
+    promoted = fill_free_seats(locked, actor)
+    db.session.commit()
+    return promoted
+
+
+@dataclass
+class OverviewRow:
+    label: str
+    total: int
+    accepted: int
+
+
+def overview(edition: Edition) -> dict:
+    """Numbers of an edition by status, country, institution and module (active registrations)."""
+    counts = status_counts(edition)
+    rows = db.session.execute(
+        sa.select(Registration.id, Registration.status, User.country, User.institution)
+        .join(Registration.user)
+        .where(Registration.edition_id == edition.id, Registration.is_active)
+    ).all()
+    module_rows = db.session.execute(
+        sa.select(registration_modules.c.edition_module_id, Registration.status)
+        .join(Registration, Registration.id == registration_modules.c.registration_id)
+        .where(Registration.edition_id == edition.id, Registration.is_active)
+    ).all()
+
+    def tally(pairs) -> list[OverviewRow]:
+        total, accepted = Counter(), Counter()
+        for key, status in pairs:
+            total[key] += 1
+            accepted[key] += status == RegistrationStatus.ACCEPTED
+        return [
+            OverviewRow(key, n, accepted[key])
+            for key, n in sorted(total.items(), key=lambda kv: (-kv[1], kv[0]))
+        ]
+
+    by_country = tally(((c.label if c else _("Not given")), s) for _id, s, c, _i in rows)
+    by_institution = tally(((i or _("Not given")), s) for _id, s, _c, i in rows)
+    names = {em.id: em.module.name for em in edition.edition_modules}
+    if edition.module_choice:
+        by_module = tally((names.get(mid, "?"), s) for mid, s in module_rows)
+    else:  # everyone attends every module
+        n_total = len(rows)
+        n_accepted = sum(1 for r in rows if r[1] == RegistrationStatus.ACCEPTED)
+        by_module = [
+            OverviewRow(names[em.id], n_total, n_accepted) for em in edition.edition_modules
+        ]
+    return {
+        "by_status": counts,
+        "country_seats": country_seats(edition),
+        "by_country": by_country,
+        "by_institution": by_institution,
+        "by_module": by_module,
+        "show_kosovo_note": any(r[2] == Country.KOSOVO for r in rows),
+        "active_total": len(rows),
+    }
