@@ -56,10 +56,11 @@ from schoolmgr.models import (
     utcnow,
 )
 from schoolmgr.models.edition import CERTIFICATE_PARTICIPANT_LANGUAGE
-from schoolmgr.pagination import paginate_list
+from schoolmgr.pagination import paginate
 from schoolmgr.public.services import edition_with_modules
 from schoolmgr.text import fold, person_sort_key
 from schoolmgr.timeutils import fmt_date, fmt_date_range
+from schoolmgr.urls import base_url as site_base_url
 
 
 class CertificateError(DomainError):
@@ -265,7 +266,7 @@ def eligibility_rows(
 def eligibility_page(edition: Edition) -> tuple[EditionStanding, Pagination, list[Eligibility]]:
     """The whole edition's standing, the requested page (?page=N) and that page's full rows."""
     standing = edition_standing(edition)
-    pager = paginate_list(standing.standings)
+    pager = paginate(standing.standings)
     rows = eligibility_rows(edition, standing, [s.registration_id for s in pager.items])
     return standing, pager, rows
 
@@ -617,7 +618,7 @@ def build_snapshot(
     """
     edition = registration.edition
     modules = _modules_attended(registration, edition)
-    base_url = current_app.config["BASE_URL"].rstrip("/")
+    base_url = site_base_url()
     languages = certificate_languages(edition, registration.user)
     english = _texts_in(DEFAULT_LANGUAGE, edition, issued_on)
     return {
@@ -706,7 +707,7 @@ def _notify_holder(certificate: Certificate) -> None:
     user = certificate.registration.user
     if not user.email or user.anonymised_at:
         return
-    base_url = current_app.config["BASE_URL"].rstrip("/")
+    base_url = site_base_url()
     queue_email(
         user,
         "certificate_issued",

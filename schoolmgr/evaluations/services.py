@@ -47,6 +47,7 @@ from schoolmgr.models import (
 )
 from schoolmgr.models.evaluation import random_response_id
 from schoolmgr.timeutils import to_utc
+from schoolmgr.urls import site_url
 
 # Fewer answers than this could identify who wrote what: trainers see no results below it.
 MIN_GROUP_SIZE = 5
@@ -1016,9 +1017,7 @@ def _email(form: EvaluationForm, registration_id: int, parts: list, reminder: bo
     user = registration.user
     if not user.active or user.anonymised_at is not None:
         return  # a deleted account: recorded as invited, never written to
-    base = current_app.config["BASE_URL"].rstrip("/")
-    # The answer page's address (evaluations.answer), built without a request: CLI and cron.
-    links = [(part_label(part), f"{base}/evaluations/{part.id}") for part in parts]
+    links = [(part_label(part), site_url("evaluations.answer", part_id=part.id)) for part in parts]
     subject = (
         _l("Reminder: your evaluation of %(t)s is waiting", t=form.edition.title)
         if reminder

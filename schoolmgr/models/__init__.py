@@ -23,6 +23,7 @@ from schoolmgr.models.credential import BadgeCredential
 from schoolmgr.models.edition import (
     Edition,
     EditionFormat,
+    EditionFormerSlug,
     EditionKind,
     EditionModule,
     EditionSeatQuota,
@@ -98,6 +99,7 @@ __all__ = [
     "Country",
     "Edition",
     "EditionFormat",
+    "EditionFormerSlug",
     "EditionKind",
     "EditionModule",
     "EditionSeatQuota",

@@ -6,7 +6,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import sqlalchemy as sa
-from flask import current_app, has_request_context, url_for
+from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
@@ -15,7 +15,8 @@ from sqlalchemy.orm import selectinload
 from schoolmgr.announcements.reminders import SessionChange, notify_changes
 from schoolmgr.audit import record
 from schoolmgr.auth.services import check_new_password
-from schoolmgr.errors import DomainError
+from schoolmgr.editions import remember_former_slug
+from schoolmgr.errors import DomainError, rolls_back
 from schoolmgr.extensions import db
 from schoolmgr.mail import queue_email
 from schoolmgr.models import (
@@ -37,6 +38,7 @@ from schoolmgr.models import (
 )
 from schoolmgr.text import normalise_line, sorted_people
 from schoolmgr.timeutils import to_utc
+from schoolmgr.urls import site_url
 
 
 class ProgrammeError(DomainError):
@@ -267,6 +269,7 @@ def _audit_values(edition: Edition) -> dict:
     return out
 
 
+@rolls_back
 def create_edition(values: dict) -> Edition:
     """Create a draft edition from form values, after checking every rule."""
     values = dict(values, slug=values.get("slug") or slugify(values["title"]))
@@ -305,6 +308,7 @@ def _suggestion(problems, slug: str, exclude_id: int | None) -> str | None:
     return None
 
 
+@rolls_back
 def update_edition(edition: Edition, values: dict) -> Edition:
     """Change an edition; raising its capacity fills free seats from the waiting list."""
     values = dict(values, slug=values.get("slug") or edition.slug)
@@ -313,7 +317,7 @@ def update_edition(edition: Edition, values: dict) -> Edition:
     problems = _edition_problems(values, edition)
     _raise_problems(problems, _suggestion(problems, values["slug"], edition.id))
     before = _audit_values(edition)
-    old_capacity, old_timezone = edition.capacity, edition.timezone
+    old_capacity, old_timezone, old_slug = edition.capacity, edition.timezone, edition.slug
     if "signatories" in values:
         values["signatories"] = _keep_signatures(edition.signatories or [], values["signatories"])
     for name in EDITION_FIELDS:
@@ -321,6 +325,8 @@ def update_edition(edition: Edition, values: dict) -> Edition:
             setattr(edition, name, values[name])
     if edition.timezone != old_timezone:
         _keep_local_session_times(edition, old_timezone)
+    if edition.slug != old_slug:
+        remember_former_slug(edition, old_slug)
     after = _audit_values(edition)
     changed = {k for k in after if after[k] != before[k]}
     if changed:
@@ -369,6 +375,7 @@ def _fill_free_seats(edition: Edition) -> None:
     fill_free_seats(edition)
 
 
+@rolls_back
 def set_status(edition: Edition, action: str) -> Edition:
     """Publish, unpublish (back to draft) or archive an edition."""
     before = edition.status
@@ -431,6 +438,7 @@ def _shift(dt: datetime | None, days: timedelta, tz: ZoneInfo) -> datetime | Non
     return to_utc(here.date() + days, here.time().replace(tzinfo=None), tz)
 
 
+@rolls_back
 def duplicate_edition(edition: Edition, *, title: str, slug: str, start_date: date) -> Edition:
     """Start the next season from `edition`: modules, trainers and sessions, shifted in time.
 
@@ -512,19 +520,6 @@ def editions_query(status: str | None = None, q: str | None = None) -> sa.Select
     return query
 
 
-def edition_for_staff(edition_id: int) -> Edition | None:
-    """An edition with modules, trainers and sessions loaded in a fixed number of queries."""
-    return db.session.scalar(
-        sa.select(Edition)
-        .where(Edition.id == edition_id)
-        .options(
-            selectinload(Edition.edition_modules).selectinload(EditionModule.module),
-            selectinload(Edition.edition_modules).selectinload(EditionModule.trainers),
-            selectinload(Edition.edition_modules).selectinload(EditionModule.sessions),
-        )
-    )
-
-
 # --- module catalogue ---------------------------------------------------------------------
 
 
@@ -535,6 +530,7 @@ def _module_slug_taken(slug: str, exclude_id: int | None) -> bool:
     return db.session.scalar(query) is not None
 
 
+@rolls_back
 def save_module(module: Module | None, *, name: str, slug: str, summary: str, description: str):
     """Create (module=None) or edit a catalogue module."""
     slug = slug or slugify(name)
@@ -572,6 +568,7 @@ def set_module_retired(module: Module, retired: bool) -> Module:
     return module
 
 
+@rolls_back
 def delete_module(module: Module) -> None:
     """Delete a catalogue module that no edition ever used; otherwise say to retire it."""
     used = db.session.scalar(
@@ -603,6 +600,7 @@ def modules_query(include_retired: bool = True) -> sa.Select:
 # --- edition programme --------------------------------------------------------------------
 
 
+@rolls_back
 def add_module(edition: Edition, module: Module, *, mandatory: bool = False) -> EditionModule:
     """Offer a catalogue module in an edition, after its current modules."""
     if module.is_retired:
@@ -642,6 +640,7 @@ def module_dependants(em: EditionModule) -> dict[str, int]:
     }
 
 
+@rolls_back
 def remove_module(em: EditionModule) -> None:
     """Take a module out of an edition, with its sessions, unless records depend on it."""
     found = module_dependants(em)
@@ -709,6 +708,7 @@ def trainer_choices() -> list[User]:
     )
 
 
+@rolls_back
 def set_trainers(
     em: EditionModule,
     trainer_ids: list[int],
@@ -800,16 +800,7 @@ def invitation_token(user: User) -> str:
     return _serializer().dumps({"u": user.id, "p": (user.password_hash or "")[-16:]})
 
 
-def _site_url(endpoint: str, **values) -> str:
-    """An absolute link on the public BASE_URL, inside or outside a request."""
-    if has_request_context():
-        path = url_for(endpoint, **values)
-    else:
-        with current_app.test_request_context():
-            path = url_for(endpoint, **values)
-    return current_app.config["BASE_URL"].rstrip("/") + path
-
-
+@rolls_back
 def invite_trainer(email: str, full_name: str, em: EditionModule | None = None) -> User:
     """Create a trainer account without a password and email them a link to set one.
 
@@ -841,7 +832,7 @@ def invite_trainer(email: str, full_name: str, em: EditionModule | None = None) 
     if em is not None and user not in em.trainers:
         em.trainers.append(user)
     if new or not user.password_hash:
-        link = _site_url("programme.accept_invitation", token=invitation_token(user))
+        link = site_url("programme.accept_invitation", token=invitation_token(user))
         queue_email(
             user,
             "trainer_invitation",
@@ -883,6 +874,7 @@ def user_for_invitation(token: str) -> User:
     return user
 
 
+@rolls_back
 def accept_invitation(token: str, password: str) -> User:
     """Set the invited trainer's password; the link then stops working."""
     user = user_for_invitation(token)
@@ -992,6 +984,7 @@ def _session_times(em: EditionModule, data: SessionInput) -> tuple[datetime, dat
     return to_utc(data.day, data.start, edition.tz), to_utc(data.day, data.end, edition.tz)
 
 
+@rolls_back
 def save_session(
     em: EditionModule,
     data: SessionInput,
@@ -1035,6 +1028,7 @@ def save_session(
     return session
 
 
+@rolls_back
 def delete_session(session: Session) -> None:
     """Delete a session that has no attendance marks."""
     marks = db.session.scalar(

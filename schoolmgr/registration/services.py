@@ -17,7 +17,6 @@ import logging
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
-from functools import wraps
 
 import sqlalchemy as sa
 from flask import current_app
@@ -26,7 +25,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import selectinload
 
 from schoolmgr import audit
-from schoolmgr.errors import DomainError
+from schoolmgr.errors import DomainError, rolls_back
 from schoolmgr.exports import spreadsheet_safe
 from schoolmgr.extensions import db
 from schoolmgr.mail import queue_email
@@ -49,8 +48,8 @@ from schoolmgr.models import (
     utcnow,
 )
 from schoolmgr.models.types import random_token
-from schoolmgr.public.services import edition_with_modules
 from schoolmgr.text import normalise_line, search_terms, sorted_people
+from schoolmgr.urls import base_url
 
 log = logging.getLogger(__name__)
 
@@ -74,18 +73,8 @@ class RegistrationError(DomainError):
 # --- locking and counting -------------------------------------------------------------------
 
 
-def _rolls_back(service):
-    """Roll back (and so release the edition lock) when a committing service says no."""
-
-    @wraps(service)
-    def wrapped(*args, **kwargs):
-        try:
-            return service(*args, **kwargs)
-        except RegistrationError:
-            db.session.rollback()
-            raise
-
-    return wrapped
+# Roll back (and so release the edition lock) when a committing service says no.
+_rolls_back = rolls_back
 
 
 def lock_edition(edition_id: int) -> Edition:
@@ -612,8 +601,7 @@ def session_event(session: Session, edition: Edition, module_name: str, user: Us
     so a calendar app that imported the reminder's file updates the same entry."""
     from icalendar import Event
 
-    base_url = current_app.config["BASE_URL"].rstrip("/")
-    host = base_url.split("://", 1)[-1].split("/", 1)[0] or "schoolmgr"
+    host = base_url().split("://", 1)[-1].split("/", 1)[0] or "schoolmgr"
     event = Event()
     event.add("uid", f"session-{session.id}-user-{user.id}@{host}")
     event.add("dtstamp", stamp)
@@ -714,13 +702,6 @@ def status_counts(edition: Edition) -> dict[RegistrationStatus, int]:
     counts = dict.fromkeys(RegistrationStatus, 0)
     counts.update({RegistrationStatus(status): n for status, n in rows})
     return counts
-
-
-def staff_edition(slug: str) -> Edition:
-    edition = edition_with_modules(slug)
-    if edition is None:
-        raise RegistrationError(_("This edition does not exist."), "edition_not_found", 404)
-    return edition
 
 
 @_rolls_back
