@@ -20,6 +20,7 @@ from flask import Flask, current_app, g, render_template
 from schoolmgr.extensions import db
 from schoolmgr.i18n import in_language
 from schoolmgr.models import EmailAttachment, EmailStatus, OutboundEmail, User, utcnow
+from schoolmgr.urls import base_url
 
 log = logging.getLogger(__name__)
 
@@ -51,7 +52,7 @@ def queue_email(
         language = language or recipient.preferred_language
         recipient = recipient.email
     context.setdefault("school_name", current_app.config["SCHOOL_NAME"])
-    context.setdefault("base_url", current_app.config["BASE_URL"].rstrip("/"))
+    context.setdefault("base_url", base_url())
     with in_language(language) if language else nullcontext():
         subject = str(subject)
         email = OutboundEmail(

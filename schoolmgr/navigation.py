@@ -79,10 +79,9 @@ class TabCount:
 @dataclass(frozen=True)
 class EditionTab:
     label: str
-    endpoint: str  # where the tab leads; takes `slug` or `edition_id` (see `by`)
+    endpoint: str  # where the tab leads; takes the edition's `slug`
     under: tuple[str, ...]  # endpoints (or "area." prefixes) of the pages inside this tab
     count: Callable[[Edition], TabCount | None] | None = None
-    by: str = "slug"
 
 
 def _count_sessions(edition: Edition) -> TabCount:
@@ -144,9 +143,7 @@ def _count_certificates(edition: Edition) -> TabCount:
 
 
 EDITION_TABS = [
-    EditionTab(
-        _l("Programme"), "programme.edition", ("programme.",), _count_sessions, "edition_id"
-    ),
+    EditionTab(_l("Programme"), "programme.edition", ("programme.",), _count_sessions),
     EditionTab(
         _l("Registrations"),
         "registration.staff_list",
@@ -158,7 +155,6 @@ EDITION_TABS = [
         "attendance.edition_summary",
         ("attendance.edition_summary",),
         _count_sessions_held,
-        "edition_id",
     ),
     EditionTab(
         _l("Certificates"), "certificates.eligibility", ("certificates.",), _count_certificates
@@ -167,7 +163,6 @@ EDITION_TABS = [
         _l("Evaluations"),
         "evaluations.edition_forms",
         ("evaluations.edition_forms", "evaluations.edit", "evaluations.results"),
-        by="edition_id",
     ),
     EditionTab(
         _l("Announcements"),
@@ -188,14 +183,13 @@ def edition_tabs(edition: Edition) -> list[dict]:
     for tab in EDITION_TABS:
         if tab.endpoint not in current_app.view_functions:
             continue
-        ref = {"slug": edition.slug} if tab.by == "slug" else {"edition_id": edition.id}
         endpoint = request.endpoint or ""
         active = any(
             endpoint.startswith(u) if u.endswith((".", "_")) else endpoint == u for u in tab.under
         )
         tabs.append(
             {
-                "url": url_for(tab.endpoint, **ref),
+                "url": url_for(tab.endpoint, slug=edition.slug),
                 "label": str(tab.label),
                 "active": active,
                 "count": tab.count(edition) if tab.count else None,

@@ -1,4 +1,6 @@
-"""One way to paginate: a select statement in, a Flask-SQLAlchemy Pagination out."""
+"""One way to paginate: `paginate(what)` gives a Flask-SQLAlchemy Pagination (the same ?page=N,
+page sizes, 404 out of range and template macro) for a select, a list already computed, a select
+of plain rows, or one of the busiest public lists counted in the same query."""
 
 from collections.abc import Callable, Sequence
 from functools import lru_cache
@@ -34,12 +36,26 @@ def _page_args(per_page: int | None) -> dict:
     }
 
 
-def paginate(statement: Select, per_page: int | None = None) -> Pagination:
-    """Page through `statement` using ?page=N; out-of-range pages give 404."""
-    return db.paginate(
-        statement,
-        **_page_args(per_page),
-    )
+def paginate(
+    source: Select | Sequence,
+    per_page: int | None = None,
+    *,
+    build: Callable[[list], list] | None = None,
+    params: dict | None = None,
+) -> Pagination:
+    """Page through `source` using ?page=N; out-of-range pages give 404.
+
+    `source` is a select of one entity (two queries a page), or a list already in memory. With
+    `build`, a select of several columns whose page of rows `build` turns into what the template
+    shows. With `params` (its bind parameters, maybe none), a select built once per process whose
+    page and total come in one query: for the busiest public lists."""
+    if not isinstance(source, Select):
+        return ListPagination(**_page_args(per_page), items=source)
+    if build is not None:
+        return RowsPagination(**_page_args(per_page), select=source, build=build)
+    if params is not None:
+        return CountedPagination(**_page_args(per_page), select=source, params=params)
+    return db.paginate(source, **_page_args(per_page))
 
 
 class ListPagination(Pagination):
@@ -51,14 +67,6 @@ class ListPagination(Pagination):
 
     def _query_count(self) -> int:
         return len(self._query_args["items"])
-
-
-def paginate_list(items: Sequence, per_page: int | None = None) -> Pagination:
-    """Page through a computed list like `paginate` does a select: ?page=N, 404 out of range."""
-    return ListPagination(
-        **_page_args(per_page),
-        items=items,
-    )
 
 
 class CountedPagination(Pagination):
@@ -115,25 +123,3 @@ class RowsPagination(Pagination):
     def _query_count(self) -> int:
         sub = self._query_args["select"].order_by(None).subquery()
         return db.session.scalar(sa.select(sa.func.count()).select_from(sub))
-
-
-def paginate_rows(
-    statement: Select, build: Callable[[list], list], per_page: int | None = None
-) -> Pagination:
-    """As `paginate`, for a select of several columns; `build` maps the page's rows."""
-    return RowsPagination(
-        **_page_args(per_page),
-        select=statement,
-        build=build,
-    )
-
-
-def paginate_counted(
-    statement: Select, per_page: int | None = None, params: dict | None = None
-) -> Pagination:
-    """As `paginate`, in one query per page instead of two (for the busiest public lists)."""
-    return CountedPagination(
-        **_page_args(per_page),
-        select=statement,
-        params=params or {},
-    )

@@ -307,10 +307,10 @@ def test_summary_and_csv(client, login, world, make_attendance):
     assert "Ана Јовановић" in text and "100.0" in text
 
     login(role=Role.STAFF)
-    assert client.get(f"/staff/editions/{world['edition'].id}/attendance").status_code == 200
-    assert client.get(f"/staff/editions/{world['edition'].id}/attendance.csv").status_code == 200
+    assert client.get(f"/staff/editions/{world['edition'].slug}/attendance").status_code == 200
+    assert client.get(f"/staff/editions/{world['edition'].slug}/attendance.csv").status_code == 200
     login(world["trainer"])
-    assert client.get(f"/staff/editions/{world['edition'].id}/attendance").status_code == 403
+    assert client.get(f"/staff/editions/{world['edition'].slug}/attendance").status_code == 403
 
 
 def test_module_summary_is_paginated_with_the_rate_over_all_participants(
@@ -417,7 +417,7 @@ def test_staff_edition_summary_is_paginated_with_rates_over_the_whole_edition(
     make_attendance(session=world["session"], registration=world["ana"])
     app.config["PER_PAGE"] = 2
     login(role=Role.STAFF)
-    url = f"/staff/editions/{world['edition'].id}/attendance"
+    url = f"/staff/editions/{world['edition'].slug}/attendance"
     names = [r.user.full_name for r in (world["ana"], world["bojan"], world["outsider"])]
 
     first, second = client.get(url), client.get(url + "?page=2")
@@ -431,7 +431,7 @@ def test_staff_edition_summary_is_paginated_with_rates_over_the_whole_edition(
         assert "1 / 2" in page.text  # module rate: Ana of the two who chose it, on every page
         assert "?page=2" in page.text or "page=1" in page.text
     assert client.get(url + "?page=3").status_code == 404
-    csv = client.get(f"/staff/editions/{world['edition'].id}/attendance.csv")
+    csv = client.get(f"/staff/editions/{world['edition'].slug}/attendance.csv")
     assert all(n in csv.data.decode("utf-8-sig") for n in names)  # the export has everyone
 
 

@@ -90,7 +90,6 @@ ANYONE_MAY_POST = "ok ok ok ok ok ok ok"
 SIGNED_IN = "L 200 200 200 200 200 200"
 STAFF_GET = "L 403 403 403 403 200 200"
 STAFF_POST = "L 403 403 403 403 ok ok"
-EDITION = {"edition_id": "edition.id"}
 SLUG = {"slug": "edition.slug"}
 EM1 = {"em_id": "em1.id"}
 SESSION1 = {"session_id": "session1.id"}
@@ -191,14 +190,14 @@ ROWS = [
     T("programme.editions",                  "GET",  {},                                   STAFF_GET),
     T("programme.new_edition",               "GET",  {},                                   STAFF_GET),
     T("programme.new_edition",               "POST", {},                                   STAFF_POST),
-    T("programme.edition",                   "GET",  EDITION,                              STAFF_GET),
-    T("programme.edit_edition",              "GET",  EDITION,                              STAFF_GET),
-    T("programme.edit_edition",              "POST", EDITION,                              STAFF_POST),
-    T("programme.duplicate_edition",         "GET",  EDITION,                              STAFF_GET),
-    T("programme.duplicate_edition",         "POST", EDITION,                              STAFF_POST),
-    T("programme.edition_status",            "POST", EDITION,                              STAFF_POST),
-    T("programme.add_module",                "POST", EDITION,                              STAFF_POST),
-    T("programme.schedule",                  "GET",  EDITION,                              STAFF_GET),
+    T("programme.edition",                   "GET",  SLUG,                                 STAFF_GET),
+    T("programme.edit_edition",              "GET",  SLUG,                                 STAFF_GET),
+    T("programme.edit_edition",              "POST", SLUG,                                 STAFF_POST),
+    T("programme.duplicate_edition",         "GET",  SLUG,                                 STAFF_GET),
+    T("programme.duplicate_edition",         "POST", SLUG,                                 STAFF_POST),
+    T("programme.edition_status",            "POST", SLUG,                                 STAFF_POST),
+    T("programme.add_module",                "POST", SLUG,                                 STAFF_POST),
+    T("programme.schedule",                  "GET",  SLUG,                                 STAFF_GET),
     T("programme.move_module",               "POST", EM1,                                  STAFF_POST),
     T("programme.remove_module",             "GET",  EM1,                                  STAFF_GET),
     T("programme.remove_module",             "POST", EM1,                                  STAFF_POST),
@@ -220,8 +219,8 @@ ROWS = [
     T("programme.invite_trainer",            "POST", {},                                   STAFF_POST),
     T("programme.accept_invitation",         "GET",  {"token": "tokens.invitation"},       PUBLIC),
     T("programme.accept_invitation",         "POST", {"token": "tokens.invitation"},       ANYONE_MAY_POST),
-    T("attendance.edition_summary",          "GET",  EDITION,                              STAFF_GET),
-    T("attendance.edition_summary_csv",      "GET",  EDITION,                              STAFF_GET),
+    T("attendance.edition_summary",          "GET",  SLUG,                                 STAFF_GET),
+    T("attendance.edition_summary_csv",      "GET",  SLUG,                                 STAFF_GET),
     # Staff: registrations
     T("registration.staff_list",             "GET",  SLUG,                                 STAFF_GET),
     T("registration.staff_overview",         "GET",  SLUG,                                 STAFF_GET),
@@ -264,8 +263,8 @@ ROWS = [
     # Evaluations: staff build forms and read everything; the owner attended module 1 (whose
     # part is open), the other participant missed it; trainers read their module's results of
     # a closed form with enough answers, never the other module's.
-    T("evaluations.edition_forms",           "GET",  EDITION,                              STAFF_GET),
-    T("evaluations.edition_forms",           "POST", EDITION,                              STAFF_POST),
+    T("evaluations.edition_forms",           "GET",  SLUG,                                 STAFF_GET),
+    T("evaluations.edition_forms",           "POST", SLUG,                                 STAFF_POST),
     T("evaluations.edit",                    "GET",  EVAL_FORM,                            STAFF_GET),
     T("evaluations.edit",                    "POST", EVAL_FORM,                            STAFF_POST),
     T("evaluations.add_question",            "POST", EVAL_FORM,                            STAFF_POST),

@@ -267,14 +267,14 @@ def test_staff_choose_the_certificate_language_on_the_edition_form(client, login
     edition = db.session.scalar(sa.select(Edition))
     assert edition.certificate_language == "participant"
 
-    page = client.get(f"/staff/editions/{edition.id}/edit").get_data(as_text=True)
+    page = client.get(f"/staff/editions/{edition.slug}/edit").get_data(as_text=True)
     assert '<option selected value="participant">' in page or (
         'value="participant" selected' in page
     )
     assert "English and македонски" in page
 
     response = client.post(
-        f"/staff/editions/{edition.id}/edit", data=edition_form(certificate_language="de")
+        f"/staff/editions/{edition.slug}/edit", data=edition_form(certificate_language="de")
     )
     assert response.status_code == 400
     db.session.refresh(edition)

@@ -62,16 +62,16 @@ def edition(make_edition, make_edition_module, make_session, make_registration):
 
 def staff_pages(edition):
     return {
-        f"/staff/editions/{edition.id}": "Programme",
-        f"/staff/editions/{edition.id}/schedule": "Programme",
-        f"/staff/editions/{edition.id}/edit": "Programme",
+        f"/staff/editions/{edition.slug}": "Programme",
+        f"/staff/editions/{edition.slug}/schedule": "Programme",
+        f"/staff/editions/{edition.slug}/edit": "Programme",
         f"/staff/editions/{edition.slug}/registrations": "Registrations",
         f"/staff/editions/{edition.slug}/registrations/overview": "Registrations",
         f"/staff/editions/{edition.slug}/registrations/capacity": "Registrations",
-        f"/staff/editions/{edition.id}/attendance": "Attendance",
+        f"/staff/editions/{edition.slug}/attendance": "Attendance",
         f"/staff/editions/{edition.slug}/certificates": "Certificates",
         f"/staff/editions/{edition.slug}/certificates/issued": "Certificates",
-        f"/staff/editions/{edition.id}/evaluations": "Evaluations",
+        f"/staff/editions/{edition.slug}/evaluations": "Evaluations",
         f"/staff/editions/{edition.slug}/announcements": "Announcements",
         f"/staff/editions/{edition.slug}/announcements/new": "Announcements",
         f"/staff/editions/{edition.slug}/letters": "Invitation",
@@ -81,14 +81,14 @@ def staff_pages(edition):
 def test_every_staff_edition_page_has_the_same_tabs_with_counts(client, login, edition):
     login(role=Role.STAFF)
     expected = [
-        ("Programme 3 (1 module, 3 sessions)", f"/staff/editions/{edition.id}"),
+        ("Programme 3 (1 module, 3 sessions)", f"/staff/editions/{edition.slug}"),
         (
             "Registrations 3/30 (3 accepted of 30 seats)",
             f"/staff/editions/{edition.slug}/registrations",
         ),
-        ("Attendance 1/3 (1 of 3 sessions held)", f"/staff/editions/{edition.id}/attendance"),
+        ("Attendance 1/3 (1 of 3 sessions held)", f"/staff/editions/{edition.slug}/attendance"),
         ("Certificates 0 (0 certificates issued)", f"/staff/editions/{edition.slug}/certificates"),
-        ("Evaluations", f"/staff/editions/{edition.id}/evaluations"),
+        ("Evaluations", f"/staff/editions/{edition.slug}/evaluations"),
         ("Announcements", f"/staff/editions/{edition.slug}/announcements"),
         ("Invitation letters", f"/staff/editions/{edition.slug}/letters"),
     ]

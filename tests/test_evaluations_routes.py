@@ -38,11 +38,11 @@ def test_staff_create_a_form_from_the_template_and_edit_it(client, login, app):
     world = evaluation_world(publish=False)
     db.session.delete(world.form)
     db.session.commit()
-    page = client.get(f"/staff/editions/{world.edition.id}/evaluations")
+    page = client.get(f"/staff/editions/{world.edition.slug}/evaluations")
     assert "No evaluation form yet" in page.get_data(as_text=True)
 
     response = client.post(
-        f"/staff/editions/{world.edition.id}/evaluations", data={"kind": "evaluation"}
+        f"/staff/editions/{world.edition.slug}/evaluations", data={"kind": "evaluation"}
     )
     assert response.status_code == 303
     form = db.session.scalars(sa.select(EvaluationForm)).one()
@@ -83,7 +83,7 @@ def test_staff_follow_up_needs_months_and_gets_the_short_form(client, login):
     staff(login)
     world = evaluation_world(publish=False)
     response = client.post(
-        f"/staff/editions/{world.edition.id}/evaluations",
+        f"/staff/editions/{world.edition.slug}/evaluations",
         data={"kind": "follow_up", "follow_up_months": "6"},
     )
     assert response.status_code == 303
@@ -91,7 +91,7 @@ def test_staff_follow_up_needs_months_and_gets_the_short_form(client, login):
     assert "6 months after the edition" in page
     assert "Have you applied what you learned?" in page
     bad = client.post(
-        f"/staff/editions/{world.edition.id}/evaluations",
+        f"/staff/editions/{world.edition.slug}/evaluations",
         data={"kind": "follow_up", "follow_up_months": "5"},
     )
     assert bad.status_code == 400
@@ -274,8 +274,8 @@ def test_no_page_or_export_names_who_wrote_an_anonymous_answer(client, login):
 def test_the_staff_edition_page_links_to_its_evaluations(client, login):
     staff(login)
     edition = F.EditionFactory()
-    page = client.get(f"/staff/editions/{edition.id}").get_data(as_text=True)
-    assert f"/staff/editions/{edition.id}/evaluations" in page
+    page = client.get(f"/staff/editions/{edition.slug}").get_data(as_text=True)
+    assert f"/staff/editions/{edition.slug}/evaluations" in page
 
 
 def test_publishing_and_opening_by_hand_from_the_page(client, login):

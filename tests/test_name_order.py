@@ -79,7 +79,7 @@ def test_every_list_of_people_has_the_same_order(client, login, crowd, tmp_path)
     for url in (
         f"/staff/editions/{edition.slug}/registrations",
         f"/staff/editions/{edition.slug}/certificates",
-        f"/staff/editions/{edition.id}/attendance",
+        f"/staff/editions/{edition.slug}/attendance",
         "/staff/people/?role=participant",
     ):
         assert _order(client.get(url).text) == EXPECTED, url

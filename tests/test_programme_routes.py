@@ -41,7 +41,7 @@ STAFF_PAGES = [
 def scheduled(make_session):
     session = make_session()
     em = session.edition_module
-    return {"edition": em.edition_id, "em": em.id, "session": session.id, "module": em.module_id}
+    return {"edition": em.edition.slug, "em": em.id, "session": session.id, "module": em.module_id}
 
 
 @pytest.mark.parametrize(("method", "path"), STAFF_PAGES)
@@ -138,7 +138,7 @@ def test_taken_slug_suggests_a_free_one_on_the_form(client, login, make_edition)
 def test_edit_form_shows_current_values_in_the_edition_zone(client, login, make_edition):
     edition = make_edition(timezone="Europe/Tirane", venue="Tirana")
     login(role=Role.STAFF)
-    response = client.get(f"/staff/editions/{edition.id}/edit")
+    response = client.get(f"/staff/editions/{edition.slug}/edit")
     assert 'value="Tirana"' in response.text
     assert 'value="23:59"' in response.text  # the factory closes registration at 23:59 local
 
@@ -150,7 +150,7 @@ def test_capacity_below_accepted_is_refused_on_the_form(
     make_registration(edition=edition)
     make_registration(edition=edition)
     login(role=Role.STAFF)
-    form = client.get(f"/staff/editions/{edition.id}/edit")
+    form = client.get(f"/staff/editions/{edition.slug}/edit")
     assert form.status_code == 200
     data = edition_form(
         start_date=edition.start_date.isoformat(),
@@ -158,7 +158,7 @@ def test_capacity_below_accepted_is_refused_on_the_form(
         registration_closes_date=edition.start_date.isoformat(),
         capacity="1",
     )
-    response = client.post(f"/staff/editions/{edition.id}/edit", data=data)
+    response = client.post(f"/staff/editions/{edition.slug}/edit", data=data)
     assert response.status_code == 400
     assert "2 registrations already accepted" in response.text
 
@@ -178,7 +178,7 @@ def test_changing_the_time_zone_says_sessions_keep_their_local_times(
         registration_closes_date=edition.start_date.isoformat(),
         registration_closes_time="08:00",
     )
-    response = client.post(f"/staff/editions/{edition.id}/edit", data=data, follow_redirects=True)
+    response = client.post(f"/staff/editions/{edition.slug}/edit", data=data, follow_redirects=True)
     assert response.status_code == 200
     assert "every session kept its local clock time" in response.text
     db.session.refresh(session)
@@ -188,7 +188,7 @@ def test_changing_the_time_zone_says_sessions_keep_their_local_times(
 def test_publish_then_visitors_see_it(client, login, make_edition, db):
     edition = make_edition(draft=True, title="Hackathon Skopje")
     login(role=Role.STAFF)
-    client.post(f"/staff/editions/{edition.id}/status", data={"action": "publish"})
+    client.post(f"/staff/editions/{edition.slug}/status", data={"action": "publish"})
     assert db.session.get(Edition, edition.id).status == EditionStatus.PUBLISHED
     client.post("/logout")
     assert "Hackathon Skopje" in client.get("/").text
@@ -198,7 +198,7 @@ def test_refused_unpublish_explains_why_with_a_4xx(client, login, make_registrat
     registration = make_registration()
     login(role=Role.STAFF)
     response = client.post(
-        f"/staff/editions/{registration.edition_id}/status", data={"action": "unpublish"}
+        f"/staff/editions/{registration.edition.slug}/status", data={"action": "unpublish"}
     )
     assert response.status_code == 409
     assert "Archive it instead" in response.text
@@ -212,7 +212,7 @@ def test_add_module_assign_trainer_and_add_a_session(
     trainer = make_user(trainer=True, full_name="Ivana Ivanović")
     login(role=Role.STAFF)
 
-    client.post(f"/staff/editions/{edition.id}/modules", data={"module_id": module.id})
+    client.post(f"/staff/editions/{edition.slug}/modules", data={"module_id": module.id})
     em = db.session.scalar(sa.select(EditionModule))
     client.post(f"/staff/edition-modules/{em.id}/trainers", data={"trainers": [trainer.id]})
     response = client.post(
@@ -281,11 +281,11 @@ def test_duplicate_page_creates_next_season(client, login, make_session, db):
     session = make_session()
     edition = session.edition_module.edition
     login(role=Role.STAFF)
-    page = client.get(f"/staff/editions/{edition.id}/duplicate")
+    page = client.get(f"/staff/editions/{edition.slug}/duplicate")
     assert "Sessions and the registration window move" in page.text
     start = edition.start_date + timedelta(weeks=52)
     response = client.post(
-        f"/staff/editions/{edition.id}/duplicate",
+        f"/staff/editions/{edition.slug}/duplicate",
         data={"title": "Next season", "slug": "next-season", "start_date": start.isoformat()},
     )
     assert response.status_code == 302
@@ -297,18 +297,18 @@ def test_schedule_week_and_day_views(client, login, make_session):
     session = make_session(title="Opening plenary")
     edition = session.edition_module.edition
     login(role=Role.STAFF)
-    week = client.get(f"/staff/editions/{edition.id}/schedule")
+    week = client.get(f"/staff/editions/{edition.slug}/schedule")
     assert "Opening plenary" in week.text and "Next week" in week.text
     day = client.get(
-        f"/staff/editions/{edition.id}/schedule?view=day&day={edition.start_date.isoformat()}"
+        f"/staff/editions/{edition.slug}/schedule?view=day&day={edition.start_date.isoformat()}"
     )
     assert "Opening plenary" in day.text and "Next day" in day.text
     other_day = client.get(
-        f"/staff/editions/{edition.id}/schedule?view=day"
+        f"/staff/editions/{edition.slug}/schedule?view=day"
         f"&day={(edition.start_date + timedelta(days=1)).isoformat()}"
     )
     assert "Opening plenary" not in other_day.text
-    assert client.get(f"/staff/editions/{edition.id}/schedule?day=garbage").status_code == 200
+    assert client.get(f"/staff/editions/{edition.slug}/schedule?day=garbage").status_code == 200
 
 
 def test_module_catalogue_create_retire_and_refuse_delete_in_use(
@@ -359,7 +359,7 @@ def test_csrf_is_enforced_on_programme_forms(app, client, login, make_edition, d
     app.config["WTF_CSRF_ENABLED"] = True
     edition = make_edition(draft=True)
     login(role=Role.STAFF)
-    response = client.post(f"/staff/editions/{edition.id}/status", data={"action": "publish"})
+    response = client.post(f"/staff/editions/{edition.slug}/status", data={"action": "publish"})
     assert response.status_code == 400
     assert db.session.get(Edition, edition.id).status == EditionStatus.DRAFT
     assert client.post("/staff/editions/new", data=edition_form()).status_code == 400
@@ -416,8 +416,8 @@ def test_staff_pages_load_in_a_fixed_number_of_queries(
     _grow(edition, make_edition_module, make_session, make_user, 2)
     login(role=Role.STAFF)
     urls = [
-        f"/staff/editions/{edition.id}",
-        f"/staff/editions/{edition.id}/schedule",
+        f"/staff/editions/{edition.slug}",
+        f"/staff/editions/{edition.slug}/schedule",
         "/staff/editions",
         "/staff/people/",
         "/staff/modules",
@@ -451,5 +451,5 @@ def test_removing_a_module_asks_first_and_explains_what_blocks_it(
 def test_an_unusual_time_zone_can_be_kept_when_editing(client, login, make_edition, db):
     edition = make_edition(timezone="America/New_York")
     login(role=Role.STAFF)
-    page = client.get(f"/staff/editions/{edition.id}/edit")
+    page = client.get(f"/staff/editions/{edition.slug}/edit")
     assert '<option selected value="America/New_York">' in page.text

@@ -6,6 +6,7 @@ from flask_login import current_user, login_required, login_user
 
 from schoolmgr.account import services
 from schoolmgr.account.forms import PasswordForm, ProfileForm
+from schoolmgr.errors import show_on_form
 from schoolmgr.extensions import PASSWORD_GUESS_LIMIT, limiter, signed_in_user_key
 
 bp = Blueprint("account", __name__, url_prefix="/account")
@@ -49,7 +50,7 @@ def profile():
             wants_announcements=bool(form.wants_announcements.data),
         )
     except services.AccountError as err:
-        flash(err.message, "danger")
+        show_on_form(form, err)
         return _page(profile_form=form, status=err.status_code)
     flash(_("Your profile is saved."), "success")
     return redirect(url_for("account.profile"))
@@ -67,8 +68,7 @@ def password():
     try:
         services.change_password(user, form.current_password.data, form.new_password.data)
     except services.AccountError as err:
-        target = form.current_password if err.code == "wrong_password" else form.new_password
-        target.errors = [*target.errors, err.message]
+        show_on_form(form, err, {"wrong_password": "current_password"}, default="new_password")
         return _page(password_form=form, status=err.status_code)
     login_user(user)
     flash(_("Your password is changed. Other devices have been signed out."), "success")

@@ -11,7 +11,7 @@ import zipfile
 
 import segno
 import sqlalchemy as sa
-from flask import current_app, url_for
+from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy.orm import selectinload
 
@@ -19,6 +19,7 @@ from schoolmgr import pdf
 from schoolmgr.announcements.services import AnnouncementError
 from schoolmgr.audit import record
 from schoolmgr.certificates import codes
+from schoolmgr.errors import rolls_back
 from schoolmgr.extensions import db
 from schoolmgr.models import (
     Edition,
@@ -31,6 +32,7 @@ from schoolmgr.models import (
 )
 from schoolmgr.text import fold
 from schoolmgr.timeutils import fmt_date, fmt_date_range
+from schoolmgr.urls import site_url
 
 TEMPLATE = "announcements/letter_pdf.html"
 STYLESHEETS = ("css/letter.css",)
@@ -41,6 +43,7 @@ def letters_apply(edition: Edition) -> bool:
     return edition.format in (EditionFormat.IN_PERSON, EditionFormat.HYBRID)
 
 
+@rolls_back
 def save_settings(edition: Edition, *, letter_covers: str, map_url: str) -> None:
     """Save the letter's "what the school covers" text and the venue's map link."""
     map_url = (map_url or "").strip()
@@ -92,11 +95,6 @@ def _check(registration: Registration) -> None:
         )
 
 
-def _verify_url(code: str) -> str:
-    path = url_for("announcements.verify_letter", code=code)
-    return current_app.config["BASE_URL"].rstrip("/") + path
-
-
 def _snapshot(registration: Registration, code: str) -> dict:
     edition, user = registration.edition, registration.user
     return {
@@ -112,7 +110,7 @@ def _snapshot(registration: Registration, code: str) -> dict:
         "issued_on": utcnow().date().isoformat(),
         "issued_on_text": fmt_date(utcnow().date()),
         "verification_code": code,
-        "verify_url": _verify_url(code),
+        "verify_url": site_url("announcements.verify_letter", code=code),
     }
 
 

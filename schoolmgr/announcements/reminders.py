@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
-from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
@@ -35,6 +34,7 @@ from schoolmgr.models import (
     registration_modules,
 )
 from schoolmgr.registration.calendars import session_ics
+from schoolmgr.urls import site_url
 
 WINDOWS = {
     ReminderKind.DAY_BEFORE: timedelta(hours=24),
@@ -219,7 +219,7 @@ def notify_changes(changes: list[SessionChange]) -> int:
             user=user,
             edition=edition,
             changes=[_describe(c, edition) for c in user_changes],
-            schedule_url=current_app.config["BASE_URL"].rstrip("/") + "/me/schedule",
+            schedule_url=site_url("registration.schedule"),
         )
     return len(per_user)
 

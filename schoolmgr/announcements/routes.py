@@ -2,7 +2,6 @@
 
 from flask import (
     Blueprint,
-    abort,
     flash,
     jsonify,
     redirect,
@@ -18,7 +17,9 @@ from schoolmgr.announcements import jobs, letters, services
 from schoolmgr.announcements.forms import AnnouncementForm, LetterSettingsForm, new_key
 from schoolmgr.announcements.services import AnnouncementError, Audience
 from schoolmgr.auth.access import role_required
-from schoolmgr.extensions import db, limiter
+from schoolmgr.editions import staff_edition_or_404
+from schoolmgr.errors import back_on_refusal, show_on_form
+from schoolmgr.extensions import limiter
 from schoolmgr.models import AnnouncementStatus, Role
 from schoolmgr.pagination import paginate
 
@@ -28,17 +29,15 @@ PREFIX = "/staff/editions/<slug>"
 
 
 def _edition_or_404(slug: str):
-    try:
-        return services.edition_by_slug(slug)
-    except AnnouncementError:
-        abort(404)
+    return staff_edition_or_404(slug)
 
 
 def _announcement_or_404(edition, announcement_id: int):
-    try:
-        return services.get_announcement(edition, announcement_id)
-    except AnnouncementError:
-        abort(404)
+    return services.get_announcement(edition, announcement_id)
+
+
+def _letters_url(slug: str) -> str:
+    return url_for(".letters_page", slug=slug)
 
 
 @bp.route(PREFIX + "/announcements")
@@ -67,6 +66,9 @@ def _audience(form: AnnouncementForm) -> Audience:
 
 def _material_ids(form: AnnouncementForm) -> list[int]:
     return [int(v) for v in form.materials.data or [] if v.isascii() and v.isdigit()]
+
+
+COMPOSE_FIELDS = {"unknown_placeholder": "body", "bad_material": "materials"}
 
 
 @bp.route(PREFIX + "/announcements/new", methods=["GET", "POST"])
@@ -106,14 +108,7 @@ def compose(slug: str):
                 )
                 status = 200
             except AnnouncementError as err:
-                db.session.rollback()
-                field = {"unknown_placeholder": form.body, "bad_material": form.materials}.get(
-                    err.code
-                )
-                if field is not None:
-                    field.errors = [*field.errors, err.message]
-                else:
-                    flash(err.message, "danger")
+                show_on_form(form, err, COMPOSE_FIELDS)
                 status = err.status_code
     if result is not None:
         form.preview_for.choices = [
@@ -200,8 +195,7 @@ def letters_page(slug: str):
                     edition, letter_covers=form.letter_covers.data, map_url=form.map_url.data
                 )
             except AnnouncementError as err:
-                db.session.rollback()
-                form.map_url.errors = [*form.map_url.errors, err.message]
+                show_on_form(form, err, default="map_url")
             else:
                 flash(_("Letter settings saved."), "success")
                 return redirect(url_for(".letters_page", slug=edition.slug), code=303)
@@ -224,14 +218,11 @@ def _pdf(content: bytes, name: str):
 
 @bp.route(PREFIX + "/letters.zip")
 @staff
+@back_on_refusal(_letters_url)
 def letters_zip(slug: str):
     """Every accepted participant's invitation letter, in one ZIP."""
     edition = _edition_or_404(slug)
-    try:
-        archive = letters.build_zip(edition)
-    except AnnouncementError as err:
-        flash(err.message, "danger")
-        return redirect(url_for(".letters_page", slug=slug))
+    archive = letters.build_zip(edition)
     return send_file(
         archive,
         mimetype="application/zip",
@@ -245,11 +236,8 @@ def letters_zip(slug: str):
 def staff_letter(slug: str, registration_id: int):
     """One participant's invitation letter."""
     edition = _edition_or_404(slug)
-    try:
-        registration = letters.registration_of(edition, registration_id)
-        content, name = letters.letter_pdf(registration)
-    except AnnouncementError as err:
-        abort(err.status_code if err.status_code in (404, 409) else 400)
+    registration = letters.registration_of(edition, registration_id)
+    content, name = letters.letter_pdf(registration)
     return _pdf(content, name)
 
 
@@ -257,11 +245,8 @@ def staff_letter(slug: str, registration_id: int):
 @login_required
 def my_letter(registration_id: int):
     """My invitation letter for an in-person edition I was accepted to."""
-    try:
-        registration = letters.own_registration(current_user, registration_id)
-        content, name = letters.letter_pdf(registration)
-    except AnnouncementError as err:
-        abort(404 if err.status_code == 404 else 409)
+    registration = letters.own_registration(current_user, registration_id)
+    content, name = letters.letter_pdf(registration)
     return _pdf(content, name)
 
 

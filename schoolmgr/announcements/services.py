@@ -17,7 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
 from schoolmgr.audit import record
-from schoolmgr.errors import DomainError
+from schoolmgr.errors import DomainError, rolls_back
 from schoolmgr.extensions import db
 from schoolmgr.mail import queue_email
 from schoolmgr.models import (
@@ -82,17 +82,6 @@ class Audience:
             country=data.get("country") or "",
             attended=data.get("attended") or "",
         )
-
-
-def edition_by_slug(slug: str) -> Edition:
-    edition = db.session.scalar(
-        sa.select(Edition)
-        .where(Edition.slug == slug)
-        .options(selectinload(Edition.edition_modules).selectinload(EditionModule.module))
-    )
-    if edition is None:
-        raise AnnouncementError(_("No such edition."), "edition_not_found", 404)
-    return edition
 
 
 # --- placeholders -------------------------------------------------------------------------------
@@ -283,6 +272,7 @@ class Preview:
     body: str
 
 
+@rolls_back
 def preview(
     edition: Edition, subject: str, body: str, audience: Audience, registration_id: int | None
 ) -> Preview:
@@ -304,6 +294,7 @@ def announcement_for_key(key: str) -> Announcement | None:
     return db.session.scalar(sa.select(Announcement).where(Announcement.idempotency_key == key))
 
 
+@rolls_back
 def send(
     edition: Edition,
     sender: User,

@@ -17,7 +17,6 @@ from flask import (
 )
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
-from sqlalchemy.orm import selectinload
 
 from schoolmgr.attendance import checkin as self_checkin
 from schoolmgr.attendance import roster as rosters
@@ -30,18 +29,19 @@ from schoolmgr.attendance.forms import (
     RosterSearchForm,
 )
 from schoolmgr.auth.access import role_required
+from schoolmgr.editions import staff_edition_or_404
+from schoolmgr.errors import back_on_refusal, show_on_form
 from schoolmgr.extensions import db, limiter
 from schoolmgr.models import (
     AttendanceMethod,
     AttendanceStatus,
-    Edition,
-    EditionModule,
     Role,
     Session,
     utcnow,
 )
-from schoolmgr.pagination import paginate, paginate_rows
+from schoolmgr.pagination import paginate
 from schoolmgr.trainer.access import managed_edition_module, managed_session
+from schoolmgr.urls import site_url
 
 bp = Blueprint("attendance", __name__)
 
@@ -50,6 +50,14 @@ STATUS_CHOICES = list(AttendanceStatus)
 
 def _is_fetch() -> bool:
     return request.headers.get("X-Requested-With") == "fetch"
+
+
+def _roster_url(session_id: int, **_args) -> str:
+    return url_for(".roster", session_id=session_id)
+
+
+def _checkin_screen_url(session_id: int) -> str:
+    return url_for(".checkin_screen", session_id=session_id)
 
 
 ROSTER_PER_PAGE = 50
@@ -63,8 +71,8 @@ def _roster_context(session: Session, form: RosterForm | None = None) -> dict:
         "session": session,
         "em": edition_module,
         "edition": edition_module.edition,
-        "pager": paginate_rows(
-            rosters.roster_query(session, q), rosters.roster_rows, per_page=ROSTER_PER_PAGE
+        "pager": paginate(
+            rosters.roster_query(session, q), ROSTER_PER_PAGE, build=rosters.roster_rows
         ),
         "search": search,
         "q": q,
@@ -135,6 +143,7 @@ def _parse_marks(form) -> dict[int, AttendanceStatus | None]:
 
 @bp.route("/trainer/sessions/<int:session_id>/mark/<int:registration_id>", methods=["POST"])
 @role_required(Role.TRAINER, Role.STAFF)
+@back_on_refusal(_roster_url)
 def mark_one(session_id: int, registration_id: int):
     """Mark one participant; answers the updated roster row when called from the page's JS."""
     session = managed_session(session_id)
@@ -142,13 +151,7 @@ def mark_one(session_id: int, registration_id: int):
         status = AttendanceStatus(request.form.get("status", ""))
     except ValueError:
         abort(400)
-    try:
-        rosters.save_marks(session, {registration_id: status}, by=current_user)
-    except AttendanceError as error:
-        if _is_fetch():
-            return error.message, error.status_code
-        flash(error.message, "danger")
-        return redirect(url_for(".roster", session_id=session.id))
+    rosters.save_marks(session, {registration_id: status}, by=current_user)
     if _is_fetch():
         row = rosters.roster_row(session, registration_id)
         if row is None:  # marked, then left the module's participants in the meantime
@@ -161,42 +164,34 @@ def mark_one(session_id: int, registration_id: int):
 
 @bp.route("/trainer/sessions/<int:session_id>/close", methods=["POST"])
 @role_required(Role.TRAINER, Role.STAFF)
+@back_on_refusal(_roster_url)
 def close(session_id: int):
     """Close the session: everyone without a mark becomes absent."""
     session = managed_session(session_id)
-    try:
-        count = rosters.close_session(session, by=current_user)
-    except AttendanceError as error:
-        flash(error.message, "danger")
-    else:
-        flash(_("Session closed; %(n)d participant(s) marked absent.", n=count), "success")
+    count = rosters.close_session(session, by=current_user)
+    flash(_("Session closed; %(n)d participant(s) marked absent.", n=count), "success")
     return redirect(url_for(".roster", session_id=session.id))
 
 
 @bp.route("/trainer/sessions/<int:session_id>/reopen", methods=["POST"])
 @role_required(Role.TRAINER, Role.STAFF)
+@back_on_refusal(_roster_url, "warning")
 def reopen(session_id: int):
     """Reopen a closed session for self check-in."""
     session = managed_session(session_id)
-    try:
-        rosters.reopen_session(session, by=current_user)
-    except AttendanceError as error:
-        flash(error.message, "warning")
-    else:
-        flash(_("Session reopened."), "success")
+    rosters.reopen_session(session, by=current_user)
+    flash(_("Session reopened."), "success")
     return redirect(url_for(".roster", session_id=session.id))
 
 
 @bp.route("/trainer/sessions/<int:session_id>/checkin", methods=["GET", "POST"])
 @role_required(Role.TRAINER, Role.STAFF)
+@back_on_refusal(_checkin_screen_url, "warning")
 def checkin_screen(session_id: int):
     """The screen shown in the room: a rotating QR code and the short typed code."""
     session = managed_session(session_id)
     if request.method == "POST":
-        try:
-            self_checkin.ensure_checkin_code(session)
-        except AttendanceError as error:
-            flash(error.message, "warning")
+        self_checkin.ensure_checkin_code(session)
         return redirect(url_for(".checkin_screen", session_id=session.id))
     return render_template(
         "attendance/checkin_screen.html",
@@ -205,12 +200,8 @@ def checkin_screen(session_id: int):
         edition=session.edition_module.edition,
         window=self_checkin.checkin_window(session),
         rotation=current_app.config["CHECKIN_ROTATION_SECONDS"],
-        typed_url=_external("attendance.checkin"),
+        typed_url=site_url("attendance.checkin"),
     )
-
-
-def _external(endpoint: str, **values) -> str:
-    return current_app.config["BASE_URL"].rstrip("/") + url_for(endpoint, **values)
 
 
 @bp.route("/trainer/sessions/<int:session_id>/checkin/qr.svg")
@@ -219,7 +210,7 @@ def checkin_qr(session_id: int):
     """The current QR code as SVG; it encodes a link with a token that rotates."""
     session = managed_session(session_id)
     token = self_checkin.rotating_token(session)
-    url = _external("attendance.checkin_qr_landing", session_id=session.id, token=token)
+    url = site_url("attendance.checkin_qr_landing", session_id=session.id, token=token)
     out = io.BytesIO()
     segno.make(url, error="m").save(out, kind="svg", scale=8, border=2, title=_("Check-in QR code"))
     response = Response(out.getvalue(), mimetype="image/svg+xml")
@@ -268,15 +259,11 @@ def module_summary_csv(edition_module_id: int):
     )
 
 
-@bp.route("/staff/editions/<int:edition_id>/attendance")
+@bp.route("/staff/editions/<slug>/attendance")
 @role_required(Role.STAFF)
-def edition_summary(edition_id: int):
+def edition_summary(slug: str):
     """Attendance per participant over the whole edition, and rates per module."""
-    edition = db.get_or_404(
-        Edition,
-        edition_id,
-        options=[selectinload(Edition.edition_modules).joinedload(EditionModule.module)],
-    )
+    edition = staff_edition_or_404(slug)
     pager = paginate(summaries.edition_participants(edition))
     return render_template(
         "attendance/summary.html",
@@ -285,14 +272,14 @@ def edition_summary(edition_id: int):
         rows=summaries.summary_rows(edition, pager.items),
         rates=summaries.module_rates(edition),
         pager=pager,
-        csv_url=url_for(".edition_summary_csv", edition_id=edition.id),
+        csv_url=url_for(".edition_summary_csv", slug=edition.slug),
     )
 
 
-@bp.route("/staff/editions/<int:edition_id>/attendance.csv")
+@bp.route("/staff/editions/<slug>/attendance.csv")
 @role_required(Role.STAFF)
-def edition_summary_csv(edition_id: int):
-    edition = db.get_or_404(Edition, edition_id)
+def edition_summary_csv(slug: str):
+    edition = staff_edition_or_404(slug)
     rows, _rates = summaries.edition_summary(edition)
     return _csv(summaries.summary_csv(rows), f"attendance-{edition.slug}.csv")
 
@@ -318,7 +305,7 @@ def checkin():
         try:
             result = self_checkin.check_in_with_code(current_user, form.code.data)
         except AttendanceError as error:
-            form.code.errors.append(error.message)
+            show_on_form(form, error, default="code")
             status = error.status_code
         else:
             return _checked_in(result)
@@ -368,27 +355,27 @@ def checkin_qr_landing(session_id: int, token: str):
     )
 
 
-@bp.route("/sessions/<int:session_id>/apology", methods=["POST"])
-@login_required
-def apology(session_id: int):
-    """A participant excuses themselves from a session before it starts."""
-    session = db.get_or_404(Session, session_id)
-    edition_module = session.edition_module
-    back = url_for(
+def _module_page_of(session_id: int) -> str:
+    """The participant's page of the session's module, where its apology form is."""
+    edition_module = db.get_or_404(Session, session_id).edition_module
+    return url_for(
         "materials.module_page",
         slug=edition_module.edition.slug,
         module_slug=edition_module.module.slug,
     )
+
+
+@bp.route("/sessions/<int:session_id>/apology", methods=["POST"])
+@login_required
+@back_on_refusal(_module_page_of)
+def apology(session_id: int):
+    """A participant excuses themselves from a session before it starts."""
+    session = db.get_or_404(Session, session_id)
+    back = _module_page_of(session_id)
     form = ApologyForm(prefix=f"s{session.id}")
     if not form.validate_on_submit():
         flash(_("Tell the trainer briefly why you cannot attend."), "danger")
         return redirect(back)
-    try:
-        self_checkin.send_apology(current_user, session, form.comment.data)
-    except AttendanceError as error:
-        flash(error.message, "danger")
-        if error.status_code == 403:
-            abort(403)
-        return redirect(back)
+    self_checkin.send_apology(current_user, session, form.comment.data)
     flash(_("Your apology was sent; you are marked as excused."), "success")
     return redirect(back)

@@ -12,6 +12,7 @@ from schoolmgr.auth.forms import (
     SignupForm,
 )
 from schoolmgr.auth.sessions import end_session, sign_in
+from schoolmgr.errors import show_on_form
 from schoolmgr.extensions import PASSWORD_GUESS_LIMIT, limiter
 from schoolmgr.i18n import current_language
 from schoolmgr.security import answer_no_sooner_than
@@ -45,7 +46,7 @@ def signup():
                 preferred_language=current_language(),
             )
         except services.AuthError as err:
-            form.password.errors.append(err.message)
+            show_on_form(form, err, default="password")
             return render_template("auth/signup.html", form=form), err.status_code
         flash(
             _(
@@ -72,7 +73,7 @@ def login():
         try:
             user = services.authenticate(form.email.data, form.password.data)
         except services.AuthError as err:
-            flash(err.message, "danger")
+            show_on_form(form, err)
             return render_template("auth/login.html", form=form), err.status_code
         sign_in(user, remember=form.remember.data)
         flash(_("Signed in as %(name)s.", name=user.full_name), "success")
@@ -125,7 +126,7 @@ def reset_password(token: str):
         try:
             services.reset_password(token, form.password.data)
         except services.AuthError as err:
-            form.password.errors = [*form.password.errors, err.message]
+            show_on_form(form, err, default="password")
             return render_template("auth/reset_password.html", form=form), err.status_code
         if current_user.is_authenticated:
             end_session(current_user._get_current_object())

@@ -45,7 +45,7 @@ from schoolmgr.models import (
     User,
     utcnow,
 )
-from schoolmgr.pagination import paginate_list
+from schoolmgr.pagination import paginate
 from schoolmgr.text import person_sort_key
 
 STATES = ("eligible", "exception", "pending", "ineligible", "excluded")
@@ -325,7 +325,7 @@ def eligibility_rows(
 def eligibility_page(edition: Edition) -> tuple[EditionStanding, Pagination, list[Eligibility]]:
     """The whole edition's standing, the requested page (?page=N) and that page's full rows."""
     standing = edition_standing(edition)
-    pager = paginate_list(standing.standings)
+    pager = paginate(standing.standings)
     rows = eligibility_rows(edition, standing, [s.registration_id for s in pager.items])
     return standing, pager, rows
 

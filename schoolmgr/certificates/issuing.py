@@ -32,6 +32,7 @@ from schoolmgr.errors import DomainError
 from schoolmgr.extensions import db
 from schoolmgr.mail import queue_email
 from schoolmgr.models import Certificate, CertificateOverride, Edition, Registration, User, utcnow
+from schoolmgr.urls import base_url as site_base_url
 
 # Public reason categories (the verify page shows these; the written reason stays internal).
 REVOKE_CATEGORIES = {
@@ -78,7 +79,7 @@ def _notify_holder(certificate: Certificate) -> None:
     user = certificate.registration.user
     if not user.email or user.anonymised_at:
         return
-    base_url = current_app.config["BASE_URL"].rstrip("/")
+    base_url = site_base_url()
     queue_email(
         user,
         "certificate_issued",

@@ -17,9 +17,10 @@ from flask_login import current_user, login_required
 from schoolmgr.auth.access import role_required
 from schoolmgr.certificates import batches, files, forms, issuing, lookup, verification
 from schoolmgr.certificates import eligibility as eligibility_rules
-from schoolmgr.certificates.errors import CertificateError
 from schoolmgr.certificates.issuing import REVOKE_CATEGORIES
 from schoolmgr.credentials import services as credential_services
+from schoolmgr.editions import staff_edition_or_404 as _edition_or_404
+from schoolmgr.errors import back_on_refusal
 from schoolmgr.extensions import limiter
 from schoolmgr.models import Role
 from schoolmgr.pagination import page_number, paginate
@@ -31,13 +32,6 @@ VERIFY_LIMIT = "30 per minute"
 verify_limit = limiter.shared_limit(VERIFY_LIMIT, scope="verify")
 
 
-def _edition_or_404(slug: str):
-    try:
-        return lookup.edition_by_slug(slug)
-    except CertificateError:
-        abort(404)
-
-
 def _back_to_row(slug: str, registration_id: int) -> str:
     """The eligibility page the row's form was on (?page=N of the form's action), at the row."""
     page = page_number()
@@ -45,11 +39,12 @@ def _back_to_row(slug: str, registration_id: int) -> str:
     return url_for(".eligibility", slug=slug, **args) + f"#reg-{registration_id}"
 
 
-def _fail(err: CertificateError, to: str):
-    if err.status_code == 404:
-        abort(404)
-    flash(err.message, "danger")
-    return redirect(to)
+def _back_to_eligibility(slug: str, **_args) -> str:
+    return url_for(".eligibility", slug=slug)
+
+
+def _back_to_detail(certificate_id: int) -> str:
+    return url_for(".detail", certificate_id=certificate_id)
 
 
 # --------------------------------------------------------------------------------------------
@@ -80,6 +75,7 @@ def eligibility(slug: str):
 
 @bp.post("/staff/editions/<slug>/certificates/override/<int:registration_id>")
 @role_required(Role.STAFF)
+@back_on_refusal(_back_to_row)
 def override(slug: str, registration_id: int):
     """Grant an exception, exclude, or withdraw either, with a written reason."""
     edition = _edition_or_404(slug)
@@ -88,18 +84,16 @@ def override(slug: str, registration_id: int):
     if not form.validate_on_submit():
         flash(_("The decision could not be read; please try again."), "danger")
         return redirect(back), 303
-    try:
-        registration = eligibility_rules.set_override(
-            edition, registration_id, form.decision.data, form.reason.data, current_user
-        )
-    except CertificateError as err:
-        return _fail(err, back)
+    registration = eligibility_rules.set_override(
+        edition, registration_id, form.decision.data, form.reason.data, current_user
+    )
     flash(_("Decision recorded for %(name)s.", name=registration.user.full_name), "success")
     return redirect(back)
 
 
 @bp.post("/staff/editions/<slug>/certificates/issue")
 @role_required(Role.STAFF)
+@back_on_refusal(_back_to_eligibility)
 def issue_all(slug: str):
     """Issue every missing certificate of the edition (in the background when Redis is set)."""
     edition = _edition_or_404(slug)
@@ -108,16 +102,14 @@ def issue_all(slug: str):
         abort(400)
     if not form.before_the_end.data and (to_come := batches.sessions_to_come(edition)):
         return _confirm_early(edition, to_come, url_for(".issue_all", slug=slug), None)
-    try:
-        batch = batches.start_batch(edition, current_user)
-    except CertificateError as err:
-        return _fail(err, url_for(".eligibility", slug=slug))
+    batch = batches.start_batch(edition, current_user)
     batches.enqueue_batch(batch.id)
     return redirect(url_for(".batch", slug=slug, batch_id=batch.id))
 
 
 @bp.post("/staff/editions/<slug>/certificates/issue/<int:registration_id>")
 @role_required(Role.STAFF)
+@back_on_refusal(_back_to_row)
 def issue_one(slug: str, registration_id: int):
     """Issue one participant's certificate."""
     edition = _edition_or_404(slug)
@@ -132,10 +124,7 @@ def issue_one(slug: str, registration_id: int):
         return _confirm_early(
             edition, to_come, action, eligibility_rules.registration_name(edition, registration_id)
         )
-    try:
-        certificate = issuing.issue_one(edition, registration_id, current_user)
-    except CertificateError as err:
-        return _fail(err, back)
+    certificate = issuing.issue_one(edition, registration_id, current_user)
     flash(_("Certificate %(serial)s issued.", serial=certificate.serial), "success")
     return redirect(back)
 
@@ -156,10 +145,7 @@ def _confirm_early(edition, to_come: int, action: str, name: str | None):
 def _batch_or_404(slug: str, batch_id: int):
     """The edition and one of its bulk-issue runs."""
     edition = _edition_or_404(slug)
-    try:
-        return edition, batches.get_batch(edition, batch_id)
-    except CertificateError:
-        abort(404)
+    return edition, batches.get_batch(edition, batch_id)
 
 
 @bp.route("/staff/editions/<slug>/certificates/runs/<int:batch_id>")
@@ -204,13 +190,11 @@ def issued(slug: str):
 
 @bp.route("/staff/editions/<slug>/certificates.zip")
 @role_required(Role.STAFF)
+@back_on_refusal(_back_to_eligibility)
 def download_zip(slug: str):
     """All current certificates of the edition as one ZIP."""
     edition = _edition_or_404(slug)
-    try:
-        archive = files.build_zip(edition)
-    except CertificateError as err:
-        return _fail(err, url_for(".eligibility", slug=slug))
+    archive = files.build_zip(edition)
     return send_file(
         archive,
         mimetype="application/zip",
@@ -223,10 +207,7 @@ def download_zip(slug: str):
 @role_required(Role.STAFF)
 def detail(certificate_id: int):
     """One certificate: what it says, its status, and the revoke and reissue forms."""
-    try:
-        certificate = lookup.certificate_for_staff(certificate_id)
-    except CertificateError:
-        abort(404)
+    certificate = lookup.certificate_for_staff(certificate_id)
     revoke_form = forms.RevokeForm()
     revoke_form.category.choices = [("", _("Choose"))] + [
         (k, str(v)) for k, v in REVOKE_CATEGORIES.items()
@@ -243,11 +224,8 @@ def detail(certificate_id: int):
 @bp.route("/staff/certificates/<int:certificate_id>.pdf")
 @role_required(Role.STAFF)
 def staff_pdf(certificate_id: int):
-    try:
-        certificate = lookup.certificate_for_staff(certificate_id)
-        path = files.read_pdf(certificate)
-    except CertificateError:
-        abort(404)
+    certificate = lookup.certificate_for_staff(certificate_id)
+    path = files.read_pdf(certificate)
     return send_file(
         path, mimetype="application/pdf", download_name=files.download_name(certificate)
     )
@@ -255,43 +233,33 @@ def staff_pdf(certificate_id: int):
 
 @bp.post("/staff/certificates/<int:certificate_id>/revoke")
 @role_required(Role.STAFF)
+@back_on_refusal(_back_to_detail)
 def revoke(certificate_id: int):
     """Revoke a certificate with a category (public) and a reason (internal)."""
-    back = url_for(".detail", certificate_id=certificate_id)
+    back = _back_to_detail(certificate_id)
     form = forms.RevokeForm()
     form.category.choices = [(k, str(v)) for k, v in REVOKE_CATEGORIES.items()]
-    try:
-        certificate = lookup.certificate_for_staff(certificate_id)
-    except CertificateError:
-        abort(404)
+    certificate = lookup.certificate_for_staff(certificate_id)
     if not form.validate_on_submit():
         flash(_("Choose a category and write the reason (at least 5 characters)."), "danger")
         return redirect(back)
-    try:
-        issuing.revoke(certificate, current_user, form.category.data, form.reason.data)
-    except CertificateError as err:
-        return _fail(err, back)
+    issuing.revoke(certificate, current_user, form.category.data, form.reason.data)
     flash(_("Certificate %(serial)s revoked.", serial=certificate.serial), "success")
     return redirect(back)
 
 
 @bp.post("/staff/certificates/<int:certificate_id>/reissue")
 @role_required(Role.STAFF)
+@back_on_refusal(_back_to_detail)
 def reissue(certificate_id: int):
     """Issue a corrected certificate that supersedes this one."""
-    back = url_for(".detail", certificate_id=certificate_id)
+    back = _back_to_detail(certificate_id)
     form = forms.ReissueForm()
-    try:
-        certificate = lookup.certificate_for_staff(certificate_id)
-    except CertificateError:
-        abort(404)
+    certificate = lookup.certificate_for_staff(certificate_id)
     if not form.validate_on_submit():
         flash(_("Write what is corrected (at least 5 characters)."), "danger")
         return redirect(back)
-    try:
-        new = issuing.reissue(certificate, current_user, form.reason.data)
-    except CertificateError as err:
-        return _fail(err, back)
+    new = issuing.reissue(certificate, current_user, form.reason.data)
     flash(
         _("Certificate %(serial)s issued; the old one is superseded.", serial=new.serial), "success"
     )
@@ -317,11 +285,8 @@ def mine():
 @bp.route("/me/certificates/<int:certificate_id>.pdf")
 @login_required
 def my_pdf(certificate_id: int):
-    try:
-        certificate = lookup.certificate_of(current_user, certificate_id)
-        path = files.read_pdf(certificate)
-    except CertificateError:
-        abort(404)
+    certificate = lookup.certificate_of(current_user, certificate_id)
+    path = files.read_pdf(certificate)
     return send_file(
         path,
         mimetype="application/pdf",

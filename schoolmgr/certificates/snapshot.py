@@ -24,6 +24,7 @@ from schoolmgr.models import (
 )
 from schoolmgr.models.edition import CERTIFICATE_PARTICIPANT_LANGUAGE
 from schoolmgr.timeutils import fmt_date, fmt_date_range
+from schoolmgr.urls import base_url as site_base_url
 
 
 def make_serial(edition: Edition, registration: Registration, version: int) -> str:
@@ -97,7 +98,7 @@ def build_snapshot(
     """
     edition = registration.edition
     modules = _modules_attended(registration, edition)
-    base_url = current_app.config["BASE_URL"].rstrip("/")
+    base_url = site_base_url()
     languages = certificate_languages(edition, registration.user)
     english = _texts_in(DEFAULT_LANGUAGE, edition, issued_on)
     return {

@@ -15,6 +15,7 @@ from datetime import UTC, date, datetime, time
 from flask import current_app
 
 from schoolmgr.models import Edition, EditionFormat, EditionKind
+from schoolmgr.urls import base_url
 
 VC_CONTEXT = "https://www.w3.org/ns/credentials/v2"
 OB_CONTEXT = "https://purl.imsglobal.org/spec/ob/v3p0/context-3.0.3.json"
@@ -38,10 +39,6 @@ KIND_NAMES = {
     EditionKind.NETWORKING: "Networking event",
     EditionKind.COACHING: "Coaching and mentoring",
 }
-
-
-def base_url() -> str:
-    return current_app.config["BASE_URL"].rstrip("/")
 
 
 def issuer_id() -> str:

@@ -2,7 +2,7 @@
 
 import json
 
-from flask import Blueprint, Response, abort, render_template
+from flask import Blueprint, Response, render_template
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
@@ -10,7 +10,6 @@ from schoolmgr.certificates.issuing import REVOKE_CATEGORIES
 from schoolmgr.certificates.routes import verify_limit
 from schoolmgr.certificates.verification import public_facts
 from schoolmgr.credentials import documents, forms, services
-from schoolmgr.credentials.services import CredentialError
 
 bp = Blueprint("credentials", __name__)
 
@@ -22,15 +21,6 @@ def _json(document: dict, mimetype: str = "application/json", max_age: int = 360
     response.headers["Cache-Control"] = f"public, max-age={max_age}"
     response.headers["Access-Control-Allow-Origin"] = "*"  # wallets and verifiers fetch these
     return response
-
-
-def _or_404(call, *args):
-    try:
-        return call(*args)
-    except CredentialError as err:
-        if err.status_code == 404:
-            abort(404)
-        abort(err.status_code)
 
 
 @bp.app_template_global()
@@ -52,26 +42,26 @@ def issuer():
 @bp.route("/.well-known/jwks.json")
 def jwks():
     """Every public key that signed credentials (current and retired)."""
-    return _json(_or_404(services.jwks), max_age=300)
+    return _json(services.jwks(), max_age=300)
 
 
 @bp.route("/credentials/keys/<key_id>")
 def public_key(key_id: str):
     """One public key as a JWK: what a credential's `kid` dereferences to."""
-    return _json(_or_404(services.public_key, key_id), max_age=300)
+    return _json(services.public_key(key_id), max_age=300)
 
 
 @bp.route("/credentials/achievements/<slug>")
 def achievement(slug: str):
     """An edition as an Open Badges Achievement (as it is now; credentials embed theirs)."""
-    edition = _or_404(services.edition_for_achievement, slug)
+    edition = services.edition_for_achievement(slug)
     return _json({"@context": documents.CONTEXTS, **documents.achievement(edition)}, JSON_LD)
 
 
 @bp.route("/credentials/status/<int:list_number>")
 def status_list(list_number: int):
     """A Bitstring Status List credential (VC-JWT) with one revocation bit per credential."""
-    token = _or_404(services.status_list_jwt, list_number)
+    token = services.status_list_jwt(list_number)
     response = Response(token, mimetype="application/vc+jwt")
     response.headers["Cache-Control"] = "public, max-age=60"
     response.headers["Access-Control-Allow-Origin"] = "*"
@@ -83,7 +73,7 @@ def status_list(list_number: int):
 
 
 def _mine(certificate_id: int):
-    return _or_404(services.credential_for_holder, current_user, certificate_id)
+    return services.credential_for_holder(current_user, certificate_id)
 
 
 @bp.route("/me/certificates/<int:certificate_id>/credential.jwt")

@@ -14,6 +14,8 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from schoolmgr.auth.access import role_required
+from schoolmgr.editions import staff_edition_or_404
+from schoolmgr.errors import back_on_refusal, show_on_form
 from schoolmgr.evaluations import answering, authoring, charts, reporting
 from schoolmgr.evaluations.errors import EvaluationError
 from schoolmgr.evaluations.forms import (
@@ -27,7 +29,6 @@ from schoolmgr.evaluations.forms import (
 )
 from schoolmgr.extensions import db
 from schoolmgr.models import (
-    Edition,
     EvaluationForm,
     EvaluationPart,
     EvaluationQuestion,
@@ -58,18 +59,30 @@ def _back_to_form(form: EvaluationForm):
     return redirect(url_for(".edit", form_id=form.id), 303)
 
 
-def _flash_error(error: EvaluationError) -> None:
-    flash(error.message, "danger")
+def _form_url(form_id: int) -> str:
+    return url_for(".edit", form_id=form_id)
+
+
+def _form_url_of_question(question_id: int) -> str:
+    return _form_url(db.get_or_404(EvaluationQuestion, question_id).form_id)
+
+
+def _form_url_of_part(part_id: int) -> str:
+    return _form_url(db.get_or_404(EvaluationPart, part_id).form_id)
+
+
+def _dashboard_url(**_args) -> str:
+    return url_for("registration.dashboard")
 
 
 # --- staff: the forms of an edition ------------------------------------------------------------
 
 
-@bp.route("/staff/editions/<int:edition_id>/evaluations", methods=["GET", "POST"])
+@bp.route("/staff/editions/<slug>/evaluations", methods=["GET", "POST"])
 @role_required(Role.STAFF)
-def edition_forms(edition_id: int):
+def edition_forms(slug: str):
     """The edition's evaluation and follow-up forms; create one from the template."""
-    edition = db.get_or_404(Edition, edition_id)
+    edition = staff_edition_or_404(slug)
     form = NewEvaluationForm()
     status = 200
     if form.validate_on_submit():
@@ -78,7 +91,7 @@ def edition_forms(edition_id: int):
                 edition, FormKind(form.kind.data), int(form.follow_up_months.data)
             )
         except EvaluationError as error:
-            _flash_error(error)
+            show_on_form(form, error)
             status = error.status_code
         else:
             flash(_("The form was created from the template: check its questions."), "success")
@@ -114,7 +127,7 @@ def edit(form_id: int):
                 reminder_days=settings.reminder_days.data,
             )
         except EvaluationError as error:
-            _flash_error(error)
+            show_on_form(settings, error)
             status = error.status_code
         else:
             flash(_("The form was saved."), "success")
@@ -168,7 +181,7 @@ def add_question(form_id: int):
             choices=form.choice_list(),
         )
     except EvaluationError as error:
-        _flash_error(error)
+        show_on_form(form, error)
         return _edit_page(evaluation, question_form=form), error.status_code
     flash(_("The question was added."), "success")
     return _back_to_form(evaluation)
@@ -195,7 +208,7 @@ def edit_question(question_id: int):
                 choices=form.choice_list(),
             )
         except EvaluationError as error:
-            _flash_error(error)
+            show_on_form(form, error)
             status = error.status_code
         else:
             flash(_("The question was saved."), "success")
@@ -216,33 +229,28 @@ def edit_question(question_id: int):
 
 @bp.route("/staff/evaluation-questions/<int:question_id>/move", methods=["POST"])
 @role_required(Role.STAFF)
+@back_on_refusal(_form_url_of_question)
 def move_question(question_id: int):
     """Move a question up or down within its part."""
     question = db.get_or_404(EvaluationQuestion, question_id)
     form = MoveForm()
     if not form.validate_on_submit():
         abort(400)
-    try:
-        authoring.move_question(question, form.direction.data)
-    except EvaluationError as error:
-        _flash_error(error)
+    authoring.move_question(question, form.direction.data)
     return _back_to_form(question.form)
 
 
 @bp.route("/staff/evaluation-questions/<int:question_id>/delete", methods=["POST"])
 @role_required(Role.STAFF)
+@back_on_refusal(_form_url_of_question)
 def delete_question(question_id: int):
     """Remove a question from a form that nobody has answered yet."""
     question = db.get_or_404(EvaluationQuestion, question_id)
     evaluation = question.form
     if not ActionForm().validate_on_submit():
         abort(400)
-    try:
-        authoring.delete_question(question)
-    except EvaluationError as error:
-        _flash_error(error)
-    else:
-        flash(_("The question was removed."), "success")
+    authoring.delete_question(question)
+    flash(_("The question was removed."), "success")
     return _back_to_form(evaluation)
 
 
@@ -250,17 +258,14 @@ def _form_action(form_id: int, action, done: str):
     evaluation = db.get_or_404(EvaluationForm, form_id)
     if not ActionForm().validate_on_submit():
         abort(400)
-    try:
-        result = action(evaluation)
-    except EvaluationError as error:
-        _flash_error(error)
-        return _back_to_form(evaluation)
+    result = action(evaluation)
     flash(done, "success")
     return _back_to_form(result or evaluation)
 
 
 @bp.route("/staff/evaluations/<int:form_id>/publish", methods=["POST"])
 @role_required(Role.STAFF)
+@back_on_refusal(_form_url)
 def publish(form_id: int):
     """Publish: each part opens after its module's last session (or when opened by hand)."""
     return _form_action(form_id, authoring.publish, _("The form is published."))
@@ -268,6 +273,7 @@ def publish(form_id: int):
 
 @bp.route("/staff/evaluations/<int:form_id>/close", methods=["POST"])
 @role_required(Role.STAFF)
+@back_on_refusal(_form_url)
 def close(form_id: int):
     """Close: no more answers; trainers may now see their modules' results."""
     return _form_action(form_id, authoring.close, _("The form is closed."))
@@ -275,6 +281,7 @@ def close(form_id: int):
 
 @bp.route("/staff/evaluations/<int:form_id>/copy", methods=["POST"])
 @role_required(Role.STAFF)
+@back_on_refusal(_form_url)
 def copy(form_id: int):
     """Copy a form into a new draft (to change a form that has answers)."""
     return _form_action(form_id, authoring.copy_form, _("This is the copy: a new draft."))
@@ -282,17 +289,14 @@ def copy(form_id: int):
 
 @bp.route("/staff/evaluation-parts/<int:part_id>/open", methods=["POST"])
 @role_required(Role.STAFF)
+@back_on_refusal(_form_url_of_part)
 def open_part(part_id: int):
     """Open one part now, before its schedule."""
     part = db.get_or_404(EvaluationPart, part_id)
     if not ActionForm().validate_on_submit():
         abort(400)
-    try:
-        authoring.open_part_now(part)
-    except EvaluationError as error:
-        _flash_error(error)
-    else:
-        flash(_("“%(p)s” is open.", p=answering.part_label(part)), "success")
+    authoring.open_part_now(part)
+    flash(_("“%(p)s” is open.", p=answering.part_label(part)), "success")
     return _back_to_form(part.form)
 
 
@@ -361,6 +365,7 @@ def part_results(part_id: int):
 
 @bp.route("/evaluations/<int:part_id>", methods=["GET", "POST"])
 @role_required(Role.PARTICIPANT)
+@back_on_refusal(_dashboard_url)
 def answer(part_id: int):
     """Answer one part of an evaluation, once."""
     part = db.get_or_404(EvaluationPart, part_id)
@@ -387,11 +392,7 @@ def answer(part_id: int):
         given = {q.id: request.form.getlist(f"q{q.id}")[:50] for q in questions}
         values, errors = answering.clean_answers(questions, given)
         if not errors:
-            try:
-                answering.submit(part, registration, values, local(utcnow()).date())
-            except EvaluationError as error:
-                _flash_error(error)
-                return redirect(url_for("registration.dashboard"), 303)
+            answering.submit(part, registration, values, local(utcnow()).date())
             flash(_("Thank you: your answers are saved."), "success")
             return redirect(url_for("registration.dashboard"), 303)
         status = 400

@@ -5,7 +5,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
-from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload, selectinload
@@ -27,6 +26,7 @@ from schoolmgr.models import (
     Registration,
     utcnow,
 )
+from schoolmgr.urls import site_url
 
 
 @dataclass
@@ -110,9 +110,7 @@ def _email(form: EvaluationForm, registration_id: int, parts: list, reminder: bo
     user = registration.user
     if not user.active or user.anonymised_at is not None:
         return  # a deleted account: recorded as invited, never written to
-    base = current_app.config["BASE_URL"].rstrip("/")
-    # The answer page's address (evaluations.answer), built without a request: CLI and cron.
-    links = [(part_label(part), f"{base}/evaluations/{part.id}") for part in parts]
+    links = [(part_label(part), site_url("evaluations.answer", part_id=part.id)) for part in parts]
     subject = (
         _l("Reminder: your evaluation of %(t)s is waiting", t=form.edition.title)
         if reminder

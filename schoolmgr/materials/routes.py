@@ -18,6 +18,7 @@ from flask_login import current_user
 from schoolmgr.attendance import summaries as attendance
 from schoolmgr.attendance.forms import ApologyForm
 from schoolmgr.auth.access import role_required
+from schoolmgr.errors import back_on_refusal, show_on_form
 from schoolmgr.extensions import db
 from schoolmgr.materials import services
 from schoolmgr.materials.forms import DeleteForm, DetailsForm, MaterialForm, ReplaceForm
@@ -75,7 +76,7 @@ def add(edition_module_id: int):
                     **details,
                 )
         except MaterialError as error:
-            flash(error.message, "danger")
+            show_on_form(form, error)
             status = error.status_code
         else:
             flash(_("“%(title)s” was added.", title=form.title.data), "success")
@@ -114,7 +115,7 @@ def manage(material_id: int):
                 by=current_user,
             )
         except MaterialError as error:
-            flash(error.message, "danger")
+            show_on_form(form, error)
             status = error.status_code
         else:
             flash(_("The material was updated."), "success")
@@ -135,44 +136,42 @@ def manage(material_id: int):
     )
 
 
+def _manage_url(material_id: int) -> str:
+    return url_for(".manage", material_id=material_id)
+
+
 @bp.route("/trainer/materials/<int:material_id>/replace", methods=["POST"])
 @role_required(Role.TRAINER, Role.STAFF)
+@back_on_refusal(_manage_url)
 def replace(material_id: int):
     """Upload a new version (or a new address) for a material."""
     material = _managed_material(material_id)
     form = ReplaceForm()
     if not form.validate_on_submit():
         abort(400)
-    try:
-        if material.kind == MaterialKind.LINK:
-            newer = services.replace_material(material, by=current_user, url=form.url.data)
-        else:
-            upload = form.file.data
-            newer = services.replace_material(
-                material,
-                by=current_user,
-                stream=upload.stream if upload else None,
-                filename=upload.filename if upload else None,
-            )
-    except MaterialError as error:
-        flash(error.message, "danger")
-        return redirect(url_for(".manage", material_id=material.id))
+    if material.kind == MaterialKind.LINK:
+        newer = services.replace_material(material, by=current_user, url=form.url.data)
+    else:
+        upload = form.file.data
+        newer = services.replace_material(
+            material,
+            by=current_user,
+            stream=upload.stream if upload else None,
+            filename=upload.filename if upload else None,
+        )
     flash(_("Version %(n)d is now the current one.", n=newer.version), "success")
     return redirect(url_for(".manage", material_id=newer.id))
 
 
 @bp.route("/trainer/materials/<int:material_id>/delete", methods=["GET", "POST"])
 @role_required(Role.TRAINER, Role.STAFF)
+@back_on_refusal(_manage_url)
 def delete(material_id: int):
     """Ask for confirmation, then delete a material with all its versions."""
     material = _managed_material(material_id)
     form = DeleteForm()
     if form.validate_on_submit():
-        try:
-            services.delete_material(material, by=current_user, reason=form.reason.data or "")
-        except MaterialError as error:
-            flash(error.message, "danger")
-            return redirect(url_for(".manage", material_id=material.id))
+        services.delete_material(material, by=current_user, reason=form.reason.data or "")
         flash(_("“%(title)s” was deleted.", title=material.title), "success")
         return redirect(url_for("trainer.module", edition_module_id=material.edition_module_id))
     return render_template(

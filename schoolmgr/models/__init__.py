@@ -25,6 +25,7 @@ from schoolmgr.models.credential import BadgeCredential
 from schoolmgr.models.edition import (
     Edition,
     EditionFormat,
+    EditionFormerSlug,
     EditionKind,
     EditionModule,
     EditionSeatQuota,
@@ -102,6 +103,7 @@ __all__ = [
     "Country",
     "Edition",
     "EditionFormat",
+    "EditionFormerSlug",
     "EditionKind",
     "EditionModule",
     "EditionSeatQuota",

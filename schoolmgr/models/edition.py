@@ -230,6 +230,19 @@ class Edition(db.Model):
         return None
 
 
+class EditionFormerSlug(db.Model):
+    """An address an edition had before staff renamed it: old links and bookmarks still lead to
+    it (a permanent redirect), unless another edition has since taken the address."""
+
+    __tablename__ = "edition_former_slugs"
+
+    slug: Mapped[str] = mapped_column(sa.String(120), primary_key=True)
+    edition_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("editions.id", ondelete="CASCADE"), index=True
+    )
+    renamed_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
 class EditionSeatQuota(db.Model):
     """Seats of an edition reserved for the people of one country ("Other" for everyone else).
 

@@ -1,14 +1,14 @@
 """National coordinators' pages: editions that require a nomination, and their country's people."""
 
-from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask import Blueprint, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
 from schoolmgr.auth.access import role_required
+from schoolmgr.errors import back_on_refusal
 from schoolmgr.models import Country, Role
 from schoolmgr.nominations import services
 from schoolmgr.nominations.forms import nomination_form
-from schoolmgr.nominations.services import NominationError
 
 bp = Blueprint("nominations", __name__, url_prefix="/coordinator")
 
@@ -40,35 +40,30 @@ def _edition_page(edition, forms=None, status: int = 200):
 @role_required(Role.COORDINATOR)
 def edition(slug: str):
     """My country's registrations for an edition: rank, nominate or decline each."""
-    try:
-        found = services.edition_for(current_user, slug)
-    except NominationError:
-        abort(404)
-    return _edition_page(found)
+    return _edition_page(services.edition_for(current_user, slug))
+
+
+def _edition_url_of(registration_id: int) -> str:
+    registration = services.registration_for(current_user, registration_id)
+    return url_for("nominations.edition", slug=registration.edition.slug)
 
 
 @bp.route("/registrations/<int:registration_id>", methods=["POST"])
 @role_required(Role.COORDINATOR)
+@back_on_refusal(_edition_url_of)
 def nominate(registration_id: int):
     """Nominate one registration of my country, or decline to, with a rank and a note."""
-    try:
-        registration = services.registration_for(current_user, registration_id)
-    except NominationError:
-        abort(404)
+    registration = services.registration_for(current_user, registration_id)
     form = nomination_form(registration, formdata=True)
     if not form.validate_on_submit():
         return _edition_page(registration.edition, {registration.id: form}, 400)
-    try:
-        services.nominate(
-            current_user,
-            registration,
-            form.decision.data,
-            rank=form.rank.data,
-            note=form.note.data or "",
-        )
-    except NominationError as err:
-        flash(err.message, "danger")
-        return redirect(url_for("nominations.edition", slug=registration.edition.slug)), 303
+    services.nominate(
+        current_user,
+        registration,
+        form.decision.data,
+        rank=form.rank.data,
+        note=form.note.data or "",
+    )
     flash(
         _("%(name)s is nominated.", name=registration.user.full_name)
         if registration.nomination.value == "nominated"

@@ -98,7 +98,6 @@ def change_role(user_id: int):
             coordinator_country=form.coordinator_country.data or None,
         )
     except services.PeopleError as err:
-        db.session.rollback()
         flash(err.message, "danger")
         return _user_page(user, form, err.status_code)
     flash(_("%(name)s is now: %(role)s.", name=user.full_name, role=user.role.label), "success")
@@ -117,7 +116,6 @@ def set_active(user_id: int):
     try:
         services.set_active(current_user, user, active, form.reason.data or "")
     except services.PeopleError as err:
-        db.session.rollback()
         flash(err.message, "danger")
         return _user_page(user, status=err.status_code)
     flash(
@@ -142,7 +140,6 @@ def set_report_answers(user_id: int):
             current_user, user, form.gender.data or None, form.institution_type.data or None
         )
     except services.PeopleError as err:
-        db.session.rollback()
         flash(err.message, "danger" if err.code != "no_change" else "info")
         return _user_page(user, status=err.status_code, answers_form=form)
     flash(_("The reporting details of %(name)s are saved.", name=user.full_name), "success")

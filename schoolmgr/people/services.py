@@ -5,7 +5,7 @@ from flask_babel import gettext as _
 
 from schoolmgr.audit import record
 from schoolmgr.auth.sessions import end_all_sessions
-from schoolmgr.errors import DomainError
+from schoolmgr.errors import DomainError, rolls_back
 from schoolmgr.extensions import db
 from schoolmgr.models import (
     Country,
@@ -95,6 +95,7 @@ def _modules_taught(user: User) -> list[str]:
     return [f"{module} ({edition})" for module, edition in rows]
 
 
+@rolls_back
 def change_role(
     actor: User,
     user: User,
@@ -161,6 +162,7 @@ def change_role(
     return user
 
 
+@rolls_back
 def set_active(actor: User, user: User, active: bool, reason: str = "") -> User:
     """Deactivate (signing the user out everywhere) or reactivate an account."""
     _guard(actor, user)
@@ -189,6 +191,7 @@ def set_active(actor: User, user: User, active: bool, reason: str = "") -> User:
     return user
 
 
+@rolls_back
 def set_report_answers(
     actor: User, user: User, gender: str | None, institution_type: str | None
 ) -> User:

@@ -7,6 +7,7 @@ from flask import Blueprint, Response, current_app, flash, redirect, render_temp
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, logout_user
 
+from schoolmgr.errors import show_on_form
 from schoolmgr.extensions import PASSWORD_GUESS_LIMIT, limiter, signed_in_user_key
 from schoolmgr.models import Role, utcnow
 from schoolmgr.privacy import services
@@ -68,10 +69,7 @@ def delete():
             current_user._get_current_object(), form.password.data, local(utcnow()).date()
         )
     except services.PrivacyError as err:
-        if err.code == "wrong_password":
-            form.password.errors.append(err.message)
-        else:
-            flash(err.message, "danger")
+        show_on_form(form, err, {"wrong_password": "password"})
         return _page(form, err.status_code)
     logout_user()
     flash(_("Your account has been deleted and your personal data anonymised."), "success")

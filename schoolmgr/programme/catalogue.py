@@ -4,6 +4,7 @@ import sqlalchemy as sa
 from flask_babel import gettext as _
 
 from schoolmgr.audit import record
+from schoolmgr.errors import rolls_back
 from schoolmgr.extensions import db
 from schoolmgr.models import (
     Attendance,
@@ -26,6 +27,7 @@ def _module_slug_taken(slug: str, exclude_id: int | None) -> bool:
     return db.session.scalar(query) is not None
 
 
+@rolls_back
 def save_module(module: Module | None, *, name: str, slug: str, summary: str, description: str):
     """Create (module=None) or edit a catalogue module."""
     slug = slug or slugify(name)
@@ -63,6 +65,7 @@ def set_module_retired(module: Module, retired: bool) -> Module:
     return module
 
 
+@rolls_back
 def delete_module(module: Module) -> None:
     """Delete a catalogue module that no edition ever used; otherwise say to retire it."""
     used = db.session.scalar(
@@ -91,6 +94,7 @@ def modules_query(include_retired: bool = True) -> sa.Select:
     return query
 
 
+@rolls_back
 def add_module(edition: Edition, module: Module, *, mandatory: bool = False) -> EditionModule:
     """Offer a catalogue module in an edition, after its current modules."""
     if module.is_retired:
@@ -130,6 +134,7 @@ def module_dependants(em: EditionModule) -> dict[str, int]:
     }
 
 
+@rolls_back
 def remove_module(em: EditionModule) -> None:
     """Take a module out of an edition, with its sessions, unless records depend on it."""
     found = module_dependants(em)

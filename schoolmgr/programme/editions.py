@@ -6,9 +6,10 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import sqlalchemy as sa
 from flask_babel import gettext as _
-from sqlalchemy.orm import selectinload
 
 from schoolmgr.audit import record
+from schoolmgr.editions import remember_former_slug
+from schoolmgr.errors import rolls_back
 from schoolmgr.extensions import db
 from schoolmgr.models import (
     Edition,
@@ -208,6 +209,7 @@ def _audit_values(edition: Edition) -> dict:
     return out
 
 
+@rolls_back
 def create_edition(values: dict) -> Edition:
     """Create a draft edition from form values, after checking every rule."""
     values = dict(values, slug=values.get("slug") or slugify(values["title"]))
@@ -246,6 +248,7 @@ def _suggestion(problems, slug: str, exclude_id: int | None) -> str | None:
     return None
 
 
+@rolls_back
 def update_edition(edition: Edition, values: dict) -> Edition:
     """Change an edition; raising its capacity fills free seats from the waiting list."""
     values = dict(values, slug=values.get("slug") or edition.slug)
@@ -254,7 +257,7 @@ def update_edition(edition: Edition, values: dict) -> Edition:
     problems = _edition_problems(values, edition)
     _raise_problems(problems, _suggestion(problems, values["slug"], edition.id))
     before = _audit_values(edition)
-    old_capacity, old_timezone = edition.capacity, edition.timezone
+    old_capacity, old_timezone, old_slug = edition.capacity, edition.timezone, edition.slug
     if "signatories" in values:
         values["signatories"] = _keep_signatures(edition.signatories or [], values["signatories"])
     for name in EDITION_FIELDS:
@@ -262,6 +265,8 @@ def update_edition(edition: Edition, values: dict) -> Edition:
             setattr(edition, name, values[name])
     if edition.timezone != old_timezone:
         _keep_local_session_times(edition, old_timezone)
+    if edition.slug != old_slug:
+        remember_former_slug(edition, old_slug)
     after = _audit_values(edition)
     changed = {k for k in after if after[k] != before[k]}
     if changed:
@@ -301,6 +306,7 @@ def _keep_signatures(old: list[dict], new: list[dict]) -> list[dict]:
     ]
 
 
+@rolls_back
 def set_status(edition: Edition, action: str) -> Edition:
     """Publish, unpublish (back to draft) or archive an edition."""
     before = edition.status
@@ -357,6 +363,7 @@ def _shift(dt: datetime | None, days: timedelta, tz: ZoneInfo) -> datetime | Non
     return to_utc(here.date() + days, here.time().replace(tzinfo=None), tz)
 
 
+@rolls_back
 def duplicate_edition(edition: Edition, *, title: str, slug: str, start_date: date) -> Edition:
     """Start the next season from `edition`: modules, trainers and sessions, shifted in time.
 
@@ -436,16 +443,3 @@ def editions_query(status: str | None = None, q: str | None = None) -> sa.Select
             sa.or_(Edition.title.ilike(like), Edition.slug.ilike(like), Edition.series.ilike(like))
         )
     return query
-
-
-def edition_for_staff(edition_id: int) -> Edition | None:
-    """An edition with modules, trainers and sessions loaded in a fixed number of queries."""
-    return db.session.scalar(
-        sa.select(Edition)
-        .where(Edition.id == edition_id)
-        .options(
-            selectinload(Edition.edition_modules).selectinload(EditionModule.module),
-            selectinload(Edition.edition_modules).selectinload(EditionModule.trainers),
-            selectinload(Edition.edition_modules).selectinload(EditionModule.sessions),
-        )
-    )

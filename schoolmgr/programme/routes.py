@@ -6,11 +6,13 @@ calls one service of editions, catalogue, trainers or sessions); the rules live 
 
 from datetime import date, timedelta
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
 from schoolmgr.auth.access import role_required
 from schoolmgr.auth.sessions import sign_in
+from schoolmgr.editions import staff_edition_or_404
+from schoolmgr.errors import show_on_form
 from schoolmgr.extensions import db
 from schoolmgr.models import Edition, EditionModule, Module, Role, Session
 from schoolmgr.pagination import paginate
@@ -26,25 +28,12 @@ bp = Blueprint("programme", __name__, url_prefix="/staff")
 staff = role_required(Role.STAFF)
 
 
-def _show_problems(form, err: ProgrammeError) -> None:
-    """Put each problem next to its field, or at the top of the page."""
-    for field_name, message, _code in err.problems:
-        field = getattr(form, field_name, None) if field_name else None
-        if field is not None:
-            field.errors = [*field.errors, message]
-        else:
-            flash(message, "danger")
+def _edition_or_404(slug: str) -> Edition:
+    return staff_edition_or_404(slug, with_programme=True)
 
 
-def _edition_or_404(edition_id: int) -> Edition:
-    edition = edition_services.edition_for_staff(edition_id)
-    if edition is None:
-        abort(404)
-    return edition
-
-
-def _back_to(edition_id: int, anchor: str = ""):
-    return redirect(url_for("programme.edition", edition_id=edition_id) + anchor)
+def _back_to(edition: Edition, anchor: str = ""):
+    return redirect(url_for("programme.edition", slug=edition.slug) + anchor)
 
 
 # --- editions -----------------------------------------------------------------------------
@@ -71,32 +60,31 @@ def new_edition():
         try:
             edition = edition_services.create_edition(form.values())
         except ProgrammeError as err:
-            _show_problems(form, err)
+            show_on_form(form, err)
             return render_template(
                 "programme/edition_form.html", form=form, edition=None, suggestion=err.suggestion
             ), err.status_code
         flash(_("Draft edition %(title)s created.", title=edition.title), "success")
-        return _back_to(edition.id)
+        return _back_to(edition)
     status = 400 if form.is_submitted() else 200
     return render_template("programme/edition_form.html", form=form, edition=None), status
 
 
-@bp.route("/editions/<int:edition_id>")
+@bp.route("/editions/<slug>")
 @staff
-def edition(edition_id: int):
+def edition(slug: str):
     """An edition's programme: modules, trainers, sessions and the actions on them."""
-    return _edition_page(edition_id)
+    return _edition_page(slug)
 
 
-def _refused(edition_id: int, err: ProgrammeError):
+def _refused(edition: Edition, err: ProgrammeError):
     """Show the edition page again with why the action was refused, and a 4xx."""
-    db.session.rollback()
     flash(err.message, "danger")
-    return _edition_page(edition_id, err.status_code)
+    return _edition_page(edition.slug, err.status_code)
 
 
-def _edition_page(edition_id: int, status: int = 200):
-    edition = _edition_or_404(edition_id)
+def _edition_page(slug: str, status: int = 200):
+    edition = _edition_or_404(slug)
     used = {em.module_id for em in edition.edition_modules}
     add_form = forms.AddModuleForm()
     add_form.module_id.choices = [
@@ -113,11 +101,11 @@ def _edition_page(edition_id: int, status: int = 200):
     ), status
 
 
-@bp.route("/editions/<int:edition_id>/edit", methods=["GET", "POST"])
+@bp.route("/editions/<slug>/edit", methods=["GET", "POST"])
 @staff
-def edit_edition(edition_id: int):
+def edit_edition(slug: str):
     """Change any field of an edition."""
-    edition = _edition_or_404(edition_id)
+    edition = _edition_or_404(slug)
     form = forms.EditionForm()
     form.allow_timezone(edition.timezone)
     old_timezone = edition.timezone
@@ -127,8 +115,7 @@ def edit_edition(edition_id: int):
         try:
             edition_services.update_edition(edition, form.values())
         except ProgrammeError as err:
-            db.session.rollback()
-            _show_problems(form, err)
+            show_on_form(form, err)
             return render_template(
                 "programme/edition_form.html", form=form, edition=edition, suggestion=err.suggestion
             ), err.status_code
@@ -141,35 +128,35 @@ def edit_edition(edition_id: int):
                 ),
                 "info",
             )
-        return _back_to(edition.id)
+        return _back_to(edition)
     status = 400 if form.is_submitted() else 200
     return render_template("programme/edition_form.html", form=form, edition=edition), status
 
 
-@bp.route("/editions/<int:edition_id>/status", methods=["POST"])
+@bp.route("/editions/<slug>/status", methods=["POST"])
 @staff
-def edition_status(edition_id: int):
+def edition_status(slug: str):
     """Publish, unpublish or archive."""
-    edition = _edition_or_404(edition_id)
+    edition = _edition_or_404(slug)
     action = request.form.get("action", "")
     try:
         edition_services.set_status(edition, action)
     except ProgrammeError as err:
-        return _refused(edition.id, err)
+        return _refused(edition, err)
     messages = {
         "publish": _("Published: visitors now see this edition."),
         "unpublish": _("Unpublished: the edition is a draft again."),
         "archive": _("Archived."),
     }
     flash(messages[action], "success")
-    return _back_to(edition.id)
+    return _back_to(edition)
 
 
-@bp.route("/editions/<int:edition_id>/duplicate", methods=["GET", "POST"])
+@bp.route("/editions/<slug>/duplicate", methods=["GET", "POST"])
 @staff
-def duplicate_edition(edition_id: int):
+def duplicate_edition(slug: str):
     """Start the next season from this edition."""
-    edition = _edition_or_404(edition_id)
+    edition = _edition_or_404(slug)
     form = forms.DuplicateForm()
     if request.method == "GET":
         next_year = _same_weekday_next_year(edition.start_date)
@@ -185,7 +172,7 @@ def duplicate_edition(edition_id: int):
                 start_date=form.start_date.data,
             )
         except ProgrammeError as err:
-            _show_problems(form, err)
+            show_on_form(form, err)
             return render_template(
                 "programme/duplicate.html", form=form, edition=edition
             ), err.status_code
@@ -193,7 +180,7 @@ def duplicate_edition(edition_id: int):
             _("%(title)s created as a draft. Check its dates and sessions.", title=copy.title),
             "success",
         )
-        return _back_to(copy.id)
+        return _back_to(copy)
     status = 400 if form.is_submitted() else 200
     return render_template("programme/duplicate.html", form=form, edition=edition), status
 
@@ -202,11 +189,11 @@ def _same_weekday_next_year(day: date) -> date:
     return day + timedelta(weeks=52)
 
 
-@bp.route("/editions/<int:edition_id>/schedule")
+@bp.route("/editions/<slug>/schedule")
 @staff
-def schedule(edition_id: int):
+def schedule(slug: str):
     """The edition's sessions by week (default) or by day."""
-    edition = _edition_or_404(edition_id)
+    edition = _edition_or_404(slug)
     view = "day" if request.args.get("view") == "day" else "week"
     try:
         day = date.fromisoformat(request.args.get("day", ""))
@@ -232,23 +219,23 @@ def _edition_module_or_404(em_id: int) -> EditionModule:
     return db.get_or_404(EditionModule, em_id)
 
 
-@bp.route("/editions/<int:edition_id>/modules", methods=["POST"])
+@bp.route("/editions/<slug>/modules", methods=["POST"])
 @staff
-def add_module(edition_id: int):
+def add_module(slug: str):
     """Add a catalogue module to the edition."""
-    edition = _edition_or_404(edition_id)
+    edition = _edition_or_404(slug)
     form = forms.AddModuleForm()
     form.module_id.choices = [(m.id, m.name) for m in db.session.scalars(catalogue.modules_query())]
     if not form.validate_on_submit():
-        return _refused(edition.id, ProgrammeError(_("Choose a module to add."), "no_module"))
+        return _refused(edition, ProgrammeError(_("Choose a module to add."), "no_module"))
     try:
         catalogue.add_module(
             edition, db.get_or_404(Module, form.module_id.data), mandatory=form.mandatory.data
         )
     except ProgrammeError as err:
-        return _refused(edition.id, err)
+        return _refused(edition, err)
     flash(_("Module added. Now assign its trainers and sessions."), "success")
-    return _back_to(edition.id)
+    return _back_to(edition)
 
 
 @bp.route("/edition-modules/<int:em_id>/remove", methods=["GET", "POST"])
@@ -260,13 +247,13 @@ def remove_module(em_id: int):
         return render_template(
             "programme/remove_module.html", em=em, dependants=catalogue.module_dependants(em)
         )
-    edition_id = em.edition_id
+    edition = em.edition
     try:
         catalogue.remove_module(em)
     except ProgrammeError as err:
-        return _refused(edition_id, err)
+        return _refused(edition, err)
     flash(_("Module removed from the edition."), "success")
-    return _back_to(edition_id)
+    return _back_to(edition)
 
 
 @bp.route("/edition-modules/<int:em_id>/move", methods=["POST"])
@@ -275,7 +262,7 @@ def move_module(em_id: int):
     """Move a module up or down the programme."""
     em = _edition_module_or_404(em_id)
     catalogue.move_module(em, request.form.get("direction", "down"))
-    return _back_to(em.edition_id)
+    return _back_to(em.edition)
 
 
 @bp.route("/edition-modules/<int:em_id>/trainers", methods=["GET", "POST"])
@@ -299,9 +286,8 @@ def trainers(em_id: int):
                 confirm=form.confirm_conflicts.data,
             )
         except ProgrammeError as err:
-            db.session.rollback()
             if not err.conflicts:
-                _show_problems(form, err)
+                show_on_form(form, err)
             else:
                 flash(err.message, "warning")
             return render_template(
@@ -312,7 +298,7 @@ def trainers(em_id: int):
                 conflicts=err.conflicts,
             ), err.status_code
         flash(_("Trainers of %(module)s saved.", module=em.module.name), "success")
-        return _back_to(em.edition_id, f"#module-{em.id}")
+        return _back_to(em.edition, f"#module-{em.id}")
     status = 400 if form.is_submitted() else 200
     return render_template(
         "programme/trainers.html", em=em, form=form, invite_form=_invite_form(em)
@@ -338,15 +324,14 @@ def invite_trainer():
         try:
             user = trainer_services.invite_trainer(form.email.data, form.full_name.data, em)
         except ProgrammeError as err:
-            db.session.rollback()
-            _show_problems(form, err)
+            show_on_form(form, err)
         else:
             if user.password_hash:
                 flash(_("%(name)s is now a trainer.", name=user.full_name), "success")
             else:
                 flash(_("Invitation sent to %(email)s.", email=user.email), "success")
             if em is not None:
-                return _back_to(em.edition_id, f"#module-{em.id}")
+                return _back_to(em.edition, f"#module-{em.id}")
             return redirect(url_for("programme.editions"))
     if em is None:
         flash(" ".join(str(e) for errs in form.errors.values() for e in errs), "danger")
@@ -375,7 +360,7 @@ def accept_invitation(token: str):
         try:
             user = trainer_services.accept_invitation(token, form.password.data)
         except ProgrammeError as err:
-            _show_problems(form, err)
+            show_on_form(form, err)
         else:
             sign_in(user)
             flash(
@@ -427,10 +412,9 @@ def _save_session_page(em: EditionModule, session: Session | None):
                 em, _session_input(form), session=session, confirm=form.confirm_conflicts.data
             )
         except ProgrammeError as err:
-            db.session.rollback()
             conflicts = err.conflicts
             if not conflicts:
-                _show_problems(form, err)
+                show_on_form(form, err)
             else:
                 flash(err.message, "warning")
             return render_template(
@@ -441,7 +425,7 @@ def _save_session_page(em: EditionModule, session: Session | None):
                 conflicts=conflicts,
             ), err.status_code
         flash(_("Session saved."), "success")
-        return _back_to(em.edition_id, f"#module-{em.id}")
+        return _back_to(em.edition, f"#module-{em.id}")
     status = 400 if form.is_submitted() else 200
     return render_template(
         "programme/session_form.html", em=em, session=session, form=form, conflicts=conflicts
@@ -472,9 +456,9 @@ def delete_session(session_id: int):
     try:
         sessions.delete_session(session)
     except ProgrammeError as err:
-        return _refused(em.edition_id, err)
+        return _refused(em.edition, err)
     flash(_("Session deleted."), "success")
-    return _back_to(em.edition_id, f"#module-{em.id}")
+    return _back_to(em.edition, f"#module-{em.id}")
 
 
 @bp.route("/sessions/<int:session_id>/move", methods=["POST"])
@@ -485,7 +469,7 @@ def move_session(session_id: int):
     em = session.edition_module
     sessions.move_session(session, request.form.get("direction", "down"))
     flash(_("Sessions reordered."), "success")
-    return _back_to(em.edition_id, f"#module-{em.id}")
+    return _back_to(em.edition, f"#module-{em.id}")
 
 
 # --- module catalogue ---------------------------------------------------------------------
@@ -524,7 +508,7 @@ def _module_page(module: Module | None):
                 description=form.description.data or "",
             )
         except ProgrammeError as err:
-            _show_problems(form, err)
+            show_on_form(form, err)
             return render_template(
                 "programme/module_form.html", form=form, module=module
             ), err.status_code

@@ -9,6 +9,7 @@ from sqlalchemy.orm import selectinload
 
 from schoolmgr.announcements.reminders import SessionChange, notify_changes
 from schoolmgr.audit import record
+from schoolmgr.errors import rolls_back
 from schoolmgr.extensions import db
 from schoolmgr.models import (
     Attendance,
@@ -116,6 +117,7 @@ def _session_times(em: EditionModule, data: SessionInput) -> tuple[datetime, dat
     return to_utc(data.day, data.start, edition.tz), to_utc(data.day, data.end, edition.tz)
 
 
+@rolls_back
 def save_session(
     em: EditionModule,
     data: SessionInput,
@@ -159,6 +161,7 @@ def save_session(
     return session
 
 
+@rolls_back
 def delete_session(session: Session) -> None:
     """Delete a session that has no attendance marks."""
     marks = db.session.scalar(

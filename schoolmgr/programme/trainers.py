@@ -1,7 +1,7 @@
 """Trainers: assigning them to an edition's modules, and inviting new ones."""
 
 import sqlalchemy as sa
-from flask import current_app, has_request_context, url_for
+from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
@@ -13,6 +13,7 @@ from schoolmgr.auth.tokens import (
     account_link_token,
     user_for_account_link,
 )
+from schoolmgr.errors import rolls_back
 from schoolmgr.extensions import db
 from schoolmgr.mail import queue_email
 from schoolmgr.models import (
@@ -25,6 +26,7 @@ from schoolmgr.models import (
 from schoolmgr.programme.errors import ProgrammeError
 from schoolmgr.programme.sessions import Conflict, overlapping_sessions
 from schoolmgr.text import normalise_line, sorted_people
+from schoolmgr.urls import site_url
 
 
 def trainer_choices() -> list[User]:
@@ -37,6 +39,7 @@ def trainer_choices() -> list[User]:
     )
 
 
+@rolls_back
 def set_trainers(
     em: EditionModule,
     trainer_ids: list[int],
@@ -125,16 +128,7 @@ def invitation_token(user: User) -> str:
     return account_link_token(user, INVITATION)
 
 
-def _site_url(endpoint: str, **values) -> str:
-    """An absolute link on the public BASE_URL, inside or outside a request."""
-    if has_request_context():
-        path = url_for(endpoint, **values)
-    else:
-        with current_app.test_request_context():
-            path = url_for(endpoint, **values)
-    return current_app.config["BASE_URL"].rstrip("/") + path
-
-
+@rolls_back
 def invite_trainer(email: str, full_name: str, em: EditionModule | None = None) -> User:
     """Create a trainer account without a password and email them a link to set one.
 
@@ -166,7 +160,7 @@ def invite_trainer(email: str, full_name: str, em: EditionModule | None = None) 
     if em is not None and user not in em.trainers:
         em.trainers.append(user)
     if new or not user.password_hash:
-        link = _site_url("programme.accept_invitation", token=invitation_token(user))
+        link = site_url("programme.accept_invitation", token=invitation_token(user))
         queue_email(
             user,
             "trainer_invitation",
@@ -204,6 +198,7 @@ def user_for_invitation(token: str) -> User:
         ) from exc
 
 
+@rolls_back
 def accept_invitation(token: str, password: str) -> User:
     """Set the invited trainer's password; the link then stops working."""
     user = user_for_invitation(token)

@@ -4,7 +4,7 @@ from flask import Blueprint, abort, current_app, redirect, render_template, url_
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from schoolmgr.account.services import AccountError, choose_language
+from schoolmgr.account.services import choose_language
 from schoolmgr.forms import LanguageForm
 from schoolmgr.i18n import LANGUAGE_COOKIE
 from schoolmgr.models import utcnow
@@ -83,10 +83,7 @@ def set_language():
     form = LanguageForm()
     if not form.validate_on_submit():
         abort(400, _("Choose one of the listed languages."))
-    try:
-        tag = choose_language(current_user, form.language.data)
-    except AccountError as err:
-        abort(err.status_code, err.message)
+    tag = choose_language(current_user, form.language.data)
     response = redirect(local_path_or(form.next.data, url_for("public.home")), 303)
     # Anonymous visitors keep their choice in a cookie; signed-in users also in their profile.
     response.set_cookie(

@@ -21,7 +21,7 @@ from schoolmgr.models import (
     User,
     edition_module_trainers,
 )
-from schoolmgr.pagination import paginate_counted
+from schoolmgr.pagination import paginate
 
 
 def accepted_counts(edition_ids: list[int]) -> dict[int, int]:
@@ -87,7 +87,7 @@ def catalogue(
     editions, newest first. Three queries however many editions the school has run."""
     upcoming_query, past_query = _catalogue_queries()
     upcoming_editions = db.session.scalars(upcoming_query, {"today": today}).all()
-    past_pager = paginate_counted(past_query, per_page=PAST_PER_PAGE, params={"today": today})
+    past_pager = paginate(past_query, PAST_PER_PAGE, params={"today": today})
     counts = accepted_counts([e.id for e in [*upcoming_editions, *past_pager.items]])
 
     def card(e: Edition) -> EditionCard:

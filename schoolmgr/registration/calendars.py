@@ -18,6 +18,7 @@ from schoolmgr.models import (
     utcnow,
 )
 from schoolmgr.models.types import random_token
+from schoolmgr.urls import base_url
 
 
 @dataclass(frozen=True)
@@ -104,8 +105,7 @@ def session_event(session: Session, edition: Edition, module_name: str, user: Us
     so a calendar app that imported the reminder's file updates the same entry."""
     from icalendar import Event
 
-    base_url = current_app.config["BASE_URL"].rstrip("/")
-    host = base_url.split("://", 1)[-1].split("/", 1)[0] or "schoolmgr"
+    host = base_url().split("://", 1)[-1].split("/", 1)[0] or "schoolmgr"
     event = Event()
     event.add("uid", f"session-{session.id}-user-{user.id}@{host}")
     event.add("dtstamp", stamp)

@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from flask_babel import gettext as _
 
 from schoolmgr import audit
+from schoolmgr.errors import rolls_back
 from schoolmgr.extensions import db
 from schoolmgr.models import (
     Country,
@@ -22,7 +23,7 @@ from schoolmgr.models import (
     User,
     utcnow,
 )
-from schoolmgr.registration.errors import RegistrationError, rolls_back
+from schoolmgr.registration.errors import RegistrationError
 from schoolmgr.registration.seats import (
     fill_free_seats,
     lock_edition,

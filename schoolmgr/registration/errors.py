@@ -1,9 +1,6 @@
-"""The registration area's refusals, and rolling back when a committing service refuses."""
-
-from functools import wraps
+"""The registration area's refusals."""
 
 from schoolmgr.errors import DomainError
-from schoolmgr.extensions import db
 
 
 class RegistrationError(DomainError):
@@ -13,17 +10,3 @@ class RegistrationError(DomainError):
     nothing_selected, capacity_invalid, capacity_below_accepted, capacity_below_quotas,
     quota_invalid, quotas_over_capacity, release_in_past, no_quotas, already_released,
     not_nominated."""
-
-
-def rolls_back(service):
-    """Roll back (and so release the edition lock) when a committing service says no."""
-
-    @wraps(service)
-    def wrapped(*args, **kwargs):
-        try:
-            return service(*args, **kwargs)
-        except RegistrationError:
-            db.session.rollback()
-            raise
-
-    return wrapped

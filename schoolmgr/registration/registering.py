@@ -8,6 +8,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import selectinload
 
 from schoolmgr import audit
+from schoolmgr.errors import rolls_back
 from schoolmgr.extensions import db
 from schoolmgr.models import (
     Country,
@@ -23,7 +24,7 @@ from schoolmgr.models import (
     utcnow,
 )
 from schoolmgr.registration.emails import notify
-from schoolmgr.registration.errors import RegistrationError, rolls_back
+from schoolmgr.registration.errors import RegistrationError
 from schoolmgr.registration.seats import (
     fill_free_seats,
     lock_edition,

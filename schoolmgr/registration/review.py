@@ -8,6 +8,7 @@ from flask_babel import gettext as _
 from sqlalchemy.orm import selectinload
 
 from schoolmgr import audit
+from schoolmgr.errors import rolls_back
 from schoolmgr.extensions import db
 from schoolmgr.models import (
     Country,
@@ -20,10 +21,9 @@ from schoolmgr.models import (
     registration_modules,
     utcnow,
 )
-from schoolmgr.public.services import edition_with_modules
 from schoolmgr.registration.country_seats import country_seats
 from schoolmgr.registration.emails import notify
-from schoolmgr.registration.errors import RegistrationError, rolls_back
+from schoolmgr.registration.errors import RegistrationError
 from schoolmgr.registration.seats import (
     accepted_count,
     fill_free_seats,
@@ -89,13 +89,6 @@ def status_counts(edition: Edition) -> dict[RegistrationStatus, int]:
     counts = dict.fromkeys(RegistrationStatus, 0)
     counts.update({RegistrationStatus(status): n for status, n in rows})
     return counts
-
-
-def staff_edition(slug: str) -> Edition:
-    edition = edition_with_modules(slug)
-    if edition is None:
-        raise RegistrationError(_("This edition does not exist."), "edition_not_found", 404)
-    return edition
 
 
 @rolls_back

@@ -6,7 +6,6 @@ from flask import (
     Blueprint,
     Response,
     abort,
-    current_app,
     flash,
     redirect,
     render_template,
@@ -19,6 +18,8 @@ from flask_login import current_user, login_required
 
 from schoolmgr.announcements.services import for_participant as announcements_for
 from schoolmgr.auth.access import role_required
+from schoolmgr.editions import staff_edition_or_404
+from schoolmgr.errors import back_on_refusal, show_on_form
 from schoolmgr.models import Role, utcnow
 from schoolmgr.pagination import paginate
 from schoolmgr.public import services as public_services
@@ -35,6 +36,7 @@ from schoolmgr.registration.forms import (
     ReleaseSeatsForm,
 )
 from schoolmgr.timeutils import to_utc
+from schoolmgr.urls import site_url
 
 bp = Blueprint("registration", __name__)
 
@@ -60,6 +62,13 @@ def _promoted_note(promoted: int) -> str:
         "%(num)d people promoted from the waiting list.",
         promoted,
     )
+
+
+REGISTER_FIELDS = {
+    "consent_required": "consent",
+    "module_required": "modules",
+    "unknown_module": "modules",
+}
 
 
 @bp.route("/editions/<slug>/register", methods=["GET", "POST"])
@@ -111,13 +120,7 @@ def register(slug: str):
                     edition=edition,
                     registration=registering.registration_of(current_user, edition),
                 ), err.status_code
-            target = {"consent_required": form.consent, "module_required": form.modules}.get(
-                err.code, form.modules if err.code == "unknown_module" else None
-            )
-            if target is not None:
-                target.errors = [*target.errors, err.message]
-            else:
-                flash(err.message, "danger")
+            show_on_form(form, err, REGISTER_FIELDS)
             return render_template(
                 "registration/register.html", edition=edition, form=form
             ), err.status_code
@@ -158,21 +161,20 @@ def dashboard():
     )
 
 
+def _dashboard_url(**_args) -> str:
+    return url_for("registration.dashboard")
+
+
 @bp.route("/me/registrations/<int:registration_id>/cancel", methods=["POST"])
 @login_required
+@back_on_refusal(_dashboard_url)
 def cancel(registration_id: int):
     """Cancel one of my registrations."""
     form = CancelForm()
     if not form.validate_on_submit():
         abort(400)
-    try:
-        registration = registering.own_registration(current_user, registration_id)
-        registering.cancel(registration, current_user)
-    except RegistrationError as err:
-        if err.status_code == 404:
-            abort(404)
-        flash(err.message, "danger")
-        return redirect(url_for("registration.dashboard")), 303
+    registration = registering.own_registration(current_user, registration_id)
+    registering.cancel(registration, current_user)
     flash(_("Your registration is cancelled."), "success")
     return redirect(url_for("registration.dashboard")), 303
 
@@ -183,9 +185,7 @@ def schedule():
     """My schedule: the sessions of my accepted registrations, in time order."""
     upcoming, past = calendars.upcoming_and_past(calendars.my_schedule(current_user), utcnow())
     # BASE_URL, not the request's host: the address is copied into calendar apps for good.
-    feed_url = current_app.config["BASE_URL"].rstrip("/") + url_for(
-        "registration.calendar_feed", token=current_user.calendar_token
-    )
+    feed_url = site_url("registration.calendar_feed", token=current_user.calendar_token)
     return render_template(
         "registration/schedule.html",
         upcoming=upcoming,
@@ -241,10 +241,20 @@ def calendar_feed(token: str):
 
 
 def _staff_edition(slug: str):
-    try:
-        return review.staff_edition(slug)
-    except RegistrationError:
-        abort(404)
+    return staff_edition_or_404(slug)
+
+
+def _bulk_back(slug: str) -> str:
+    """The filtered page of the list the bulk form was sent from (never another page)."""
+    back = request.form.get("next", "")
+    list_url = url_for("registration.staff_list", slug=slug)
+    if not back.startswith(list_url) or back.startswith("//"):
+        back = list_url
+    return back
+
+
+def _seats_url(slug: str) -> str:
+    return url_for("registration.staff_seats", slug=slug)
 
 
 def _filters_from(form: FilterForm) -> review.RegistrationFilters:
@@ -284,24 +294,18 @@ def staff_list(slug: str):
 
 @bp.route(STAFF_PREFIX + "/bulk", methods=["POST"])
 @role_required(Role.STAFF)
+@back_on_refusal(_bulk_back)
 def staff_bulk(slug: str):
     """Accept, reject, waitlist or cancel the selected registrations."""
     edition = _staff_edition(slug)
     form = BulkActionForm()
-    back = form.next.data or ""
-    list_url = url_for("registration.staff_list", slug=edition.slug)
-    if not back.startswith(list_url) or back.startswith("//"):
-        back = list_url
+    back = _bulk_back(edition.slug)
     if not form.validate_on_submit():
         flash(_("Choose an action and at least one registration."), "danger")
         return redirect(back), 303
-    try:
-        result = review.bulk_decide(
-            edition, form.ids.data or [], form.action.data, current_user, form.reason.data or ""
-        )
-    except RegistrationError as err:
-        flash(err.message, "danger")
-        return redirect(back), 303
+    result = review.bulk_decide(
+        edition, form.ids.data or [], form.action.data, current_user, form.reason.data or ""
+    )
     message = ngettext(
         "%(num)d registration updated.", "%(num)d registrations updated.", result["changed"]
     )
@@ -320,7 +324,7 @@ def staff_capacity(slug: str):
         try:
             promoted = review.set_capacity(edition, form.capacity.data, current_user)
         except RegistrationError as err:
-            form.capacity.errors = [*form.capacity.errors, err.message]
+            show_on_form(form, err, default="capacity")
             status = err.status_code
         else:
             flash(
@@ -368,7 +372,7 @@ def staff_seats(slug: str):
                 edition, form.quotas(), release_at, form.nomination_required.data, current_user
             )
         except RegistrationError as err:
-            flash(err.message, "danger")
+            show_on_form(form, err)
             status = err.status_code
         else:
             flash(
@@ -390,16 +394,13 @@ def staff_seats(slug: str):
 
 @bp.route(STAFF_PREFIX + "/seats/release", methods=["POST"])
 @role_required(Role.STAFF)
+@back_on_refusal(_seats_url)
 def staff_release_seats(slug: str):
     """Release the unused country seats to everyone now."""
     edition = _staff_edition(slug)
     if not ReleaseSeatsForm().validate_on_submit():
         abort(400)
-    try:
-        promoted = country_seats.release_country_seats(edition, current_user)
-    except RegistrationError as err:
-        flash(err.message, "danger")
-        return redirect(url_for("registration.staff_seats", slug=edition.slug)), 303
+    promoted = country_seats.release_country_seats(edition, current_user)
     flash(
         _("Unused country seats are released to everyone.") + _promoted_note(len(promoted)),
         "success",

@@ -3,6 +3,7 @@
 from flask import Blueprint, Response, render_template, request
 
 from schoolmgr.auth.access import role_required
+from schoolmgr.errors import show_on_form
 from schoolmgr.models import Role, utcnow
 from schoolmgr.reports import exports, services
 from schoolmgr.reports.forms import ReportFilterForm
@@ -20,7 +21,7 @@ def _filters() -> tuple[ReportFilterForm, services.ReportFilters | None]:
     try:
         filters = services.ReportFilters.parse(form.year.data, form.kind.data, form.country.data)
     except services.ReportError as err:
-        form.year.errors = [*form.year.errors, err.message]
+        show_on_form(form, err, default="year")
         return form, None
     return form, filters
 

@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: 18bcbe7e4a03
+Revision ID: 2bc029b494f2
 Revises:
-Create Date: 2026-11-30 07:52:54.039335
+Create Date: 2026-11-30 09:51:44.066883
 
 """
 
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 # revision identifiers, used by Alembic.
-revision = "18bcbe7e4a03"
+revision = "2bc029b494f2"
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -438,6 +438,24 @@ def upgrade():
         )
         batch_op.create_index(
             batch_op.f("ix_certificate_batches_started_by_id"), ["started_by_id"], unique=False
+        )
+
+    op.create_table(
+        "edition_former_slugs",
+        sa.Column("slug", sa.String(length=120), nullable=False),
+        sa.Column("edition_id", sa.Integer(), nullable=False),
+        sa.Column("renamed_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["edition_id"],
+            ["editions.id"],
+            name=op.f("fk_edition_former_slugs_edition_id_editions"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("slug", name=op.f("pk_edition_former_slugs")),
+    )
+    with op.batch_alter_table("edition_former_slugs", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_edition_former_slugs_edition_id"), ["edition_id"], unique=False
         )
 
     op.create_table(
@@ -1528,6 +1546,10 @@ def downgrade():
         batch_op.drop_index(batch_op.f("ix_edition_modules_module_id"))
 
     op.drop_table("edition_modules")
+    with op.batch_alter_table("edition_former_slugs", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_edition_former_slugs_edition_id"))
+
+    op.drop_table("edition_former_slugs")
     with op.batch_alter_table("certificate_batches", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_certificate_batches_started_by_id"))
         batch_op.drop_index(batch_op.f("ix_certificate_batches_edition_id"))
