@@ -13,7 +13,8 @@ with `--certificates` participants who attended everything. It starts the instan
 deploy/nginx/schoolmgr.conf, and two RQ workers, all on free ports of 127.0.0.1.
 
 The load is a small asyncio client on httpx (no load-testing framework): N virtual
-participants, at most `--concurrency` at a time, each one signs up, signs in, opens the edition,
+participants, at most `--concurrency` at a time, each one (reading each page for `--think`
+seconds on average, 0.5-1.5x) signs up, signs in, opens the edition,
 opens the registration form, registers with one or two module choices and views "My
 registrations", all through nginx. Meanwhile a staff member issues the certificates of the ended
 edition (bulk run on the RQ workers) and watches its progress page. Rate limits are off for the
@@ -198,8 +199,12 @@ class Recorder:
         return response
 
 
-async def participant(http, base: str, world: dict, i: int, rec: Recorder) -> None:
+async def participant(http, base: str, world: dict, i: int, rec: Recorder, think: float) -> None:
     cookies: dict[str, str] = {}
+
+    async def reads_the_page() -> None:
+        await asyncio.sleep(random.uniform(0.5, 1.5) * think)
+
     page = await rec.call(http, cookies, "signup_form", "GET", f"{base}/signup")
     if page is None:
         return
@@ -215,14 +220,18 @@ async def participant(http, base: str, world: dict, i: int, rec: Recorder) -> No
         "position": "Adviser",
         "csrf_token": token,
     }
+    await reads_the_page()
     if await rec.call(http, cookies, "signup", "POST", f"{base}/signup", data=form) is None:
         return
+    await reads_the_page()
     sign_in = {"email": email, "password": PASSWORD, "csrf_token": token}
     if await rec.call(http, cookies, "sign_in", "POST", f"{base}/login", data=sign_in) is None:
         return
+    await reads_the_page()
     slug = world["slug"]
     if await rec.call(http, cookies, "edition", "GET", f"{base}/editions/{slug}") is None:
         return
+    await reads_the_page()
     page = await rec.call(http, cookies, "register_form", "GET", f"{base}/editions/{slug}/register")
     if page is None:
         return
@@ -235,9 +244,11 @@ async def participant(http, base: str, world: dict, i: int, rec: Recorder) -> No
         "consent": "y",
         "csrf_token": stackctl.csrf_token(page.text),
     }
+    await reads_the_page()
     url = f"{base}/editions/{slug}/register"
     if await rec.call(http, cookies, "register_post", "POST", url, data=form) is None:
         return
+    await reads_the_page()
     await rec.call(http, cookies, "dashboard", "GET", f"{base}/me/registrations")
 
 
@@ -280,7 +291,7 @@ async def registration_day(base: str, world: dict, args) -> tuple[Recorder, floa
 
         async def one(i: int) -> None:
             async with gate:
-                await participant(http, base, world, i, rec)
+                await participant(http, base, world, i, rec, args.think)
 
         staff = asyncio.create_task(staff_issues_certificates(http, base, world, rec, done))
         started = time.perf_counter()
@@ -453,10 +464,9 @@ def run(instances: int, args, tmp: Path) -> bool:
         children_before.ru_utime + children_before.ru_stime
     )
 
-    total = errors = 0
+    errors = 0
     for step in EXPECTED:
         values = rec.latencies.get(step, [])
-        total += len(values)
         errors += rec.errors.get(step, 0)
         print(
             f"step={step} requests={len(values)} errors={rec.errors.get(step, 0)} "
@@ -518,7 +528,10 @@ def main() -> int:
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers per instance")
     parser.add_argument("--capacity", type=int, default=100)
     parser.add_argument("--certificates", type=int, default=100)
-    parser.add_argument("--concurrency", type=int, default=20, help="participants at a time")
+    parser.add_argument("--concurrency", type=int, default=40, help="participants at a time")
+    parser.add_argument(
+        "--think", type=float, default=1.0, help="mean seconds a participant spends on a page"
+    )
     parser.add_argument("--time-limit", type=float, default=600, help="seconds per run at most")
     parser.add_argument("--database", default="schoolmgr_stack_bench")
     parser.add_argument("--storage", choices=["local", "s3"], default="local")
