@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
-# Install the Debian packages the app (runtime) or the browser tests (browser) need, if missing.
+# Install the Debian packages the app (runtime) or the browser and deploy tests (browser) need, if missing.
 # Elsewhere, install the equivalents by hand: see README "System packages".
 set -euo pipefail
 what=${1:-runtime}
 case "$what" in
   runtime) packages=(libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core libicu-dev pkg-config g++) ;;
-  browser) packages=(chromium poppler-utils default-jre-headless) ;;
+  browser) packages=(chromium poppler-utils default-jre-headless nginx) ;;
   *) echo "usage: $0 runtime|browser" >&2; exit 2 ;;
 esac
 missing=()

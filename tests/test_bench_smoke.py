@@ -1,16 +1,21 @@
 """The benchmarks under bench/ still run as the code changes (tiny sizes; figures not judged).
 
 bench/pages.py, bench/certificates.py and bench/registration_burst.py need gunicorn,
-PostgreSQL or minutes of PDF rendering, and are run by hand (see the README)."""
+PostgreSQL or minutes of PDF rendering, and are run by hand (see the README); bench/stack.py
+runs at a tiny size on PostgreSQL when nginx is installed."""
 
+import os
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from sqlalchemy.engine import make_url
 
 ROOT = Path(__file__).resolve().parents[1]
+NGINX_PATH = os.environ.get("PATH", "") + ":/usr/sbin:/sbin"
 
 RUNS = [
     (
@@ -60,3 +65,33 @@ def test_benchmark_runs_and_prints_its_figures(args, figure):
     )
     assert done.returncode == 0, done.stderr[-2000:]
     assert re.search(figure, done.stdout, re.MULTILINE), done.stdout[-2000:]
+
+
+@pytest.mark.postgres
+@pytest.mark.skipif(
+    not os.environ.get("TEST_DATABASE_URL") or shutil.which("nginx", path=NGINX_PATH) is None,
+    reason="bench/stack.py needs PostgreSQL (TEST_DATABASE_URL) and nginx",
+)
+def test_stack_benchmark_runs_and_checks_the_database():
+    """Two instances behind nginx, 6 participants for 3 seats, 2 certificates (1-4 minutes)."""
+    url = make_url(os.environ["TEST_DATABASE_URL"])
+    env = {
+        **os.environ,
+        "BENCH_PG": url.set(database="").render_as_string(hide_password=False).rstrip("/"),
+        "BENCH_REDIS_URL": "redis://127.0.0.1:6379/14",
+    }
+    args = ["--users", "6", "--capacity", "3", "--certificates", "2", "--instances", "2"]
+    done = subprocess.run(
+        [sys.executable, "bench/stack.py", *args, "--database", f"{url.database}_stack_smoke"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env=env,
+    )
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    assert re.search(
+        r"^stack instances=2 users=6 errors=0 registrations_ok=3 waitlisted=3 p95_ms=\d+ rps=",
+        done.stdout,
+        re.MULTILINE,
+    ), done.stdout[-2000:]
