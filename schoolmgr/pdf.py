@@ -8,6 +8,7 @@ CSS stays in files under static/ (never inside <style> in a Jinja template: auto
 quoted font names and WeasyPrint then silently falls back to another font).
 """
 
+import gc
 import mimetypes
 import re
 import threading
@@ -141,13 +142,49 @@ def render_html(template_name: str, context: Mapping) -> str:
     return jinja_env().get_template(template_name).render(**context)
 
 
+class StaticImageCache(dict):
+    """One document's image cache for WeasyPrint, sharing the static files' images process-wide.
+
+    Images fetched from static/ (the logo) are then read and parsed once per process instead of
+    once per document. Everything else (a certificate's own QR code and the image data WeasyPrint
+    keeps under its own keys) lives only as long as the document.
+    """
+
+    _static: dict = {}
+
+    def __missing__(self, key):
+        return self._static[key]
+
+    def __contains__(self, key) -> bool:
+        return dict.__contains__(self, key) or key in self._static
+
+    def __setitem__(self, key, value) -> None:
+        if isinstance(key, str) and key.startswith("file:"):
+            self._static[key] = value
+        else:
+            dict.__setitem__(self, key, value)
+
+
 def render_pdf(template_name: str, context: Mapping, stylesheet_paths: Iterable[str] = ()) -> bytes:
-    """Render `template_name` with plain values and the given static/ stylesheets to PDF bytes."""
+    """Render `template_name` with plain values and the given static/ stylesheets to PDF bytes.
+
+    The cyclic garbage collector is paused while WeasyPrint works: a render allocates some
+    100,000 short-lived objects, which would otherwise trigger hundreds of collections (about 5%
+    of a certificate's CPU); its garbage is collected as usual afterwards.
+    """
     html = render_html(template_name, context)
     with _lock:  # WeasyPrint objects shared across threads are not thread-safe
-        stylesheets = [stylesheet(p) for p in stylesheet_paths]
-        document = PrintHTML(string=html, base_url=BASE_URL, url_fetcher=url_fetcher())
-        return document.write_pdf(stylesheets=stylesheets, font_config=font_config())
+        collecting = gc.isenabled()
+        gc.disable()
+        try:
+            stylesheets = [stylesheet(p) for p in stylesheet_paths]
+            document = PrintHTML(string=html, base_url=BASE_URL, url_fetcher=url_fetcher())
+            return document.write_pdf(
+                stylesheets=stylesheets, font_config=font_config(), cache=StaticImageCache()
+            )
+        finally:
+            if collecting:
+                gc.enable()
 
 
 def warm_up(template_name: str, context: Mapping, stylesheet_paths: Iterable[str] = ()) -> None:
