@@ -16,7 +16,9 @@ from collections.abc import Iterable, Mapping
 from functools import lru_cache
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
+from xml.etree import ElementTree
 
+import cssselect2
 import jinja2
 from weasyprint import CSS, HTML
 from weasyprint import html as weasyprint_html
@@ -109,6 +111,28 @@ def user_agent_stylesheet() -> CSS:
 class PrintHTML(HTML):
     """An HTML document for WeasyPrint with our trimmed user-agent stylesheet."""
 
+    @classmethod
+    def from_xhtml(cls, html: str, base_url: str, url_fetcher: URLFetcher) -> "PrintHTML":
+        """Parse a template written as well-formed XML (and valid HTML) with the C XML parser.
+
+        WeasyPrint's HTML5 parser is pure Python: on a certificate it costs ~2.5 ms, the XML
+        parser ~0.2 ms, for the same tree. Text the XML parser refuses (a control character
+        typed into a name) goes through the HTML5 parser as before.
+        """
+        try:
+            root = ElementTree.fromstring(html)
+        except ElementTree.ParseError:
+            return cls(string=html, base_url=base_url, url_fetcher=url_fetcher)
+        document = cls.__new__(cls)
+        document.base_url = base_url
+        document.url_fetcher = url_fetcher
+        document.media_type = "print"
+        document.wrapper_element = cssselect2.ElementWrapper.from_html_root(
+            root, content_language=None
+        )
+        document.etree_element = document.wrapper_element.etree_element
+        return document
+
     def _ua_stylesheets(self, forms=False):
         sheets = [user_agent_stylesheet()]
         return [*sheets, weasyprint_html.UA_FORM_STYLESHEET] if forms else sheets
@@ -165,8 +189,16 @@ class StaticImageCache(dict):
             dict.__setitem__(self, key, value)
 
 
-def render_pdf(template_name: str, context: Mapping, stylesheet_paths: Iterable[str] = ()) -> bytes:
+def render_pdf(
+    template_name: str,
+    context: Mapping,
+    stylesheet_paths: Iterable[str] = (),
+    xhtml: bool = False,
+) -> bytes:
     """Render `template_name` with plain values and the given static/ stylesheets to PDF bytes.
+
+    `xhtml`: the template is well-formed XML too (void elements closed, no named entities, an
+    explicit <tbody>), so it can be parsed by the faster XML parser (PrintHTML.from_xhtml).
 
     The cyclic garbage collector is paused while WeasyPrint works: a render allocates some
     100,000 short-lived objects, which would otherwise trigger hundreds of collections (about 5%
@@ -178,7 +210,10 @@ def render_pdf(template_name: str, context: Mapping, stylesheet_paths: Iterable[
         gc.disable()
         try:
             stylesheets = [stylesheet(p) for p in stylesheet_paths]
-            document = PrintHTML(string=html, base_url=BASE_URL, url_fetcher=url_fetcher())
+            if xhtml:
+                document = PrintHTML.from_xhtml(html, BASE_URL, url_fetcher())
+            else:
+                document = PrintHTML(string=html, base_url=BASE_URL, url_fetcher=url_fetcher())
             return document.write_pdf(
                 stylesheets=stylesheets, font_config=font_config(), cache=StaticImageCache()
             )

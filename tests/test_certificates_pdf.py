@@ -110,3 +110,37 @@ def test_only_the_shipped_fonts_the_certificate_uses_are_embedded():
         str(f["/BaseFont"]).split("+", 1)[-1] for f in page["/Resources"]["/Font"].values()
     )
     assert fonts == ["Cert-Sans", "Cert-Sans-Bold", "Cert-Serif-Bold", "Cert-Serif-Italic"]
+
+
+def test_the_certificate_template_is_parsed_as_xml(monkeypatch):
+    """Every certificate takes the fast XML parser: the template stays well-formed XML."""
+
+    def html5_parser(*args, **kwargs):
+        raise AssertionError("the certificate went through the HTML5 parser")
+
+    monkeypatch.setattr(pdf.PrintHTML, "__init__", html5_parser)
+    bilingual = {
+        **rendering.SAMPLE_SNAPSHOT,
+        "modules": [{"name": f"Module {i}", "hours": 3.0} for i in range(8)],
+        "second": {
+            "language": "mk",
+            "issued_on_text": "20 септември 2019",
+            "kind": "Сезонска школа",
+            "format": "Во живо",
+            "dates": "16–20 септември 2019",
+            "place": "Будва, Црна Гора",
+        },
+    }
+    for snapshot in (rendering.SAMPLE_SNAPSHOT, bilingual):
+        assert rendering.render_certificate(snapshot).startswith(b"%PDF")
+
+
+def test_text_the_xml_parser_refuses_still_gives_a_certificate():
+    """A control character (which XML forbids) falls back to the HTML5 parser."""
+    snapshot = {
+        **rendering.SAMPLE_SNAPSHOT,
+        "modules": [{"name": "Agile\x0b", "hours": 6.0}],
+    }
+    reader = pypdf.PdfReader(io.BytesIO(rendering.render_certificate(snapshot)))
+    assert len(reader.pages) == 1
+    assert "2019-0001-00001" in reader.pages[0].extract_text()

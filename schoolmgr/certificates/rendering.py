@@ -73,7 +73,7 @@ def render_certificate(snapshot: dict) -> bytes:
     services.build_snapshot) sets each phrase of its second language beneath the English one,
     smaller, on the same page.
     """
-    return pdf.render_pdf(TEMPLATE, certificate_context(snapshot), STYLESHEETS)
+    return pdf.render_pdf(TEMPLATE, certificate_context(snapshot), STYLESHEETS, xhtml=True)
 
 
 def certificate_context(snapshot: dict, qr: str | None = None) -> dict:
