@@ -108,8 +108,23 @@ def user_agent_stylesheet() -> CSS:
     return CSS(string=text, counter_style=weasyprint_html.UA_COUNTER_STYLE)
 
 
+@lru_cache(maxsize=8)
+def user_agent_stylesheet_at(path: str) -> CSS:
+    """A document's own user-agent stylesheet under static/ (e.g. "css/certificate-ua.css")."""
+    file_path = (STATIC_DIR / path).resolve()
+    if not file_path.is_relative_to(STATIC_DIR.resolve()) or not file_path.is_file():
+        raise PdfResourceError(f"No stylesheet {path!r} under static/")
+    return CSS(
+        string=file_path.read_text(encoding="utf-8"),
+        counter_style=weasyprint_html.UA_COUNTER_STYLE,
+    )
+
+
 class PrintHTML(HTML):
-    """An HTML document for WeasyPrint with our trimmed user-agent stylesheet."""
+    """An HTML document for WeasyPrint with our trimmed user-agent stylesheet (or its own:
+    `user_agent`, a parsed CSS)."""
+
+    user_agent: CSS | None = None
 
     @classmethod
     def from_xhtml(cls, html: str, base_url: str, url_fetcher: URLFetcher) -> "PrintHTML":
@@ -134,7 +149,7 @@ class PrintHTML(HTML):
         return document
 
     def _ua_stylesheets(self, forms=False):
-        sheets = [user_agent_stylesheet()]
+        sheets = [self.user_agent or user_agent_stylesheet()]
         return [*sheets, weasyprint_html.UA_FORM_STYLESHEET] if forms else sheets
 
 
@@ -194,11 +209,13 @@ def render_pdf(
     context: Mapping,
     stylesheet_paths: Iterable[str] = (),
     xhtml: bool = False,
+    user_agent: str | None = None,
 ) -> bytes:
     """Render `template_name` with plain values and the given static/ stylesheets to PDF bytes.
 
     `xhtml`: the template is well-formed XML too (void elements closed, no named entities, an
     explicit <tbody>), so it can be parsed by the faster XML parser (PrintHTML.from_xhtml).
+    `user_agent`: a stylesheet under static/ used instead of WeasyPrint's user-agent sheet.
 
     The cyclic garbage collector is paused while WeasyPrint works: a render allocates some
     100,000 short-lived objects, which would otherwise trigger hundreds of collections (about 5%
@@ -214,6 +231,8 @@ def render_pdf(
                 document = PrintHTML.from_xhtml(html, BASE_URL, url_fetcher())
             else:
                 document = PrintHTML(string=html, base_url=BASE_URL, url_fetcher=url_fetcher())
+            if user_agent:
+                document.user_agent = user_agent_stylesheet_at(user_agent)
             return document.write_pdf(
                 stylesheets=stylesheets, font_config=font_config(), cache=StaticImageCache()
             )

@@ -144,3 +144,41 @@ def test_text_the_xml_parser_refuses_still_gives_a_certificate():
     reader = pypdf.PdfReader(io.BytesIO(rendering.render_certificate(snapshot)))
     assert len(reader.pages) == 1
     assert "2019-0001-00001" in reader.pages[0].extract_text()
+
+
+def test_the_certificate_user_agent_sheet_gives_the_same_pdf_as_weasyprints():
+    """certificate-ua.css keeps only the user-agent rules the certificate's elements match."""
+    import base64
+
+    from PIL import Image
+
+    signature = io.BytesIO()
+    Image.new("RGB", (40, 12), "navy").save(signature, format="PNG")
+    signature_uri = "data:image/png;base64," + base64.b64encode(signature.getvalue()).decode()
+    bilingual = {
+        **rendering.SAMPLE_SNAPSHOT,
+        "name": "Ђорђе Љубичић",
+        "attendance_percent": 92,
+        "modules": [{"name": f"Module {i}", "hours": 3.0} for i in range(12)],
+        "signatories": [
+            {"name": "Jelena Marković", "title": "Programme Manager", "signature": signature_uri},
+            {"name": "Arben Krasniqi", "title": "Director", "signature": ""},
+        ],
+        "second": {
+            "language": "sq",
+            "issued_on_text": "20 shtator 2019",
+            "kind": "Shkollë sezonale",
+            "format": "Fizikisht",
+            "dates": "16–20 shtator 2019",
+            "place": "Budva, Mali i Zi",
+        },
+    }
+    for snapshot in (rendering.SAMPLE_SNAPSHOT, bilingual):
+        context = rendering.certificate_context(snapshot)
+        ours, weasyprints = (
+            pdf.render_pdf(
+                rendering.TEMPLATE, context, rendering.STYLESHEETS, xhtml=True, user_agent=sheet
+            )
+            for sheet in (rendering.USER_AGENT_STYLESHEET, None)
+        )
+        assert ours == weasyprints

@@ -17,6 +17,7 @@ _ = pdf._gettext  # works with or without an app (the warm-up renders before one
 
 TEMPLATE = "certificates/certificate.html"
 STYLESHEETS = ("css/certificate.css",)
+USER_AGENT_STYLESHEET = "css/certificate-ua.css"
 QR_DARK = (0x1F, 0x2A, 0x44)  # the certificate's ink, #1f2a44
 QR_LIGHT = (0xFF, 0xFF, 0xFF)
 QR_MASK = 0
@@ -73,7 +74,13 @@ def render_certificate(snapshot: dict) -> bytes:
     services.build_snapshot) sets each phrase of its second language beneath the English one,
     smaller, on the same page.
     """
-    return pdf.render_pdf(TEMPLATE, certificate_context(snapshot), STYLESHEETS, xhtml=True)
+    return pdf.render_pdf(
+        TEMPLATE,
+        certificate_context(snapshot),
+        STYLESHEETS,
+        xhtml=True,
+        user_agent=USER_AGENT_STYLESHEET,
+    )
 
 
 def certificate_context(snapshot: dict, qr: str | None = None) -> dict:
