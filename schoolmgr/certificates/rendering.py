@@ -67,16 +67,16 @@ def boilerplate(tag: str, issued_on_text: str, attendance_percent=None) -> dict:
         }
 
 
-def render_certificate(snapshot: dict) -> bytes:
+def render_certificate(snapshot: dict, qr: str | None = None) -> bytes:
     """Render the certificate described by `snapshot` (plain values only) to PDF bytes.
 
     The certificate is in English; a bilingual one (`snapshot["second"]`, see
     services.build_snapshot) sets each phrase of its second language beneath the English one,
-    smaller, on the same page.
+    smaller, on the same page. `qr`: an image URI instead of the app's QR code (bench/qr.py).
     """
     return pdf.render_pdf(
         TEMPLATE,
-        certificate_context(snapshot),
+        certificate_context(snapshot, qr),
         STYLESHEETS,
         xhtml=True,
         user_agent=USER_AGENT_STYLESHEET,
