@@ -5,9 +5,9 @@
 Renders the sample certificate (with a new verification link each time) through the app's
 renderer, swapping only the QR image: segno's SVG (one path that WeasyPrint parses and draws),
 a PNG at print resolution (8 pixels per module, ~350 dpi at 24 mm, drawn smoothly) and the
-app's PNG with one pixel per module (drawn pixelated). The variants are interleaved round by
-round, so a change of load on a shared machine hits all three alike; the figures are medians
-of CPU time. One line per variant:
+app's PNG with one pixel per module (drawn pixelated), all three with the app's fixed mask.
+The variants are interleaved round by round, so a change of load on a shared machine hits all
+three alike; the figures are medians of CPU time. One line per variant:
 `qr=NAME cpu_ms_per_certificate=X pdf_bytes=B`.
 """
 
@@ -26,7 +26,10 @@ sys.path.insert(0, str(ROOT))
 def svg_path(url: str) -> str:
     import segno
 
-    return segno.make(url, error="m").svg_data_uri(scale=4, border=0, dark="#1f2a44")
+    from schoolmgr.certificates import rendering
+
+    qr = segno.make(url, error="m", mask=rendering.QR_MASK)
+    return qr.svg_data_uri(scale=4, border=0, dark="#1f2a44")
 
 
 def png_print_resolution(url: str) -> str:
@@ -35,7 +38,7 @@ def png_print_resolution(url: str) -> str:
 
     from schoolmgr.certificates import rendering
 
-    qr = segno.make(url, error="m")
+    qr = segno.make(url, error="m", mask=rendering.QR_MASK)
     size = qr.symbol_size(border=0)
     image = Image.frombytes("P", size, bytes(bit for row in qr.matrix for bit in row))
     image.putpalette([*rendering.QR_LIGHT, *rendering.QR_DARK])
@@ -51,7 +54,6 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5)
     args = parser.parse_args()
 
-    from schoolmgr import pdf
     from schoolmgr.certificates import rendering
 
     variants = {
@@ -65,8 +67,7 @@ def main() -> None:
             **rendering.SAMPLE_SNAPSHOT,
             "verify_url": f"https://school.example.org/verify/BENCH-{k:04d}-QRQR-QRQR",
         }
-        context = rendering.certificate_context(snapshot, qr(snapshot["verify_url"]))
-        return pdf.render_pdf(rendering.TEMPLATE, context, rendering.STYLESHEETS)
+        return rendering.render_certificate(snapshot, qr(snapshot["verify_url"]))
 
     for qr in variants.values():
         render(qr, 0)  # fonts, stylesheet and images loaded before timing

@@ -1,8 +1,8 @@
 """The benchmarks under bench/ still run as the code changes (tiny sizes; figures not judged).
 
-bench/pages.py, bench/certificates.py and bench/registration_burst.py need gunicorn,
-PostgreSQL or minutes of PDF rendering, and are run by hand (see the README); bench/stack.py
-runs at a tiny size on PostgreSQL when nginx is installed."""
+bench/pages.py and bench/registration_burst.py need gunicorn or PostgreSQL and are run by hand
+(see the README); bench/certificates.py runs here at six certificates; bench/stack.py runs at a
+tiny size on PostgreSQL when nginx is installed."""
 
 import os
 import re
@@ -51,6 +51,11 @@ RUNS = [
         r"^recipients=20 preview_ms=\d+ .*per_recipient_ms=[\d.]+\nletters=1 zip_s=[\d.]+",
     ),
     (["bench/qr.py", "--n", "1", "--rounds", "1"], r"^qr=png_pixelated cpu_ms_per_certificate="),
+    (
+        ["bench/certificates.py", "--n", "6", "--naive-n", "2"],
+        r"^app: 6 issued, 0 failed(?s:.*)^n=6 naive_cps=[\d.]+ app_cps=[\d.]+ ratio=[\d.]+ "
+        r"peak_rss_mb=\d+$",
+    ),
     (
         ["bench/bilingual_certificate.py", "--n", "1"],
         r"^variant=bilingual_mk modules=12 n=1 ms_per_certificate=\d+ pages=1$",

@@ -110,3 +110,75 @@ def test_only_the_shipped_fonts_the_certificate_uses_are_embedded():
         str(f["/BaseFont"]).split("+", 1)[-1] for f in page["/Resources"]["/Font"].values()
     )
     assert fonts == ["Cert-Sans", "Cert-Sans-Bold", "Cert-Serif-Bold", "Cert-Serif-Italic"]
+
+
+def test_the_certificate_template_is_parsed_as_xml(monkeypatch):
+    """Every certificate takes the fast XML parser: the template stays well-formed XML."""
+
+    def html5_parser(*args, **kwargs):
+        raise AssertionError("the certificate went through the HTML5 parser")
+
+    monkeypatch.setattr(pdf.PrintHTML, "__init__", html5_parser)
+    bilingual = {
+        **rendering.SAMPLE_SNAPSHOT,
+        "modules": [{"name": f"Module {i}", "hours": 3.0} for i in range(8)],
+        "second": {
+            "language": "mk",
+            "issued_on_text": "20 септември 2019",
+            "kind": "Сезонска школа",
+            "format": "Во живо",
+            "dates": "16–20 септември 2019",
+            "place": "Будва, Црна Гора",
+        },
+    }
+    for snapshot in (rendering.SAMPLE_SNAPSHOT, bilingual):
+        assert rendering.render_certificate(snapshot).startswith(b"%PDF")
+
+
+def test_text_the_xml_parser_refuses_still_gives_a_certificate():
+    """A control character (which XML forbids) falls back to the HTML5 parser."""
+    snapshot = {
+        **rendering.SAMPLE_SNAPSHOT,
+        "modules": [{"name": "Agile\x0b", "hours": 6.0}],
+    }
+    reader = pypdf.PdfReader(io.BytesIO(rendering.render_certificate(snapshot)))
+    assert len(reader.pages) == 1
+    assert "2019-0001-00001" in reader.pages[0].extract_text()
+
+
+def test_the_certificate_user_agent_sheet_gives_the_same_pdf_as_weasyprints():
+    """certificate-ua.css keeps only the user-agent rules the certificate's elements match."""
+    import base64
+
+    from PIL import Image
+
+    signature = io.BytesIO()
+    Image.new("RGB", (40, 12), "navy").save(signature, format="PNG")
+    signature_uri = "data:image/png;base64," + base64.b64encode(signature.getvalue()).decode()
+    bilingual = {
+        **rendering.SAMPLE_SNAPSHOT,
+        "name": "Ђорђе Љубичић",
+        "attendance_percent": 92,
+        "modules": [{"name": f"Module {i}", "hours": 3.0} for i in range(12)],
+        "signatories": [
+            {"name": "Jelena Marković", "title": "Programme Manager", "signature": signature_uri},
+            {"name": "Arben Krasniqi", "title": "Director", "signature": ""},
+        ],
+        "second": {
+            "language": "sq",
+            "issued_on_text": "20 shtator 2019",
+            "kind": "Shkollë sezonale",
+            "format": "Fizikisht",
+            "dates": "16–20 shtator 2019",
+            "place": "Budva, Mali i Zi",
+        },
+    }
+    for snapshot in (rendering.SAMPLE_SNAPSHOT, bilingual):
+        context = rendering.certificate_context(snapshot)
+        ours, weasyprints = (
+            pdf.render_pdf(
+                rendering.TEMPLATE, context, rendering.STYLESHEETS, xhtml=True, user_agent=sheet
+            )
+            for sheet in (rendering.USER_AGENT_STYLESHEET, None)
+        )
+        assert ours == weasyprints

@@ -17,8 +17,10 @@ _ = pdf._gettext  # works with or without an app (the warm-up renders before one
 
 TEMPLATE = "certificates/certificate.html"
 STYLESHEETS = ("css/certificate.css",)
+USER_AGENT_STYLESHEET = "css/certificate-ua.css"
 QR_DARK = (0x1F, 0x2A, 0x44)  # the certificate's ink, #1f2a44
 QR_LIGHT = (0xFF, 0xFF, 0xFF)
+QR_MASK = 0
 
 
 def qr_data_uri(url: str) -> str:
@@ -29,8 +31,12 @@ def qr_data_uri(url: str) -> str:
     SVG (one path that WeasyPrint parses and draws command by command, ~400 commands) and
     against a PNG at print resolution (8 pixels per module, ~350 dpi): this is the cheapest of
     the three to build, parse and embed, and the smallest in the PDF (bench/qr.py prints both).
+
+    The mask is fixed: segno otherwise draws all eight and scores them, which took 80% of the
+    QR's cost (3.5 → 0.7 ms). Every mask is a valid code; the scoring only avoids patterns that
+    trouble old scanners, and ours is checked by decoding the printed page (tests).
     """
-    qr = segno.make(url, error="m")
+    qr = segno.make(url, error="m", mask=QR_MASK)
     size = qr.symbol_size(border=0)
     image = Image.frombytes("P", size, bytes(bit for row in qr.matrix for bit in row))
     image.putpalette([*QR_LIGHT, *QR_DARK])
@@ -61,14 +67,20 @@ def boilerplate(tag: str, issued_on_text: str, attendance_percent=None) -> dict:
         }
 
 
-def render_certificate(snapshot: dict) -> bytes:
+def render_certificate(snapshot: dict, qr: str | None = None) -> bytes:
     """Render the certificate described by `snapshot` (plain values only) to PDF bytes.
 
     The certificate is in English; a bilingual one (`snapshot["second"]`, see
     services.build_snapshot) sets each phrase of its second language beneath the English one,
-    smaller, on the same page.
+    smaller, on the same page. `qr`: an image URI instead of the app's QR code (bench/qr.py).
     """
-    return pdf.render_pdf(TEMPLATE, certificate_context(snapshot), STYLESHEETS)
+    return pdf.render_pdf(
+        TEMPLATE,
+        certificate_context(snapshot, qr),
+        STYLESHEETS,
+        xhtml=True,
+        user_agent=USER_AGENT_STYLESHEET,
+    )
 
 
 def certificate_context(snapshot: dict, qr: str | None = None) -> dict:
