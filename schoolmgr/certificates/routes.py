@@ -21,6 +21,7 @@ from schoolmgr.credentials import services as credential_services
 from schoolmgr.extensions import limiter
 from schoolmgr.models import Role
 from schoolmgr.pagination import page_number, paginate
+from schoolmgr.storage import MissingFileError, get_storage
 
 bp = Blueprint("certificates", __name__)
 
@@ -243,12 +244,22 @@ def detail(certificate_id: int):
 def staff_pdf(certificate_id: int):
     try:
         certificate = services.certificate_for_staff(certificate_id)
-        path = services.read_pdf(certificate)
     except CertificateError:
         abort(404)
-    return send_file(
-        path, mimetype="application/pdf", download_name=services.download_name(certificate)
-    )
+    return _send_pdf(certificate, as_attachment=False)
+
+
+def _send_pdf(certificate, *, as_attachment: bool):
+    """The certificate's PDF from storage (after the caller's permission check)."""
+    try:
+        return get_storage().send(
+            services.pdf_key(certificate),
+            mimetype="application/pdf",
+            download_name=services.download_name(certificate),
+            as_attachment=as_attachment,
+        )
+    except MissingFileError:
+        abort(404)
 
 
 @bp.post("/staff/certificates/<int:certificate_id>/revoke")
@@ -317,15 +328,9 @@ def mine():
 def my_pdf(certificate_id: int):
     try:
         certificate = services.certificate_of(current_user, certificate_id)
-        path = services.read_pdf(certificate)
     except CertificateError:
         abort(404)
-    return send_file(
-        path,
-        mimetype="application/pdf",
-        as_attachment=True,
-        download_name=services.download_name(certificate),
-    )
+    return _send_pdf(certificate, as_attachment=True)
 
 
 # --------------------------------------------------------------------------------------------

@@ -58,6 +58,7 @@ from schoolmgr.models import (
 from schoolmgr.models.edition import CERTIFICATE_PARTICIPANT_LANGUAGE
 from schoolmgr.pagination import paginate_list
 from schoolmgr.public.services import edition_with_modules
+from schoolmgr.storage import MissingFileError, get_storage
 from schoolmgr.text import fold, person_sort_key
 from schoolmgr.timeutils import fmt_date, fmt_date_range
 
@@ -540,7 +541,12 @@ def storage_dir() -> Path:
 
 
 def pdf_path(certificate: Certificate) -> Path:
+    """Where the local storage backend keeps the PDF."""
     return storage_dir() / certificate.pdf_name
+
+
+def pdf_key(certificate: Certificate) -> str:
+    return f"certificates/{certificate.pdf_name}"
 
 
 def make_serial(edition: Edition, registration: Registration, version: int) -> str:
@@ -659,18 +665,6 @@ def build_snapshot(
     }
 
 
-def _write_atomically(path: Path, content: bytes) -> None:
-    """Write to a temporary file in the same folder, then rename: never a half-written PDF."""
-    fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as tmp:
-            tmp.write(content)
-        os.replace(tmp_name, path)
-    except BaseException:
-        Path(tmp_name).unlink(missing_ok=True)
-        raise
-
-
 def _create_certificate(
     registration: Registration,
     eligibility: Eligibility,
@@ -698,7 +692,7 @@ def _create_certificate(
         pdf_name=f"{serial}-{code.replace('-', '')}.pdf",
         sha256=hashlib.sha256(content).hexdigest(),
     )
-    _write_atomically(storage_dir() / certificate.pdf_name, content)
+    get_storage().save(pdf_key(certificate), content)  # atomic: the whole PDF or nothing
     return certificate
 
 
@@ -787,7 +781,7 @@ def record_certificate(prepared: dict, actor: User | None) -> tuple[Certificate,
     except IntegrityError:
         # Someone else issued it at the same moment: theirs stands.
         db.session.rollback()
-        (storage_dir() / prepared["pdf_name"]).unlink(missing_ok=True)
+        get_storage().delete(f"certificates/{prepared['pdf_name']}")
         existing = current_certificate(registration)
         if existing is None:
             raise
@@ -1203,11 +1197,11 @@ def certificate_of(user: User, certificate_id: int) -> Certificate:
     return certificate
 
 
-def read_pdf(certificate: Certificate) -> Path:
-    path = pdf_path(certificate)
-    if not path.is_file():
-        raise CertificateError(_("The certificate file is missing."), "file_missing", 404)
-    return path
+def read_pdf(certificate: Certificate) -> bytes:
+    try:
+        return get_storage().read_bytes(pdf_key(certificate))
+    except MissingFileError as err:
+        raise CertificateError(_("The certificate file is missing."), "file_missing", 404) from err
 
 
 def download_name(certificate: Certificate) -> str:
@@ -1222,10 +1216,13 @@ def build_zip(edition: Edition) -> tempfile.SpooledTemporaryFile:
     if not certificates:
         raise CertificateError(_("No certificates have been issued yet."), "none_issued", 404)
     with zipfile.ZipFile(spool, "w", compression=zipfile.ZIP_STORED) as archive:
+        storage = get_storage()
         for certificate in certificates:
-            path = pdf_path(certificate)
-            if path.is_file():
-                archive.write(path, download_name(certificate))
+            try:
+                content = storage.read_bytes(pdf_key(certificate))
+            except MissingFileError:
+                continue
+            archive.writestr(download_name(certificate), content)
     spool.seek(0)
     return spool
 
