@@ -1,6 +1,7 @@
 """Bulk certificate issuing: the app's code path against a naive WeasyPrint loop.
 
     .venv/bin/python bench/certificates.py [--n 1000] [--processes 2] [--naive-n 100]
+        [--storage local|s3]
 
 Generates an edition with N accepted participants (names in Latin with diacritics and in
 Cyrillic, full attendance) in a fresh SQLite database, then:
@@ -14,12 +15,17 @@ Cyrillic, full attendance) in a fresh SQLite database, then:
   queued email), with --processes worker processes, each holding one FontConfiguration and one
   parsed stylesheet and rendering a warm-up certificate first. The time includes starting them.
 
+With `--storage s3` the PDFs go to an S3 bucket served by moto's standalone server, started on
+127.0.0.1 for the run (in its own process, whose CPU time is not counted: it stands in for the
+S3 service); the default is the local folder.
+
 Peak memory is the largest sum of the resident sets of this process and all its children,
 sampled every 250 ms. The last line is
 `n=N naive_cps=R app_cps=R ratio=Q peak_rss_mb=M`.
 """
 
 import argparse
+import contextlib
 import os
 import resource
 import sys
@@ -197,10 +203,7 @@ def naive_rate(snapshots: list[dict]) -> tuple[float, float]:
     css_path = pdf.STATIC_DIR / rendering.STYLESHEETS[0]
     started, cpu = time.perf_counter(), time.process_time()
     for snapshot in snapshots:
-        html = pdf.render_html(
-            rendering.TEMPLATE,
-            {"c": snapshot, "qr": rendering.qr_data_uri(snapshot["verify_url"])},
-        )
+        html = pdf.render_html(rendering.TEMPLATE, rendering.certificate_context(snapshot))
         font_config = FontConfiguration()
         css = CSS(filename=str(css_path), font_config=font_config, url_fetcher=pdf.url_fetcher())
         HTML(string=html, base_url=pdf.BASE_URL, url_fetcher=pdf.url_fetcher()).write_pdf(
@@ -288,8 +291,21 @@ def main() -> None:
         default="",
         help="SQLAlchemy URL of a scratch database (emptied!); default: a new SQLite file",
     )
+    parser.add_argument("--storage", choices=("local", "s3"), default="local")
     args = parser.parse_args()
+    with contextlib.ExitStack() as stack:
+        storage_settings = {}
+        if args.storage == "s3":
+            from tests import s3server
 
+            s3server.use_credentials()
+            endpoint = stack.enter_context(s3server.moto_server())
+            s3server.create_bucket(endpoint, "bench-certificates")
+            storage_settings = s3server.s3_settings(endpoint, "bench-certificates")
+        run(args, storage_settings)
+
+
+def run(args: argparse.Namespace, storage_settings: dict) -> None:
     workdir = Path(tempfile.mkdtemp(prefix="bench-certificates-"))
     sampler = RssSampler()
     sampler.start()
@@ -300,6 +316,7 @@ def main() -> None:
     from schoolmgr.certificates import codes, services
     from schoolmgr.extensions import db
     from schoolmgr.models import Certificate, Registration
+    from schoolmgr.storage import get_storage
 
     app = create_app(
         {
@@ -308,6 +325,7 @@ def main() -> None:
             "STORAGE_DIR": str(workdir / "storage"),
             "MAIL_BACKEND": "memory",
             "BASE_URL": "https://school.example.org",
+            **storage_settings,
         }
     )
     with app.app_context():
@@ -355,8 +373,12 @@ def main() -> None:
         app_cps = batch.done / elapsed
         print(
             f"app: {batch.done} issued, {batch.failed} failed, {issued} in the database, "
-            f"{elapsed:.1f}s with {args.processes} processes"
+            f"{elapsed:.1f}s with {args.processes} processes, {args.storage} storage "
+            f"({1000 * elapsed / max(batch.done, 1):.1f} ms wall, {1000 * app_cpu:.1f} ms CPU "
+            "per certificate)"
         )
+        stored = sum(1 for _ in get_storage().list("certificates/"))
+        print(f"stored PDFs: {stored}")
         if batch.failures:
             print("first failure:", batch.failures[0])
         naive_after, naive_cpu_after = naive_rate(sample[half:])

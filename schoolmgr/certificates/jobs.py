@@ -85,7 +85,8 @@ def _app_overrides() -> dict | None:
     if not current_app.testing:
         return None  # production and development read the same environment
     keys = ("SQLALCHEMY_DATABASE_URI", "STORAGE_DIR", "BASE_URL", "SCHOOL_NAME", "MAIL_BACKEND")
-    return {key: current_app.config[key] for key in keys}
+    storage_keys = ("STORAGE_BACKEND", "S3_BUCKET", "S3_PREFIX", "S3_ENDPOINT_URL", "S3_REGION")
+    return {key: current_app.config[key] for key in keys + storage_keys}
 
 
 def _init_worker(overrides: dict | None) -> None:
