@@ -7,6 +7,7 @@ once completed, are atomic in S3: readers see the whole object or none.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
@@ -28,6 +29,18 @@ from schoolmgr.storage import (
 MISSING_CODES = {"404", "NoSuchKey", "NotFound"}
 
 
+_sessions: dict[int, boto3.session.Session] = {}
+
+
+def _session() -> boto3.session.Session:
+    """One boto3 session per process: a new one reloads the service models (~100 ms CPU)."""
+    pid = os.getpid()  # a forked worker builds its own
+    if pid not in _sessions:
+        _sessions.clear()
+        _sessions[pid] = boto3.session.Session()
+    return _sessions[pid]
+
+
 def _missing(err: ClientError) -> bool:
     return str(err.response.get("Error", {}).get("Code")) in MISSING_CODES
 
@@ -45,7 +58,7 @@ class S3Storage(Storage):
         if not config.get("S3_BUCKET"):
             raise ValueError("STORAGE_BACKEND=s3 needs S3_BUCKET")
         endpoint = config.get("S3_ENDPOINT_URL") or None
-        client = boto3.session.Session().client(
+        client = _session().client(
             "s3",
             endpoint_url=endpoint,
             region_name=config.get("S3_REGION") or None,
