@@ -192,6 +192,12 @@ def children_cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
+def s3server_cpu(pid: int | None) -> float:
+    from tests.s3server import cpu_seconds
+
+    return cpu_seconds(pid) if pid else 0.0
+
+
 def naive_rate(snapshots: list[dict]) -> tuple[float, float]:
     """Fresh HTML(...).write_pdf() per certificate: new fonts and stylesheet every time."""
     from weasyprint import CSS, HTML
@@ -302,10 +308,12 @@ def main() -> None:
             endpoint = stack.enter_context(s3server.moto_server())
             s3server.create_bucket(endpoint, "bench-certificates")
             storage_settings = s3server.s3_settings(endpoint, "bench-certificates")
+            storage_settings["moto_pid"] = s3server.moto_server.pid
         run(args, storage_settings)
 
 
 def run(args: argparse.Namespace, storage_settings: dict) -> None:
+    moto_pid = storage_settings.pop("moto_pid", None)
     workdir = Path(tempfile.mkdtemp(prefix="bench-certificates-"))
     sampler = RssSampler()
     sampler.start()
@@ -365,6 +373,7 @@ def run(args: argparse.Namespace, storage_settings: dict) -> None:
         naive_before, naive_cpu_before = naive_rate(sample[:half])
 
         t0, cpu0, children0 = time.perf_counter(), time.process_time(), children_cpu()
+        moto0 = s3server_cpu(moto_pid)
         batch = services.start_batch(edition, None)
         batch = services.run_batch(batch.id, processes=args.processes)
         elapsed = time.perf_counter() - t0
@@ -377,6 +386,9 @@ def run(args: argparse.Namespace, storage_settings: dict) -> None:
             f"({1000 * elapsed / max(batch.done, 1):.1f} ms wall, {1000 * app_cpu:.1f} ms CPU "
             "per certificate)"
         )
+        if moto_pid:
+            moto_ms = 1000 * (s3server_cpu(moto_pid) - moto0) / max(batch.done, 1)
+            print(f"S3 server (moto) CPU per certificate: {moto_ms:.1f} ms, not counted above")
         stored = sum(1 for _ in get_storage().list("certificates/"))
         print(f"stored PDFs: {stored}")
         if batch.failures:

@@ -11,6 +11,7 @@ import sys
 import time
 import urllib.request
 from collections.abc import Iterator
+from pathlib import Path
 
 import boto3
 
@@ -27,9 +28,17 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a running process (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 @contextlib.contextmanager
 def moto_server() -> Iterator[str]:
-    """Start `moto_server` in its own process on a free port; yields its endpoint URL."""
+    """Start `moto_server` in its own process on a free port; yields its endpoint URL.
+
+    `moto_server.pid` is the server's process id meanwhile (benches read its CPU time)."""
     port = free_port()
     process = subprocess.Popen(
         [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
@@ -37,6 +46,7 @@ def moto_server() -> Iterator[str]:
         stderr=subprocess.DEVNULL,
     )
     endpoint = f"http://127.0.0.1:{port}"
+    moto_server.pid = process.pid
     try:
         deadline = time.monotonic() + 30
         while True:
