@@ -103,6 +103,9 @@ def _init_worker(overrides: dict | None) -> None:
     _worker_app = create_app(overrides)
     _worker_app.app_context().push()
     rendering.warm_up()
+    from schoolmgr.storage import get_storage
+
+    get_storage()  # boto3's client and models too, before the freeze below
     # Everything loaded so far lives as long as the worker: keep the cyclic collector off it.
     gc.freeze()
 
