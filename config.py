@@ -66,6 +66,17 @@ class Config:
     # "X-Sendfile" or "X-Accel-Redirect" to let a front web server send stored files.
     SENDFILE_HEADER = os.environ.get("SENDFILE_HEADER") or None
     SENDFILE_PREFIX = os.environ.get("SENDFILE_PREFIX", "/protected")
+    # Same for nginx in one setting: X-Accel-Redirect to <prefix>/<key> (an internal location).
+    STORAGE_X_ACCEL_PREFIX = os.environ.get("STORAGE_X_ACCEL_PREFIX") or None
+    # "local" (files under STORAGE_DIR) or "s3" (an S3-compatible bucket; AWS_* credentials).
+    STORAGE_BACKEND = os.environ.get("STORAGE_BACKEND", "local").lower()
+    S3_BUCKET = os.environ.get("S3_BUCKET") or None
+    S3_PREFIX = os.environ.get("S3_PREFIX", "")
+    S3_ENDPOINT_URL = os.environ.get("S3_ENDPOINT_URL") or None  # MinIO, Ceph RGW; unset: AWS
+    S3_REGION = os.environ.get("S3_REGION") or os.environ.get("AWS_DEFAULT_REGION") or None
+    # S3 downloads: "stream" through the app, or "redirect" to a presigned URL valid this long.
+    STORAGE_DOWNLOADS = os.environ.get("STORAGE_DOWNLOADS", "stream").lower()
+    STORAGE_URL_SECONDS = _env_int("STORAGE_URL_SECONDS", 60)
 
     # Self check-in window around a session, in minutes, and the QR rotation period in seconds.
     CHECKIN_OPENS_MINUTES_BEFORE = _env_int("CHECKIN_OPENS_MINUTES_BEFORE", 30)

@@ -1,6 +1,7 @@
 """Bulk certificate issuing: the app's code path against a naive WeasyPrint loop.
 
     .venv/bin/python bench/certificates.py [--n 1000] [--processes 2] [--naive-n 100]
+        [--storage local|s3]
 
 Generates an edition with N accepted participants (names in Latin with diacritics and in
 Cyrillic, full attendance) in a fresh SQLite database, then:
@@ -14,12 +15,17 @@ Cyrillic, full attendance) in a fresh SQLite database, then:
   queued email), with --processes worker processes, each holding one FontConfiguration and one
   parsed stylesheet and rendering a warm-up certificate first. The time includes starting them.
 
+With `--storage s3` the PDFs go to an S3 bucket served by moto's standalone server, started on
+127.0.0.1 for the run (in its own process, whose CPU time is not counted: it stands in for the
+S3 service); the default is the local folder.
+
 Peak memory is the largest sum of the resident sets of this process and all its children,
 sampled every 250 ms. The last line is
 `n=N naive_cps=R app_cps=R ratio=Q peak_rss_mb=M`.
 """
 
 import argparse
+import contextlib
 import os
 import resource
 import sys
@@ -186,6 +192,12 @@ def children_cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
+def s3server_cpu(pid: int | None) -> float:
+    from tests.s3server import cpu_seconds
+
+    return cpu_seconds(pid) if pid else 0.0
+
+
 def naive_rate(snapshots: list[dict]) -> tuple[float, float]:
     """Fresh HTML(...).write_pdf() per certificate: new fonts and stylesheet every time."""
     from weasyprint import CSS, HTML
@@ -285,8 +297,23 @@ def main() -> None:
         default="",
         help="SQLAlchemy URL of a scratch database (emptied!); default: a new SQLite file",
     )
+    parser.add_argument("--storage", choices=("local", "s3"), default="local")
     args = parser.parse_args()
+    with contextlib.ExitStack() as stack:
+        storage_settings = {}
+        if args.storage == "s3":
+            from tests import s3server
 
+            s3server.use_credentials()
+            endpoint = stack.enter_context(s3server.moto_server())
+            s3server.create_bucket(endpoint, "bench-certificates")
+            storage_settings = s3server.s3_settings(endpoint, "bench-certificates")
+            storage_settings["moto_pid"] = s3server.moto_server.pid
+        run(args, storage_settings)
+
+
+def run(args: argparse.Namespace, storage_settings: dict) -> None:
+    moto_pid = storage_settings.pop("moto_pid", None)
     workdir = Path(tempfile.mkdtemp(prefix="bench-certificates-"))
     sampler = RssSampler()
     sampler.start()
@@ -297,6 +324,7 @@ def main() -> None:
     from schoolmgr.certificates import batches, codes, eligibility, snapshot
     from schoolmgr.extensions import db
     from schoolmgr.models import Certificate, Registration
+    from schoolmgr.storage import get_storage
 
     app = create_app(
         {
@@ -305,6 +333,7 @@ def main() -> None:
             "STORAGE_DIR": str(workdir / "storage"),
             "MAIL_BACKEND": "memory",
             "BASE_URL": "https://school.example.org",
+            **storage_settings,
         }
     )
     with app.app_context():
@@ -344,6 +373,7 @@ def main() -> None:
         naive_before, naive_cpu_before = naive_rate(sample[:half])
 
         t0, cpu0, children0 = time.perf_counter(), time.process_time(), children_cpu()
+        moto0 = s3server_cpu(moto_pid)
         batch = batches.start_batch(edition, None)
         batch = batches.run_batch(batch.id, processes=args.processes)
         elapsed = time.perf_counter() - t0
@@ -354,8 +384,15 @@ def main() -> None:
         app_cps = batch.done / elapsed
         print(
             f"app: {batch.done} issued, {batch.failed} failed, {issued} in the database, "
-            f"{elapsed:.1f}s with {args.processes} processes"
+            f"{elapsed:.1f}s with {args.processes} processes, {args.storage} storage "
+            f"({1000 * elapsed / max(batch.done, 1):.1f} ms wall, {1000 * app_cpu:.1f} ms CPU "
+            "per certificate)"
         )
+        if moto_pid:
+            moto_ms = 1000 * (s3server_cpu(moto_pid) - moto0) / max(batch.done, 1)
+            print(f"S3 server (moto) CPU per certificate: {moto_ms:.1f} ms, not counted above")
+        stored = sum(1 for _ in get_storage().list("certificates/"))
+        print(f"stored PDFs: {stored}")
         if batch.failures:
             print("first failure:", batch.failures[0])
         naive_after, naive_cpu_after = naive_rate(sample[half:])

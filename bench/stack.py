@@ -344,7 +344,7 @@ def stored_certificate(app, certificate, args) -> bytes | None:
             if item["Key"].endswith(certificate.pdf_name):
                 return s3.get_object(Bucket=args.s3_bucket, Key=item["Key"])["Body"].read()
         return None
-    from schoolmgr.certificates.services import pdf_path
+    from schoolmgr.certificates.files import pdf_path
 
     path = pdf_path(certificate)
     return path.read_bytes() if path.is_file() else None

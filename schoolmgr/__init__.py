@@ -34,6 +34,9 @@ def create_app(test_config: dict | None = None) -> Flask:
     if test_config:
         app.config.update(test_config)
     app.config["MAX_CONTENT_LENGTH"] = (app.config["MAX_UPLOAD_MB"] + 1) * 1024 * 1024
+    from schoolmgr.storage import check_settings
+
+    check_settings(app.config)
 
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     register_extensions(app)

@@ -1,5 +1,5 @@
 """Command-line tools for operators: `flask seed-demo`, `flask create-user`, `flask mail send`,
-`flask materials clean-uploads`, `flask seats release-due`."""
+`flask materials clean-uploads`, `flask seats release-due`, `flask storage cleanup|migrate`."""
 
 import click
 import sqlalchemy as sa
@@ -108,6 +108,9 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(mail_cli)
     app.cli.add_command(materials_cli)
     app.cli.add_command(seats_cli)
+    from schoolmgr.storage.cli import storage_cli
+
+    app.cli.add_command(storage_cli)
     from schoolmgr.certificates.cli import certificates_cli
 
     app.cli.add_command(certificates_cli)

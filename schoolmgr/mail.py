@@ -126,12 +126,13 @@ def _build_message(email: OutboundEmail) -> EmailMessage:
 def _attachment_parts(attachment: EmailAttachment) -> tuple[str, str, bytes]:
     if attachment.content is not None:
         return attachment.filename, attachment.media_type, attachment.content
-    from schoolmgr.materials.services import stored_path
+    from schoolmgr.materials.services import storage_key
+    from schoolmgr.storage import get_storage
 
     material = attachment.material
     name = material.original_name or material.title
     media_type = material.media_type or "application/octet-stream"
-    return name, media_type, stored_path(material).read_bytes()
+    return name, media_type, get_storage().read_bytes(storage_key(material))
 
 
 def _send(email: OutboundEmail) -> None:

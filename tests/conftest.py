@@ -1,6 +1,7 @@
 """Fixtures: an app per test on a shared schema, a client, factories and a sign-in helper."""
 
 import os
+import uuid
 
 import pytest
 import sqlalchemy as sa
@@ -44,13 +45,30 @@ class RequestClient(FlaskClient):
         return super().open(*args, **kwargs)
 
 
+@pytest.fixture(scope="session")
+def s3_endpoint() -> str:
+    """moto's S3 server on 127.0.0.1 (one per test process), started on first use."""
+    from tests import s3server
+
+    s3server.use_credentials()
+    with s3server.moto_server() as endpoint:
+        yield endpoint
+
+
 @pytest.fixture
-def app(database_url, tmp_path):
+def storage_settings() -> dict:
+    """Storage settings of the `app` fixture; tests override it to run on S3 (see s3_app)."""
+    return {}
+
+
+@pytest.fixture
+def app(database_url, tmp_path, storage_settings):
     app = create_app(
         {
             "SQLALCHEMY_DATABASE_URI": database_url,
             "STORAGE_DIR": str(tmp_path / "storage"),
             "MAIL_OUTBOX_DIR": str(tmp_path / "outbox"),
+            **storage_settings,
         }
     )
     app.test_client_class = RequestClient
@@ -70,6 +88,24 @@ def _empty_all_tables() -> None:
         else:
             for table in tables:
                 conn.execute(table.delete())
+
+
+@pytest.fixture
+def s3_storage_settings(s3_endpoint) -> dict:
+    """Settings for an app on a fresh bucket of the test S3 server."""
+    from tests import s3server
+
+    bucket = f"test-{uuid.uuid4().hex}"
+    s3server.create_bucket(s3_endpoint, bucket)
+    return s3server.s3_settings(s3_endpoint, bucket)
+
+
+@pytest.fixture(params=["local", "s3"])
+def any_storage_settings(request) -> dict:
+    """Parametrises a test over both storage backends (use as `storage_settings`)."""
+    if request.param == "local":
+        return {}
+    return request.getfixturevalue("s3_storage_settings")
 
 
 @pytest.fixture

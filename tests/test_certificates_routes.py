@@ -224,7 +224,7 @@ def test_verify_by_code_does_not_claim_a_serial_was_typed(client, edition_with_p
 def test_upload_detects_edited_pdf(app, client, edition_with_people):
     _edition, (a, _b, _poor) = edition_with_people
     certificate = issuing.issue_for_registration(a, None)[0]
-    original = files.read_pdf(certificate).read_bytes()
+    original = files.read_pdf(certificate)
     edited = original + b"\n% appended by someone\n"
 
     response = client.post(

@@ -1,9 +1,8 @@
-"""Certificate PDF files: where they are stored, writing them safely, reading them back, and
+"""Certificate PDF files: their key in the storage (schoolmgr.storage), reading them back, and
 the ZIP of an edition's certificates."""
 
 from __future__ import annotations
 
-import os
 import tempfile
 import zipfile
 from pathlib import Path
@@ -15,6 +14,7 @@ from schoolmgr.certificates.errors import CertificateError
 from schoolmgr.certificates.lookup import edition_certificates
 from schoolmgr.extensions import db
 from schoolmgr.models import Certificate, Edition
+from schoolmgr.storage import MissingFileError, get_storage
 from schoolmgr.text import fold
 
 
@@ -25,26 +25,31 @@ def storage_dir() -> Path:
 
 
 def pdf_path(certificate: Certificate) -> Path:
+    """Where the local storage backend keeps the PDF."""
     return storage_dir() / certificate.pdf_name
 
 
-def _write_atomically(path: Path, content: bytes) -> None:
-    """Write to a temporary file in the same folder, then rename: never a half-written PDF."""
-    fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+def pdf_key(certificate: Certificate) -> str:
+    return key_for(certificate.pdf_name)
+
+
+def key_for(pdf_name: str) -> str:
+    return f"certificates/{pdf_name}"
+
+
+def save_pdf(pdf_name: str, content: bytes) -> None:
+    get_storage().save(key_for(pdf_name), content)  # atomic: the whole PDF or nothing
+
+
+def delete_pdf(pdf_name: str) -> None:
+    get_storage().delete(key_for(pdf_name))
+
+
+def read_pdf(certificate: Certificate) -> bytes:
     try:
-        with os.fdopen(fd, "wb") as tmp:
-            tmp.write(content)
-        os.replace(tmp_name, path)
-    except BaseException:
-        Path(tmp_name).unlink(missing_ok=True)
-        raise
-
-
-def read_pdf(certificate: Certificate) -> Path:
-    path = pdf_path(certificate)
-    if not path.is_file():
-        raise CertificateError(_("The certificate file is missing."), "file_missing", 404)
-    return path
+        return get_storage().read_bytes(pdf_key(certificate))
+    except MissingFileError as err:
+        raise CertificateError(_("The certificate file is missing."), "file_missing", 404) from err
 
 
 def download_name(certificate: Certificate) -> str:
@@ -59,9 +64,12 @@ def build_zip(edition: Edition) -> tempfile.SpooledTemporaryFile:
     if not certificates:
         raise CertificateError(_("No certificates have been issued yet."), "none_issued", 404)
     with zipfile.ZipFile(spool, "w", compression=zipfile.ZIP_STORED) as archive:
+        storage = get_storage()
         for certificate in certificates:
-            path = pdf_path(certificate)
-            if path.is_file():
-                archive.write(path, download_name(certificate))
+            try:
+                content = storage.read_bytes(pdf_key(certificate))
+            except MissingFileError:
+                continue
+            archive.writestr(download_name(certificate), content)
     spool.seek(0)
     return spool

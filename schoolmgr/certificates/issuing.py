@@ -24,7 +24,7 @@ from schoolmgr.certificates.eligibility import (
     evaluate_registration,
 )
 from schoolmgr.certificates.errors import CertificateError
-from schoolmgr.certificates.files import _write_atomically, storage_dir
+from schoolmgr.certificates.files import delete_pdf, save_pdf
 from schoolmgr.certificates.lookup import current_certificate
 from schoolmgr.certificates.snapshot import build_snapshot, make_serial
 from schoolmgr.credentials import services as credentials
@@ -71,7 +71,7 @@ def _create_certificate(
         pdf_name=f"{serial}-{code.replace('-', '')}.pdf",
         sha256=hashlib.sha256(content).hexdigest(),
     )
-    _write_atomically(storage_dir() / certificate.pdf_name, content)
+    save_pdf(certificate.pdf_name, content)
     return certificate
 
 
@@ -160,7 +160,7 @@ def record_certificate(prepared: dict, actor: User | None) -> tuple[Certificate,
     except IntegrityError:
         # Someone else issued it at the same moment: theirs stands.
         db.session.rollback()
-        (storage_dir() / prepared["pdf_name"]).unlink(missing_ok=True)
+        delete_pdf(prepared["pdf_name"])
         existing = current_certificate(registration)
         if existing is None:
             raise

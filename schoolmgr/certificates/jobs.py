@@ -67,7 +67,8 @@ def _app_overrides() -> dict | None:
     if not current_app.testing:
         return None  # production and development read the same environment
     keys = ("SQLALCHEMY_DATABASE_URI", "STORAGE_DIR", "BASE_URL", "SCHOOL_NAME", "MAIL_BACKEND")
-    return {key: current_app.config[key] for key in keys}
+    storage_keys = ("STORAGE_BACKEND", "S3_BUCKET", "S3_PREFIX", "S3_ENDPOINT_URL", "S3_REGION")
+    return {key: current_app.config[key] for key in keys + storage_keys}
 
 
 def _init_worker(overrides: dict | None) -> None:
@@ -80,6 +81,9 @@ def _init_worker(overrides: dict | None) -> None:
     _worker_app = create_app(overrides)
     _worker_app.app_context().push()
     rendering.warm_up()
+    from schoolmgr.storage import get_storage
+
+    get_storage()  # boto3's client and models too, before the freeze below
     # Everything loaded so far lives as long as the worker: keep the cyclic collector off it.
     gc.freeze()
 

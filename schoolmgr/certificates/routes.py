@@ -24,6 +24,7 @@ from schoolmgr.errors import back_on_refusal
 from schoolmgr.extensions import limiter
 from schoolmgr.models import Role
 from schoolmgr.pagination import page_number, paginate
+from schoolmgr.storage import MissingFileError, get_storage
 
 bp = Blueprint("certificates", __name__)
 
@@ -225,10 +226,20 @@ def detail(certificate_id: int):
 @role_required(Role.STAFF)
 def staff_pdf(certificate_id: int):
     certificate = lookup.certificate_for_staff(certificate_id)
-    path = files.read_pdf(certificate)
-    return send_file(
-        path, mimetype="application/pdf", download_name=files.download_name(certificate)
-    )
+    return _send_pdf(certificate, as_attachment=False)
+
+
+def _send_pdf(certificate, *, as_attachment: bool):
+    """The certificate's PDF from storage (after the caller's permission check)."""
+    try:
+        return get_storage().send(
+            files.pdf_key(certificate),
+            mimetype="application/pdf",
+            download_name=files.download_name(certificate),
+            as_attachment=as_attachment,
+        )
+    except MissingFileError:
+        abort(404)
 
 
 @bp.post("/staff/certificates/<int:certificate_id>/revoke")
@@ -286,13 +297,7 @@ def mine():
 @login_required
 def my_pdf(certificate_id: int):
     certificate = lookup.certificate_of(current_user, certificate_id)
-    path = files.read_pdf(certificate)
-    return send_file(
-        path,
-        mimetype="application/pdf",
-        as_attachment=True,
-        download_name=files.download_name(certificate),
-    )
+    return _send_pdf(certificate, as_attachment=True)
 
 
 # --------------------------------------------------------------------------------------------

@@ -5,7 +5,6 @@ from flask import (
     abort,
     current_app,
     flash,
-    make_response,
     redirect,
     render_template,
     request,
@@ -24,6 +23,7 @@ from schoolmgr.materials import services
 from schoolmgr.materials.forms import DeleteForm, DetailsForm, MaterialForm, ReplaceForm
 from schoolmgr.materials.services import MaterialError
 from schoolmgr.models import Material, MaterialKind, MaterialVisibility, Role
+from schoolmgr.storage import MissingFileError, get_storage
 from schoolmgr.trainer.access import managed_edition_module
 
 bp = Blueprint("materials", __name__)
@@ -200,29 +200,15 @@ def _refuse():
 
 
 def _send_stored(material: Material):
-    header = current_app.config.get("SENDFILE_HEADER")
-    if header:
-        # The front web server sends the file; we only say which one.
-        response = make_response("")
-        if header.lower() == "x-sendfile":
-            response.headers[header] = str(services.stored_path(material))
-        else:
-            prefix = current_app.config["SENDFILE_PREFIX"].rstrip("/")
-            response.headers[header] = f"{prefix}/materials/{material.stored_name}"
-        response.headers["Content-Type"] = material.media_type
-        response.headers["Content-Disposition"] = services.attachment_header(material.original_name)
-    else:
-        path = services.stored_path(material)
-        if not path.is_file():
-            abort(404)
-        response = send_file(
-            path,
+    try:
+        response = get_storage().send(
+            services.storage_key(material),
             mimetype=material.media_type,
-            as_attachment=True,
             download_name=material.original_name,
-            conditional=True,
-            max_age=0,
+            as_attachment=True,
         )
+    except MissingFileError:
+        abort(404)
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Cache-Control"] = "private, no-store"
     return response

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path, PurePosixPath
 from typing import IO
-from urllib.parse import quote, urlsplit
+from urllib.parse import urlsplit
 
 import filetype
 import sqlalchemy as sa
@@ -42,6 +42,7 @@ from schoolmgr.models import (
     utcnow,
 )
 from schoolmgr.registration.registering import accepted_registration_for
+from schoolmgr.storage import get_storage
 from schoolmgr.trainer.access import may_manage
 
 CHUNK = 1024 * 1024
@@ -101,13 +102,19 @@ def accepted_extensions() -> str:
 
 
 def storage_dir() -> Path:
+    """The local folder where uploads are received and checked (and stored, when local)."""
     path = Path(current_app.config["STORAGE_DIR"]) / "materials"
     path.mkdir(parents=True, exist_ok=True)
     return path
 
 
 def stored_path(material: Material) -> Path:
+    """Where the local storage backend keeps the material's file."""
     return storage_dir() / material.stored_name
+
+
+def storage_key(material: Material) -> str:
+    return f"materials/{material.stored_name}"
 
 
 def max_upload_bytes() -> int:
@@ -365,17 +372,17 @@ def _check_unique_name(edition_module: EditionModule, name: str, ignore_id: int 
 
 
 def _store(material: Material, received: ReceivedFile) -> None:
-    """Add the row and move the file into place atomically with the commit."""
+    """Add the row and put the file into storage just before the commit; undo both on failure."""
     material.stored_name = material.stored_name or uuid.uuid4().hex
-    final = storage_dir() / material.stored_name
+    storage = get_storage()
     try:
         db.session.flush()
-        os.replace(received.temp_path, final)
+        storage.put_file(storage_key(material), received.temp_path)
         db.session.commit()
     except BaseException:
         db.session.rollback()
         received.temp_path.unlink(missing_ok=True)
-        final.unlink(missing_ok=True)
+        storage.delete(storage_key(material))
         raise
 
 
@@ -679,8 +686,10 @@ def write_zip(materials: list[Material], out: IO[bytes]) -> None:
     files = [m for m in materials if m.kind == MaterialKind.FILE]
     links = [m for m in materials if m.kind == MaterialKind.LINK]
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
+        storage = get_storage()
         for material, name in _unique_names(files):
-            archive.write(stored_path(material), arcname=name)
+            with archive.open(name, "w", force_zip64=True) as member:
+                storage.copy_to(storage_key(material), member)
         if links:
             lines = [f"{m.title}\n{m.url}\n" for m in links]
             archive.writestr("links.txt", "\n".join(lines))
@@ -715,12 +724,3 @@ def build_zip(materials: list[Material]) -> IO[bytes]:
     write_zip(materials, spooled)
     spooled.seek(0)
     return spooled
-
-
-def attachment_header(filename: str) -> str:
-    """A Content-Disposition value for a download, with an ASCII fallback name."""
-    fallback = (
-        unicodedata.normalize("NFKD", filename).encode("ascii", "ignore").decode() or "download"
-    )
-    fallback = fallback.replace("\\", "_").replace('"', "_")
-    return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(filename, safe='')}"
