@@ -123,6 +123,16 @@ def _gettext(message: str, **variables) -> str:
     return message % variables if variables else message
 
 
+def _pgettext(context: str, message: str, **variables) -> str:
+    from flask import has_app_context
+
+    if has_app_context():
+        from flask_babel import pgettext
+
+        return pgettext(context, message, **variables)
+    return message % variables if variables else message
+
+
 @lru_cache(maxsize=1)
 def jinja_env() -> jinja2.Environment:
     """A Jinja environment over templates/ that knows nothing of requests or the database."""
@@ -134,6 +144,7 @@ def jinja_env() -> jinja2.Environment:
         lstrip_blocks=True,
     )
     env.globals["_"] = _gettext
+    env.globals["pgettext"] = _pgettext
     return env
 
 

@@ -19,6 +19,7 @@ from sqlalchemy.orm import selectinload
 from schoolmgr.audit import record
 from schoolmgr.errors import DomainError
 from schoolmgr.extensions import db
+from schoolmgr.i18n import in_language
 from schoolmgr.mail import queue_email
 from schoolmgr.models import (
     Announcement,
@@ -422,11 +423,12 @@ def process(announcement: Announcement, limit: int | None = CHUNK) -> int:
     announcement.status = AnnouncementStatus.SENDING
     for row in rows:
         registration = registrations.get(row.user_id)
-        values = (
-            placeholder_values(registration)
-            if registration is not None
-            else {"first_name": first_name(row.user), "edition": edition.title}
-        )
+        with in_language(row.user.preferred_language):  # dates and notes in the reader's words
+            values = (
+                placeholder_values(registration)
+                if registration is not None
+                else {"first_name": first_name(row.user), "edition": edition.title}
+            )
         row.subject = fill(announcement.subject, values)[:300]
         row.body_text = fill(announcement.body, values) or " "
         if not row.opted_out:
