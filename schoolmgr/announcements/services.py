@@ -209,7 +209,7 @@ def audience_query(edition: Edition, audience: Audience) -> sa.Select:
             .exists()
         )
         statement = statement.where(attended if audience.attended == "yes" else ~attended)
-    return statement.order_by(User.full_name, Registration.id)
+    return statement.order_by(User.name_order(), Registration.id)
 
 
 def audience_registrations(edition: Edition, audience: Audience) -> list[Registration]:

@@ -260,7 +260,7 @@ def module_participants(edition_module: EditionModule) -> sa.Select:
         sa.select(Registration)
         .join(User, User.id == Registration.user_id)
         .options(contains_eager(Registration.user))
-        .order_by(User.sort_key, User.id),
+        .order_by(User.name_order(), User.id),
         edition_module,
     )
 
@@ -337,7 +337,7 @@ def roster_query(session: Session, q: str = "", registration_id: int | None = No
                 Attendance.session_id == session.id,
             ),
         )
-        .order_by(User.sort_key, User.id),
+        .order_by(User.name_order(), User.id),
         session.edition_module,
     )
     for term in search_terms(q):
@@ -753,7 +753,7 @@ def _registrations_with_users(ids) -> list[Registration]:
             .join(User, User.id == Registration.user_id)
             .where(Registration.id.in_(list(ids)))
             .options(contains_eager(Registration.user))
-            .order_by(User.sort_key, User.id)
+            .order_by(User.name_order(), User.id)
         )
     )
 
@@ -779,7 +779,7 @@ def edition_participants(edition: Edition) -> sa.Select:
             Registration.status == RegistrationStatus.ACCEPTED,
         )
         .options(contains_eager(Registration.user))
-        .order_by(User.sort_key, User.id)
+        .order_by(User.name_order(), User.id)
     )
 
 

@@ -58,7 +58,7 @@ from schoolmgr.models import (
 from schoolmgr.models.edition import CERTIFICATE_PARTICIPANT_LANGUAGE
 from schoolmgr.pagination import paginate_list
 from schoolmgr.public.services import edition_with_modules
-from schoolmgr.text import fold, person_sort_key
+from schoolmgr.text import fold, name_collation, person_sort_key
 from schoolmgr.timeutils import fmt_date, fmt_date_range
 
 
@@ -221,7 +221,8 @@ def edition_standing(edition: Edition, now: datetime | None = None) -> EditionSt
                 certificate_id=current.get(reg_id),
             )
         )
-    standings.sort(key=lambda s: (person_sort_key(s.name), s.registration_id))
+    locale = name_collation()
+    standings.sort(key=lambda s: (person_sort_key(s.name, locale), s.registration_id))
     return EditionStanding(standings, tallies, mandatory, now)
 
 

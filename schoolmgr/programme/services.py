@@ -704,7 +704,7 @@ def trainer_choices() -> list[User]:
         db.session.scalars(
             sa.select(User)
             .where(User.role == Role.TRAINER, User.active.is_(True))
-            .order_by(User.sort_key, User.id)
+            .order_by(User.name_order(), User.id)
         )
     )
 

@@ -685,7 +685,7 @@ def registrations_query(edition: Edition, filters: RegistrationFilters) -> sa.Se
     return statement.order_by(
         Registration.review_rank,
         Registration.waitlist_position,
-        User.sort_key,
+        User.name_order(),
         Registration.id,
     )
 
