@@ -22,6 +22,8 @@ from weasyprint import html as weasyprint_html
 from weasyprint.text.fonts import FontConfiguration
 from weasyprint.urls import URLFetcher, URLFetcherResponse
 
+from schoolmgr import i18n
+
 ROOT_DIR = Path(__file__).resolve().parent.parent
 STATIC_DIR = ROOT_DIR / "static"
 TEMPLATES_DIR = ROOT_DIR / "templates"
@@ -145,6 +147,12 @@ def jinja_env() -> jinja2.Environment:
     )
     env.globals["_"] = _gettext
     env.globals["pgettext"] = _pgettext
+    env.filters.update(
+        number=i18n.fmt_number,
+        decimal=i18n.fmt_decimal,
+        percent=i18n.fmt_percent,
+        natural_list=i18n.fmt_list,
+    )
     return env
 
 

@@ -17,6 +17,7 @@ from schoolmgr.audit import record
 from schoolmgr.auth.services import check_new_password
 from schoolmgr.errors import DomainError
 from schoolmgr.extensions import db
+from schoolmgr.i18n import fmt_list
 from schoolmgr.mail import queue_email
 from schoolmgr.models import (
     Attendance,
@@ -727,7 +728,7 @@ def set_trainers(
         raise ProgrammeError(
             _(
                 "Only people with the trainer role can train a module: %(names)s",
-                names=", ".join(not_trainers) or "?",
+                names=fmt_list(not_trainers) or "?",
             ),
             "not_a_trainer",
             field="trainers",

@@ -29,6 +29,7 @@ from schoolmgr import audit
 from schoolmgr.errors import DomainError
 from schoolmgr.exports import spreadsheet_safe
 from schoolmgr.extensions import db
+from schoolmgr.i18n import fmt_list
 from schoolmgr.mail import queue_email
 from schoolmgr.models import (
     KOSOVO_FOOTNOTE,
@@ -765,7 +766,7 @@ def bulk_decide(
                 _(
                     "This edition requires a nomination: %(names)s not nominated by their "
                     "national coordinator yet.",
-                    names=", ".join(r.user.full_name for r in unnominated[:5]),
+                    names=fmt_list(r.user.full_name for r in unnominated[:5]),
                 ),
                 "not_nominated",
                 409,
