@@ -2,7 +2,8 @@
 
 `make translations` runs `python -m schoolmgr.catalogues update` (extract, then bring each
 language's `.po` in step: new strings added untranslated, removed ones dropped, no fuzzy
-guesses) and `compile`. `make run` and `make test` compile, so `.mo` files are never committed
+guesses) and `compile`. `transliterate` fills the untranslated Serbian Latin entries from the
+Serbian Cyrillic ones. `make run` and `make test` compile, so `.mo` files are never committed
 stale. The test suite calls `problems()` to fail on a catalogue that is out of step.
 """
 
@@ -44,6 +45,8 @@ def extract(output: Path = TEMPLATE) -> Catalog:
             str(PROJECT / "babel.cfg"),
             "-k",
             "_l",
+            "-k",
+            "lazy_pgettext:1c,2",
             "--add-location",
             "file",
             "--sort-by-file",
@@ -101,6 +104,50 @@ def compile_all() -> list[Path]:
     return written
 
 
+# Serbian Cyrillic to Serbian Latin, letter by letter (Љ/Њ/Џ become two letters).
+_SERBIAN_LATIN = dict(
+    zip(
+        "абвгдђежзијклљмнњопрстћуфхцчџшАБВГДЂЕЖЗИЈКЛЉМНЊОПРСТЋУФХЦЧЏШ",
+        re.split(
+            " ",
+            "a b v g d đ e ž z i j k l lj m n nj o p r s t ć u f h c č dž š "
+            "A B V G D Đ E Ž Z I J K L Lj M N Nj O P R S T Ć U F H C Č Dž Š",
+        ),
+        strict=True,
+    )
+)
+
+
+def to_serbian_latin(text: str) -> str:
+    """Serbian Cyrillic written in Serbian Latin; placeholders and Latin text are kept as is."""
+    latin = "".join(_SERBIAN_LATIN.get(char, char) for char in text)
+    # A capital digraph before another capital is all capitals: "ЉУБА" -> "LJUBA".
+    return re.sub(r"(Lj|Nj|Dž)(?=[A-ZČĆĐŠŽ])", lambda m: m.group(0).upper(), latin)
+
+
+def transliterate(root: Path = TRANSLATIONS) -> int:
+    """Fill each untranslated Serbian Latin entry from its Serbian Cyrillic translation."""
+    cyrillic = _read(po_path("sr_Cyrl", root), "sr_Cyrl")
+    path = po_path("sr_Latn", root)
+    latin = _read(path, "sr_Latn")
+    filled = 0
+    for message in latin:
+        if not message.id:
+            continue
+        strings = message.string if isinstance(message.string, tuple) else (message.string,)
+        source = cyrillic.get(message.id, message.context)
+        if all(strings) or source is None or not source.string:
+            continue
+        if isinstance(source.string, tuple):
+            message.string = tuple(to_serbian_latin(s) for s in source.string)
+        else:
+            message.string = to_serbian_latin(source.string)
+        filled += 1
+    with path.open("wb") as f:
+        write_po(f, latin, ignore_obsolete=True, width=0, include_previous=False)
+    return filled
+
+
 def _placeholders(text: str) -> list[str]:
     return sorted(m.group(0) for m in _PLACEHOLDER.finditer(text))
 
@@ -148,8 +195,10 @@ if __name__ == "__main__":
     if command == "update":
         update()
         print(f"updated {len(LOCALES)} catalogues from {TEMPLATE.relative_to(PROJECT)}")
+    elif command == "transliterate":
+        print(f"filled {transliterate()} Serbian Latin entries from Serbian Cyrillic")
     elif command == "compile":
         written = compile_all()
         print(f"compiled {len(written)} catalogue(s)")
     else:
-        sys.exit("usage: python -m schoolmgr.catalogues update|compile")
+        sys.exit("usage: python -m schoolmgr.catalogues update|transliterate|compile")

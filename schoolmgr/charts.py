@@ -21,6 +21,8 @@ from dataclasses import dataclass
 
 from markupsafe import Markup, escape
 
+from schoolmgr.i18n import fmt_number, fmt_percent
+
 BAR_COLOUR = "#1f4e8c"
 MUTED_BAR_COLOUR = "#8a94a6"
 TEXT_COLOUR = "#1f2a44"
@@ -43,7 +45,7 @@ class Bar:
     def text(self) -> str:
         if self.display is not None:
             return self.display
-        return f"{self.value:g}" if isinstance(self.value, float) else str(self.value)
+        return fmt_number(self.value)
 
 
 def _fmt(number: float) -> str:
@@ -164,4 +166,5 @@ def percent(part: int, whole: int) -> float | None:
 
 
 def percent_text(value: float | None) -> str:
-    return "–" if value is None else f"{value:.0f}%"
+    """A whole percentage in the page's language ("87%", "87 %")."""
+    return fmt_percent(value)

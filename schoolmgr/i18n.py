@@ -9,8 +9,10 @@ Choosing: a signed-in user's saved language, then the `lang` cookie an anonymous
 the menu, then the browser's Accept-Language, then English.
 """
 
+import re
 from dataclasses import dataclass
 
+from babel import Locale, lists, numbers
 from flask import current_app, has_request_context, request
 from flask_babel import force_locale, get_locale
 
@@ -113,3 +115,49 @@ def current_language() -> str:
 def in_language(tag: str | None):
     """Context manager: render (an email, a PDF) in the given language."""
     return force_locale(babel_locale(tag))
+
+
+# --- numbers and lists in the language being rendered (Babel/CLDR) ---------------------------
+# "12,5 %" in Croatian, "12,5%" in Albanian, "1.234" in Serbian: never f-strings for display.
+
+
+def _locale():
+    return get_locale() or BY_TAG[DEFAULT_LANGUAGE].babel_locale
+
+
+def fmt_number(value: float | int | str | None) -> str:
+    """A count or quantity as the language writes it: grouping, decimal sign, no trailing zeros
+    ("1.234", "7,5"). Text (a dash for "not yet") is shown as it is."""
+    if value is None:
+        return "–"
+    if isinstance(value, str):
+        return value
+    return numbers.format_decimal(value, locale=_locale())
+
+
+def fmt_decimal(value: float | None, digits: int = 2, at_least: int | None = None) -> str:
+    """A mean or score with `digits` decimals ("4,50" in Croatian), or between `at_least` and
+    `digits` of them ("4,0", "4,33" with `at_least=1`)."""
+    if value is None:
+        return "–"
+    at_least = digits if at_least is None else at_least
+    decimals = "0" * at_least + "#" * (digits - at_least)
+    pattern = "#,##0" + ("." + decimals if decimals else "")
+    return numbers.format_decimal(value, format=pattern, locale=_locale())
+
+
+def fmt_percent(value: float | None, digits: int = 0) -> str:
+    """A percentage given as 0–100, in the language's own percent pattern ("12,5 %")."""
+    if value is None:
+        return "–"
+    locale = Locale.parse(_locale())
+    pattern = locale.percent_formats[None].pattern
+    if digits:  # the locale's pattern with `digits` fixed decimals
+        pattern = re.sub(r"0(?![0#,.])", "0." + "0" * digits, pattern, count=1)
+    return numbers.format_percent(value / 100, format=pattern, locale=locale)
+
+
+def fmt_list(items) -> str:
+    """Items joined as the language joins them: "A, B and C", "A, B i C", "A, B dhe C"."""
+    items = [str(item) for item in items]
+    return lists.format_list(items, locale=_locale()) if items else ""

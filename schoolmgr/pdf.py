@@ -25,6 +25,8 @@ from weasyprint import html as weasyprint_html
 from weasyprint.text.fonts import FontConfiguration
 from weasyprint.urls import URLFetcher, URLFetcherResponse
 
+from schoolmgr import i18n
+
 ROOT_DIR = Path(__file__).resolve().parent.parent
 STATIC_DIR = ROOT_DIR / "static"
 TEMPLATES_DIR = ROOT_DIR / "templates"
@@ -163,6 +165,16 @@ def _gettext(message: str, **variables) -> str:
     return message % variables if variables else message
 
 
+def _pgettext(context: str, message: str, **variables) -> str:
+    from flask import has_app_context
+
+    if has_app_context():
+        from flask_babel import pgettext
+
+        return pgettext(context, message, **variables)
+    return message % variables if variables else message
+
+
 @lru_cache(maxsize=1)
 def jinja_env() -> jinja2.Environment:
     """A Jinja environment over templates/ that knows nothing of requests or the database."""
@@ -174,6 +186,13 @@ def jinja_env() -> jinja2.Environment:
         lstrip_blocks=True,
     )
     env.globals["_"] = _gettext
+    env.globals["pgettext"] = _pgettext
+    env.filters.update(
+        number=i18n.fmt_number,
+        decimal=i18n.fmt_decimal,
+        percent=i18n.fmt_percent,
+        natural_list=i18n.fmt_list,
+    )
     return env
 
 

@@ -4,7 +4,14 @@ from flask import Flask, current_app
 from flask_login import current_user
 
 from schoolmgr import timeutils
-from schoolmgr.i18n import LANGUAGES, current_language
+from schoolmgr.i18n import (
+    LANGUAGES,
+    current_language,
+    fmt_decimal,
+    fmt_list,
+    fmt_number,
+    fmt_percent,
+)
 from schoolmgr.models import KOSOVO_FOOTNOTE, Country, utcnow
 from schoolmgr.navigation import edition_tabs, nav_items
 
@@ -23,6 +30,10 @@ def init_app(app: Flask) -> None:
         local_time=timeutils.fmt_time,
         local_date=timeutils.fmt_date,
         date_range=timeutils.fmt_date_range,
+        number=fmt_number,
+        decimal=fmt_decimal,
+        percent=fmt_percent,
+        natural_list=fmt_list,
     )
     app.jinja_env.globals.update(
         has_endpoint=has_endpoint,

@@ -84,9 +84,29 @@ def line_problem(value: str) -> str | None:
 # Collation: a real alphabetical order (ICU, the Unicode Collation Algorithm with CLDR's
 # language rules), not code-point order.
 
-# People's names are ordered by the region's Latin alphabet (C, Č, Ć, D, Dž, Đ, ...; Cyrillic
-# names follow the Latin ones, in the Cyrillic alphabet), whatever the reader's language.
-NAME_LOCALE = "sr_Latn"
+# People's names are ordered by the alphabet of the page's language: the ICU locale whose rules
+# order them, per language tag. Bosnian, Croatian, Montenegrin and Serbian Latin share one Latin
+# alphabet (C, Č, Ć, D, Dž, Đ, ... Lj ... Nj ...); Albanian has its own (Ç after C, Dh after D,
+# Ë after E, Gj, Ll, Nj, Rr, Sh, Th, Xh, Zh); Macedonian and Serbian Cyrillic put Cyrillic names
+# first, each in its own alphabet (Ѓ after Д in Macedonian, after Г in Serbian).
+NAME_COLLATIONS = {
+    "en": "en",
+    "sq": "sq",
+    "bs": "sr_Latn",
+    "hr": "sr_Latn",
+    "cnr": "sr_Latn",
+    "sr-Latn": "sr_Latn",
+    "mk": "mk",
+    "sr-Cyrl": "sr",
+}
+NAME_LOCALES = tuple(dict.fromkeys(NAME_COLLATIONS.values()))
+
+
+def name_collation(language: str | None = None) -> str:
+    """The ICU locale that orders names for `language` (default: the language being rendered)."""
+    from schoolmgr.i18n import current_language
+
+    return NAME_COLLATIONS.get(language or current_language(), "en")
 
 
 @functools.cache
@@ -99,16 +119,20 @@ def collation_key(text: str | None, locale: str = "en") -> bytes:
     return _collator(locale).getSortKey(unicodedata.normalize("NFC", text or ""))
 
 
-def person_sort_key(full_name: str | None, locale: str = NAME_LOCALE) -> bytes:
+def person_sort_key(full_name: str | None, locale: str | None = None) -> bytes:
     """Family name (the last word), then given names: "Đorđe Jovanović" sorts under J.
+    `locale` is an ICU locale of NAME_LOCALES; by default the one of the page's language.
 
     The two keys are joined: an ICU key ends with its only zero byte, so the family name is
     compared in full before the given names are."""
+    locale = locale or name_collation()
     words = (full_name or "").split()
     family, given = (words[-1], " ".join(words[:-1])) if words else ("", "")
     return collation_key(family, locale) + collation_key(given, locale)
 
 
-def sorted_people(items, name=lambda item: item.full_name, locale: str = NAME_LOCALE) -> list:
-    """`items` in name order (family name, then given names): the order of every list of people."""
+def sorted_people(items, name=lambda item: item.full_name, locale: str | None = None) -> list:
+    """`items` in name order (family name, then given names) of the page's language: the order
+    of every list of people."""
+    locale = locale or name_collation()
     return sorted(items, key=lambda item: person_sort_key(name(item), locale))

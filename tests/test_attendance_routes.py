@@ -351,6 +351,12 @@ def test_module_summary_is_paginated_with_the_rate_over_all_participants(
     assert "Rate so far: 33.3%" in module_page
     assert ciril.user.full_name not in module_page  # the module page lists no participants
 
+    # In Croatian the rates are written the Croatian way (Babel), not "33.3%".
+    world["trainer"].preferred_language = "hr"
+    db.session.commit()
+    assert "33,3\u00a0%" in client.get(url).text
+    assert "33,3%" in client.get(f"/trainer/modules/{em.id}").text  # "%(p)s%%" of the catalogue
+
 
 def test_roster_post_without_csrf_token_is_refused(client, login, world, app):
     app.config["WTF_CSRF_ENABLED"] = True

@@ -149,6 +149,30 @@ def test_dates_are_written_the_way_each_language_writes_them(
         assert fmt_date_range(date(2020, 9, 28), date(2020, 10, 2)) == range_two_months
 
 
+@pytest.mark.parametrize(
+    ("tag", "count", "mean", "rate", "names"),
+    [
+        ("en", "1,234", "4.50", "12.5%", "Ana, Besa and Cvijeta"),
+        ("sq", "1\u00a0234", "4,50", "12,5%", "Ana, Besa dhe Cvijeta"),
+        ("hr", "1.234", "4,50", "12,5\u00a0%", "Ana, Besa i Cvijeta"),
+        ("sr-Cyrl", "1.234", "4,50", "12,5%", "Ana, Besa и Cvijeta"),
+        ("mk", "1.234", "4,50", "12,5\u00a0%", "Ana, Besa и Cvijeta"),
+        ("cnr", "1.234", "4,50", "12,5%", "Ana, Besa i Cvijeta"),
+    ],
+)
+def test_numbers_percentages_and_lists_are_written_the_way_each_language_writes_them(
+    app, tag, count, mean, rate, names
+):
+    from schoolmgr.i18n import fmt_decimal, fmt_list, fmt_number, fmt_percent
+
+    with in_language(tag):
+        assert fmt_number(1234) == count
+        assert fmt_decimal(4.5, 2) == mean
+        assert fmt_percent(12.46, 1) == rate
+        assert fmt_list(["Ana", "Besa", "Cvijeta"]) == names
+        assert fmt_number(None) == fmt_percent(None) == "–"
+
+
 def test_emails_go_out_in_the_recipients_language(app, db, outbox):
     from flask_babel import lazy_gettext as _l
 

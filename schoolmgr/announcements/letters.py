@@ -65,7 +65,7 @@ def accepted_query(edition: Edition) -> sa.Select:
             Registration.edition_id == edition.id,
             Registration.status == RegistrationStatus.ACCEPTED,
         )
-        .order_by(User.full_name, Registration.id)
+        .order_by(User.name_order(), Registration.id)
         .options(selectinload(Registration.user))
     )
 

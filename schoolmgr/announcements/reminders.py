@@ -19,6 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
 from schoolmgr.extensions import db
+from schoolmgr.i18n import in_language
 from schoolmgr.mail import queue_email
 from schoolmgr.models import (
     Edition,
@@ -218,10 +219,16 @@ def notify_changes(changes: list[SessionChange]) -> int:
             subject,
             user=user,
             edition=edition,
-            changes=[_describe(c, edition) for c in user_changes],
+            changes=_describe_all(user_changes, edition, user),
             schedule_url=site_url("registration.schedule"),
         )
     return len(per_user)
+
+
+def _describe_all(changes: list[SessionChange], edition: Edition, user: User) -> list[dict]:
+    """The changes with their times written in the recipient's language."""
+    with in_language(user.preferred_language):
+        return [_describe(c, edition) for c in changes]
 
 
 def _describe(change: SessionChange, edition: Edition) -> dict:

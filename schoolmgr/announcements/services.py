@@ -19,6 +19,7 @@ from sqlalchemy.orm import selectinload
 from schoolmgr.audit import record
 from schoolmgr.errors import DomainError, rolls_back
 from schoolmgr.extensions import db
+from schoolmgr.i18n import in_language
 from schoolmgr.mail import queue_email
 from schoolmgr.models import (
     ATTENDED_STATUSES,
@@ -196,7 +197,7 @@ def audience_query(edition: Edition, audience: Audience) -> sa.Select:
             .exists()
         )
         statement = statement.where(attended if audience.attended == "yes" else ~attended)
-    return statement.order_by(User.full_name, Registration.id)
+    return statement.order_by(User.name_order(), Registration.id)
 
 
 def audience_registrations(edition: Edition, audience: Audience) -> list[Registration]:
@@ -412,11 +413,12 @@ def process(announcement: Announcement, limit: int | None = CHUNK) -> int:
     announcement.status = AnnouncementStatus.SENDING
     for row in rows:
         registration = registrations.get(row.user_id)
-        values = (
-            placeholder_values(registration)
-            if registration is not None
-            else {"first_name": first_name(row.user), "edition": edition.title}
-        )
+        with in_language(row.user.preferred_language):  # dates and notes in the reader's words
+            values = (
+                placeholder_values(registration)
+                if registration is not None
+                else {"first_name": first_name(row.user), "edition": edition.title}
+            )
         row.subject = fill(announcement.subject, values)[:300]
         row.body_text = fill(announcement.body, values) or " "
         if not row.opted_out:

@@ -53,7 +53,7 @@ def module_participants(edition_module: EditionModule) -> sa.Select:
         sa.select(Registration)
         .join(User, User.id == Registration.user_id)
         .options(contains_eager(Registration.user))
-        .order_by(User.sort_key, User.id),
+        .order_by(User.name_order(), User.id),
         edition_module,
     )
 
@@ -130,7 +130,7 @@ def roster_query(session: Session, q: str = "", registration_id: int | None = No
                 Attendance.session_id == session.id,
             ),
         )
-        .order_by(User.sort_key, User.id),
+        .order_by(User.name_order(), User.id),
         session.edition_module,
     )
     for term in search_terms(q):

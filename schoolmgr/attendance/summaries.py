@@ -62,7 +62,7 @@ def _registrations_with_users(ids) -> list[Registration]:
             .join(User, User.id == Registration.user_id)
             .where(Registration.id.in_(list(ids)))
             .options(contains_eager(Registration.user))
-            .order_by(User.sort_key, User.id)
+            .order_by(User.name_order(), User.id)
         )
     )
 
@@ -87,7 +87,7 @@ def edition_participants(edition: Edition) -> sa.Select:
             Registration.status == RegistrationStatus.ACCEPTED,
         )
         .options(contains_eager(Registration.user))
-        .order_by(User.sort_key, User.id)
+        .order_by(User.name_order(), User.id)
     )
 
 

@@ -1,6 +1,7 @@
 """Audit log filter form (GET)."""
 
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_pgettext
 from wtforms import DateField, SelectField
 from wtforms.validators import Optional
 
@@ -11,5 +12,5 @@ class AuditFilterForm(GetForm):
     action = SelectField(_l("Action"), choices=[], validators=[Optional()], validate_choice=False)
     actor = SelectField(_l("Who"), choices=[], validators=[Optional()], validate_choice=False)
     edition = SelectField(_l("Edition"), choices=[], validators=[Optional()], validate_choice=False)
-    date_from = DateField(_l("From"), validators=[Optional()])
-    date_to = DateField(_l("To"), validators=[Optional()])
+    date_from = DateField(lazy_pgettext("date range", "From"), validators=[Optional()])
+    date_to = DateField(lazy_pgettext("date range", "To"), validators=[Optional()])

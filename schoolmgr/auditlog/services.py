@@ -59,7 +59,7 @@ def actor_choices() -> list[tuple[int, str]]:
         for u in db.session.scalars(
             sa.select(User)
             .where(User.role.in_([Role.STAFF, Role.ADMIN, Role.TRAINER]))
-            .order_by(User.full_name)
+            .order_by(User.name_order(), User.id)
         )
     ]
 

@@ -46,7 +46,7 @@ from schoolmgr.models import (
     utcnow,
 )
 from schoolmgr.pagination import paginate
-from schoolmgr.text import person_sort_key
+from schoolmgr.text import name_collation, person_sort_key
 
 STATES = ("eligible", "exception", "pending", "ineligible", "excluded")
 
@@ -287,7 +287,8 @@ def edition_standing(edition: Edition, now: datetime | None = None) -> EditionSt
                 certificate_id=current.get(reg_id),
             )
         )
-    standings.sort(key=lambda s: (person_sort_key(s.name), s.registration_id))
+    locale = name_collation()
+    standings.sort(key=lambda s: (person_sort_key(s.name, locale), s.registration_id))
     return EditionStanding(standings, attendance, now)
 
 

@@ -14,7 +14,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from schoolmgr.extensions import db
 from schoolmgr.i18n import LANGUAGE_NAMES
 from schoolmgr.models.types import UTCDateTime, enum_type, random_token, utcnow
-from schoolmgr.text import fold, person_sort_key
+from schoolmgr.text import NAME_LOCALES, fold, name_collation, person_sort_key
 
 
 class Role(enum.StrEnum):
@@ -124,6 +124,17 @@ INSTITUTION_TYPE_LABELS = {
 LANGUAGES = LANGUAGE_NAMES
 
 
+# The column holding the name's key in each alphabet (an ICU locale of text.NAME_LOCALES).
+SORT_KEY_COLUMNS = {
+    "sr_Latn": "sort_key",
+    "en": "sort_key_en",
+    "sq": "sort_key_sq",
+    "mk": "sort_key_mk",
+    "sr": "sort_key_sr",
+}
+assert set(SORT_KEY_COLUMNS) == set(NAME_LOCALES)
+
+
 class User(UserMixin, db.Model):
     __tablename__ = "users"
     __table_args__ = (
@@ -139,9 +150,15 @@ class User(UserMixin, db.Model):
     full_name: Mapped[str] = mapped_column(sa.String(200), index=True)
     # Accent- and script-folded name, email and institution for search ("colic" finds "Čolić").
     search_key: Mapped[str] = mapped_column(sa.String(700), default="", index=True)
-    # Collation key of the name (family name, then given names): lists of people sort on it
-    # in SQL, in alphabetical order rather than code-point order (see text.person_sort_key).
+    # Collation keys of the name (family name, then given names), one per alphabet of the page
+    # languages (text.NAME_COLLATIONS): lists of people sort in SQL on the key of the page's
+    # language, `order_by(User.name_order(), User.id)`, in alphabetical rather than code-point
+    # order. `sort_key` is the Latin alphabet of Bosnian, Croatian, Montenegrin and Serbian.
     sort_key: Mapped[bytes] = mapped_column(sa.LargeBinary(1000), default=b"", index=True)
+    sort_key_en: Mapped[bytes] = mapped_column(sa.LargeBinary(1000), default=b"", index=True)
+    sort_key_sq: Mapped[bytes] = mapped_column(sa.LargeBinary(1000), default=b"", index=True)
+    sort_key_mk: Mapped[bytes] = mapped_column(sa.LargeBinary(1000), default=b"", index=True)
+    sort_key_sr: Mapped[bytes] = mapped_column(sa.LargeBinary(1000), default=b"", index=True)
     password_hash: Mapped[str | None] = mapped_column(sa.String(255))
     role: Mapped[Role] = mapped_column(enum_type(Role), default=Role.PARTICIPANT, index=True)
     country: Mapped[Country | None] = mapped_column(enum_type(Country), index=True)
@@ -182,8 +199,19 @@ class User(UserMixin, db.Model):
         parts[key] = value or ""
         self.search_key = fold(" ".join(parts.values()))[:700]
         if key == "full_name":
-            self.sort_key = person_sort_key(value)[:1000]
+            for locale, column in SORT_KEY_COLUMNS.items():
+                setattr(self, column, person_sort_key(value, locale)[:1000])
         return value
+
+    @classmethod
+    def name_order(cls, language: str | None = None):
+        """The sort-key column of `language` (default: the page's): ORDER BY it for names."""
+        return cls.sort_key_column(name_collation(language))
+
+    @classmethod
+    def sort_key_column(cls, collation: str):
+        """The sort-key column of an ICU locale of text.NAME_LOCALES."""
+        return getattr(cls, SORT_KEY_COLUMNS[collation])
 
     # The sign-in this instance was loaded for (or opened by get_id); not a column.
     session_key = None

@@ -31,7 +31,7 @@ class PeopleError(DomainError):
 
 def users_query(q: str | None = None, role: str | None = None, active: str | None = None):
     """Users matching every folded search word (name, email, institution, country), by name."""
-    query = sa.select(User).order_by(User.sort_key, User.id)
+    query = sa.select(User).order_by(User.name_order(), User.id)
     for term in search_terms(q):
         countries = [c for c in Country if term in c.label.casefold() or term == c.value.lower()]
         condition = User.search_key.contains(term, autoescape=True)

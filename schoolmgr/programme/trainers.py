@@ -15,6 +15,7 @@ from schoolmgr.auth.tokens import (
 )
 from schoolmgr.errors import rolls_back
 from schoolmgr.extensions import db
+from schoolmgr.i18n import fmt_list
 from schoolmgr.mail import queue_email
 from schoolmgr.models import (
     EditionModule,
@@ -34,7 +35,7 @@ def trainer_choices() -> list[User]:
         db.session.scalars(
             sa.select(User)
             .where(User.role == Role.TRAINER, User.active.is_(True))
-            .order_by(User.sort_key, User.id)
+            .order_by(User.name_order(), User.id)
         )
     )
 
@@ -58,7 +59,7 @@ def set_trainers(
         raise ProgrammeError(
             _(
                 "Only people with the trainer role can train a module: %(names)s",
-                names=", ".join(not_trainers) or "?",
+                names=fmt_list(not_trainers) or "?",
             ),
             "not_a_trainer",
             field="trainers",

@@ -22,6 +22,7 @@ from schoolmgr.models import (
     edition_module_trainers,
 )
 from schoolmgr.pagination import paginate
+from schoolmgr.text import name_collation
 
 
 def accepted_counts(edition_ids: list[int]) -> dict[int, int]:
@@ -158,7 +159,7 @@ def programme_of(edition_id: int) -> Programme:
     """The modules (in programme order) with their trainers, and every session, of an edition:
     plain rows in two queries, however many modules, trainers and sessions it has. Building
     ORM objects for them cost more than the queries on the public edition page."""
-    modules_query, trainers_query = _programme_queries()
+    modules_query, trainers_query = _programme_queries(name_collation())
     modules: dict[int, ProgrammeModule] = {}
     sessions: list[ProgrammeSession] = []
     for row in db.session.execute(modules_query, {"edition_id": edition_id}):
@@ -181,9 +182,9 @@ def programme_of(edition_id: int) -> Programme:
 
 
 @cache
-def _programme_queries() -> tuple[sa.Select, sa.Select]:
-    """Built once per process; the edition is a parameter. Modules come with their sessions
-    (an outer join: a module without sessions is still listed)."""
+def _programme_queries(collation: str) -> tuple[sa.Select, sa.Select]:
+    """Built once per process and name order; the edition is a parameter. Modules come with
+    their sessions (an outer join: a module without sessions is still listed)."""
     edition_id = sa.bindparam("edition_id", type_=sa.Integer)
     modules = (
         sa.select(
@@ -208,7 +209,7 @@ def _programme_queries() -> tuple[sa.Select, sa.Select]:
         .join(User, User.id == edition_module_trainers.c.user_id)
         .join(EditionModule, EditionModule.id == edition_module_trainers.c.edition_module_id)
         .where(EditionModule.edition_id == edition_id)
-        .order_by(User.full_name)
+        .order_by(User.sort_key_column(collation), User.id)
     )
     return modules, trainers
 

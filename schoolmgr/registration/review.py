@@ -10,6 +10,7 @@ from sqlalchemy.orm import selectinload
 from schoolmgr import audit
 from schoolmgr.errors import rolls_back
 from schoolmgr.extensions import db
+from schoolmgr.i18n import fmt_list
 from schoolmgr.models import (
     Country,
     Edition,
@@ -75,7 +76,7 @@ def registrations_query(edition: Edition, filters: RegistrationFilters) -> sa.Se
     return statement.order_by(
         Registration.review_rank,
         Registration.waitlist_position,
-        User.sort_key,
+        User.name_order(),
         Registration.id,
     )
 
@@ -133,7 +134,7 @@ def bulk_decide(
                 _(
                     "This edition requires a nomination: %(names)s not nominated by their "
                     "national coordinator yet.",
-                    names=", ".join(r.user.full_name for r in unnominated[:5]),
+                    names=fmt_list(r.user.full_name for r in unnominated[:5]),
                 ),
                 "not_nominated",
                 409,

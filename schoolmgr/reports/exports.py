@@ -12,6 +12,7 @@ from flask_babel import ngettext
 from schoolmgr import pdf
 from schoolmgr.charts import Bar, bar_chart, percent_text
 from schoolmgr.exports import spreadsheet_safe
+from schoolmgr.i18n import fmt_decimal
 from schoolmgr.models import KOSOVO_FOOTNOTE, EditionKind
 from schoolmgr.reports.services import RateRow, Report
 from schoolmgr.timeutils import fmt_date_range
@@ -155,7 +156,7 @@ def present(report: Report, for_pdf: bool = False) -> dict:
 
 
 def _trend_chart(trends) -> object:
-    bars = [Bar(f"{t.module} {t.year}", t.mean, f"{t.mean:.2f}") for t in trends]
+    bars = [Bar(f"{t.module} {t.year}", t.mean, fmt_decimal(t.mean, 2)) for t in trends]
     return bar_chart(bars, title=_("Mean evaluation score per module and year (1–5)"), max_value=5)
 
 

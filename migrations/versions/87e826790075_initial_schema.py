@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: 2bc029b494f2
+Revision ID: 87e826790075
 Revises:
-Create Date: 2026-11-30 09:51:44.066883
+Create Date: 2026-11-30 10:12:08.523833
 
 """
 
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 # revision identifiers, used by Alembic.
-revision = "2bc029b494f2"
+revision = "87e826790075"
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -181,6 +181,10 @@ def upgrade():
         sa.Column("full_name", sa.String(length=200), nullable=False),
         sa.Column("search_key", sa.String(length=700), nullable=False),
         sa.Column("sort_key", sa.LargeBinary(length=1000), nullable=False),
+        sa.Column("sort_key_en", sa.LargeBinary(length=1000), nullable=False),
+        sa.Column("sort_key_sq", sa.LargeBinary(length=1000), nullable=False),
+        sa.Column("sort_key_mk", sa.LargeBinary(length=1000), nullable=False),
+        sa.Column("sort_key_sr", sa.LargeBinary(length=1000), nullable=False),
         sa.Column("password_hash", sa.String(length=255), nullable=True),
         sa.Column(
             "role",
@@ -293,6 +297,10 @@ def upgrade():
         batch_op.create_index(batch_op.f("ix_users_role"), ["role"], unique=False)
         batch_op.create_index(batch_op.f("ix_users_search_key"), ["search_key"], unique=False)
         batch_op.create_index(batch_op.f("ix_users_sort_key"), ["sort_key"], unique=False)
+        batch_op.create_index(batch_op.f("ix_users_sort_key_en"), ["sort_key_en"], unique=False)
+        batch_op.create_index(batch_op.f("ix_users_sort_key_mk"), ["sort_key_mk"], unique=False)
+        batch_op.create_index(batch_op.f("ix_users_sort_key_sq"), ["sort_key_sq"], unique=False)
+        batch_op.create_index(batch_op.f("ix_users_sort_key_sr"), ["sort_key_sr"], unique=False)
 
     op.create_table(
         "announcements",
@@ -1570,6 +1578,10 @@ def downgrade():
 
     op.drop_table("announcements")
     with op.batch_alter_table("users", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_users_sort_key_sr"))
+        batch_op.drop_index(batch_op.f("ix_users_sort_key_sq"))
+        batch_op.drop_index(batch_op.f("ix_users_sort_key_mk"))
+        batch_op.drop_index(batch_op.f("ix_users_sort_key_en"))
         batch_op.drop_index(batch_op.f("ix_users_sort_key"))
         batch_op.drop_index(batch_op.f("ix_users_search_key"))
         batch_op.drop_index(batch_op.f("ix_users_role"))
