@@ -806,6 +806,13 @@ def upgrade():
     )
     with op.batch_alter_table("certificates", schema=None) as batch_op:
         batch_op.create_index(
+            "ix_certificates_in_force_registration",
+            ["registration_id"],
+            unique=False,
+            sqlite_where=sa.text("superseded_at IS NULL AND revoked_at IS NULL"),
+            postgresql_where=sa.text("superseded_at IS NULL AND revoked_at IS NULL"),
+        )
+        batch_op.create_index(
             batch_op.f("ix_certificates_issued_by_id"), ["issued_by_id"], unique=False
         )
         batch_op.create_index(
@@ -1498,6 +1505,11 @@ def downgrade():
         batch_op.drop_index(batch_op.f("ix_certificates_revoked_by_id"))
         batch_op.drop_index(batch_op.f("ix_certificates_registration_id"))
         batch_op.drop_index(batch_op.f("ix_certificates_issued_by_id"))
+        batch_op.drop_index(
+            "ix_certificates_in_force_registration",
+            sqlite_where=sa.text("superseded_at IS NULL AND revoked_at IS NULL"),
+            postgresql_where=sa.text("superseded_at IS NULL AND revoked_at IS NULL"),
+        )
 
     op.drop_table("certificates")
     with op.batch_alter_table("announcement_recipients", schema=None) as batch_op:
