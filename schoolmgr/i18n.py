@@ -11,8 +11,8 @@ the menu, then the browser's Accept-Language, then English.
 
 from dataclasses import dataclass
 
-from flask import current_app, has_request_context, request
-from flask_babel import force_locale, get_locale
+from flask import current_app, g, has_app_context, has_request_context, request
+from flask_babel import force_locale, get_locale, get_translations
 
 LANGUAGE_COOKIE = "lang"
 DEFAULT_LANGUAGE = "en"
@@ -113,3 +113,16 @@ def current_language() -> str:
 def in_language(tag: str | None):
     """Context manager: render (an email, a PDF) in the given language."""
     return force_locale(babel_locale(tag))
+
+
+def rendering_translations():
+    """The catalogue of the language being rendered, for the templates' `_()`. Flask-Babel looks
+    it up anew on every call (a page makes a hundred); this keeps it in Flask-Babel's own
+    per-request slot, which `force_locale` (`in_language`) and `refresh()` reset."""
+    if not has_app_context():
+        return get_translations()
+    translations = getattr(g.get("_flask_babel"), "babel_translations", None)
+    if translations is None:
+        translations = get_translations()  # creates g._flask_babel
+        g._flask_babel.babel_translations = translations
+    return translations

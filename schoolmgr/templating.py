@@ -4,7 +4,7 @@ from flask import Flask, current_app
 from flask_login import current_user
 
 from schoolmgr import timeutils
-from schoolmgr.i18n import LANGUAGES, current_language
+from schoolmgr.i18n import LANGUAGES, current_language, rendering_translations
 from schoolmgr.models import KOSOVO_FOOTNOTE, Country, utcnow
 from schoolmgr.navigation import edition_tabs, nav_items
 
@@ -29,6 +29,13 @@ def init_app(app: Flask) -> None:
         edition_tabs=edition_tabs,
         kosovo_footnote=KOSOVO_FOOTNOTE,
         Country=Country,
+    )
+    app.jinja_env.install_gettext_callables(  # as Flask-Babel's, with the catalogue kept
+        gettext=lambda s: rendering_translations().ugettext(s),
+        ngettext=lambda s, p, n: rendering_translations().ungettext(s, p, n),
+        pgettext=lambda c, s: rendering_translations().upgettext(c, s),
+        npgettext=lambda c, s, p, n: rendering_translations().unpgettext(c, s, p, n),
+        newstyle=True,
     )
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True
