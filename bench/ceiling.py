@@ -13,6 +13,8 @@ from pathlib import Path
 
 from flask import Blueprint, Flask, render_template
 
+from schoolmgr.i18n import LANGUAGES
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -81,6 +83,10 @@ def create_ceiling_app(data: dict) -> Flask:
         get_locale=lambda: "en",
         current_user=Anonymous(),
         kosovo_footnote="",
+        csrf_token=lambda: "ceiling-token",  # the header's language form
+        languages=LANGUAGES,
+        current_language="en",
+        school_short_name="ReSPA",
     )
     upcoming, past = _cards(data["upcoming"]), _cards(data["past"])
     pager = PlainPager(1, max(1, data.get("pages", 1)))
@@ -103,6 +109,10 @@ def create_ceiling_app(data: dict) -> Flask:
 
     @public.route("/editions/<slug>")
     def edition(slug):
+        return ""
+
+    @public.route("/language", methods=["POST"])
+    def set_language():
         return ""
 
     @auth.route("/login")

@@ -13,8 +13,8 @@ import re
 from dataclasses import dataclass
 
 from babel import Locale, lists, numbers
-from flask import current_app, has_request_context, request
-from flask_babel import force_locale, get_locale
+from flask import current_app, g, has_app_context, has_request_context, request
+from flask_babel import force_locale, get_locale, get_translations
 
 LANGUAGE_COOKIE = "lang"
 DEFAULT_LANGUAGE = "en"
@@ -161,3 +161,16 @@ def fmt_list(items) -> str:
     """Items joined as the language joins them: "A, B and C", "A, B i C", "A, B dhe C"."""
     items = [str(item) for item in items]
     return lists.format_list(items, locale=_locale()) if items else ""
+
+
+def rendering_translations():
+    """The catalogue of the language being rendered, for the templates' `_()`. Flask-Babel looks
+    it up anew on every call (a page makes a hundred); this keeps it in Flask-Babel's own
+    per-request slot, which `force_locale` (`in_language`) and `refresh()` reset."""
+    if not has_app_context():
+        return get_translations()
+    translations = getattr(g.get("_flask_babel"), "babel_translations", None)
+    if translations is None:
+        translations = get_translations()  # creates g._flask_babel
+        g._flask_babel.babel_translations = translations
+    return translations

@@ -5,7 +5,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import sqlalchemy as sa
-from flask import current_app, has_request_context, request, url_for
+from flask import current_app, g, has_request_context, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
@@ -84,13 +84,28 @@ class EditionTab:
     count: Callable[[Edition], TabCount | None] | None = None
 
 
+def _session_counts(edition: Edition) -> tuple[int, int, int]:
+    """Modules, sessions and sessions already started of `edition`: one query for both tabs
+    that show them, kept for the rest of the request."""
+    counted = g.setdefault("edition_session_counts", {})
+    if edition.id not in counted:
+        counted[edition.id] = tuple(
+            db.session.execute(
+                sa.select(
+                    sa.func.count(sa.distinct(EditionModule.id)),
+                    sa.func.count(Session.id),
+                    sa.func.count(Session.id).filter(Session.starts_at <= utcnow()),
+                )
+                .select_from(EditionModule)
+                .outerjoin(Session, Session.edition_module_id == EditionModule.id)
+                .where(EditionModule.edition_id == edition.id)
+            ).one()
+        )
+    return counted[edition.id]
+
+
 def _count_sessions(edition: Edition) -> TabCount:
-    modules, sessions = db.session.execute(
-        sa.select(sa.func.count(sa.distinct(EditionModule.id)), sa.func.count(Session.id))
-        .select_from(EditionModule)
-        .outerjoin(Session, Session.edition_module_id == EditionModule.id)
-        .where(EditionModule.edition_id == edition.id)
-    ).one()
+    modules, sessions, _held = _session_counts(edition)
     spoken = ngettext("%(num)d module", "%(num)d modules", modules) + ", "
     spoken += ngettext("%(num)d session", "%(num)d sessions", sessions)
     return TabCount(str(sessions), spoken)
@@ -113,14 +128,7 @@ def _count_registrations(edition: Edition) -> TabCount:
 
 
 def _count_sessions_held(edition: Edition) -> TabCount:
-    held, total = db.session.execute(
-        sa.select(
-            sa.func.count(Session.id).filter(Session.starts_at <= utcnow()),
-            sa.func.count(Session.id),
-        )
-        .join(EditionModule, EditionModule.id == Session.edition_module_id)
-        .where(EditionModule.edition_id == edition.id)
-    ).one()
+    _modules, total, held = _session_counts(edition)
     return TabCount(
         f"{held}/{total}",
         ngettext("%(h)d of %(num)d session held", "%(h)d of %(num)d sessions held", total, h=held),
@@ -129,7 +137,8 @@ def _count_sessions_held(edition: Edition) -> TabCount:
 
 def _count_certificates(edition: Edition) -> TabCount:
     issued = db.session.scalar(
-        sa.select(sa.func.count(Certificate.id))
+        sa.select(sa.func.count())
+        .select_from(Certificate)
         .join(Registration, Registration.id == Certificate.registration_id)
         .where(
             Registration.edition_id == edition.id,

@@ -11,6 +11,7 @@ from schoolmgr.i18n import (
     fmt_list,
     fmt_number,
     fmt_percent,
+    rendering_translations,
 )
 from schoolmgr.models import KOSOVO_FOOTNOTE, Country, utcnow
 from schoolmgr.navigation import edition_tabs, nav_items
@@ -40,6 +41,13 @@ def init_app(app: Flask) -> None:
         edition_tabs=edition_tabs,
         kosovo_footnote=KOSOVO_FOOTNOTE,
         Country=Country,
+    )
+    app.jinja_env.install_gettext_callables(  # as Flask-Babel's, with the catalogue kept
+        gettext=lambda s: rendering_translations().ugettext(s),
+        ngettext=lambda s, p, n: rendering_translations().ungettext(s, p, n),
+        pgettext=lambda c, s: rendering_translations().upgettext(c, s),
+        npgettext=lambda c, s, p, n: rendering_translations().unpgettext(c, s, p, n),
+        newstyle=True,
     )
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True

@@ -100,3 +100,27 @@ def test_stack_benchmark_runs_and_checks_the_database():
         done.stdout,
         re.MULTILINE,
     ), done.stdout[-2000:]
+
+
+def test_ceiling_serves_the_home_template():
+    """bench/ceiling.py renders the app's real home template: when base.html needs a new
+    helper or endpoint, the ceiling must get it too, or every ratio is against error pages."""
+    from bench.ceiling import create_ceiling_app
+
+    card = {
+        "edition": {
+            "title": "Digital Transformation 2027",
+            "slug": "dt-2027",
+            "venue": "Budva",
+            "start_date": "2027-09-13",
+            "end_date": "2027-09-17",
+            "kind": {"label": "Seasonal school", "value": "seasonal_school"},
+            "format": {"label": "In person", "value": "in_person"},
+        },
+        "seats_left": 4,
+        "registration_open": True,
+    }
+    ceiling = create_ceiling_app({"upcoming": [card], "past": [], "pages": 1})
+    response = ceiling.test_client().get("/")
+    assert response.status_code == 200
+    assert "Digital Transformation 2027" in response.get_data(as_text=True)

@@ -7,7 +7,7 @@ from functools import cache
 
 import sqlalchemy as sa
 from flask_sqlalchemy.pagination import Pagination
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import load_only, selectinload
 
 from schoolmgr.extensions import db
 from schoolmgr.models import (
@@ -58,14 +58,42 @@ class EditionCard:
 PAST_PER_PAGE = 12
 
 
+# What an edition card shows (and `registration_is_open` reads): the rest of the row, the
+# description above all, is not loaded for the list.
+_CARD_COLUMNS = load_only(
+    Edition.title,
+    Edition.slug,
+    Edition.kind,
+    Edition.format,
+    Edition.venue,
+    Edition.start_date,
+    Edition.end_date,
+    Edition.capacity,
+    Edition.status,
+    Edition.registration_opens_at,
+    Edition.registration_closes_at,
+)
+
+
 @cache
 def _catalogue_queries() -> tuple[sa.Select, sa.Select]:
     """The home page's two statements, built once per process (`today` is a parameter): building
-    and cache-keying them anew on every request cost more than running them."""
+    and cache-keying them anew on every request cost more than running them. The upcoming
+    editions carry their accepted registrations, for the seats left."""
     today = sa.bindparam("today", type_=sa.Date)
+    accepted = (
+        sa.select(sa.func.count())
+        .where(
+            Registration.edition_id == Edition.id,
+            Registration.status == RegistrationStatus.ACCEPTED,
+        )
+        .correlate(Edition)
+        .scalar_subquery()
+    )
     upcoming = (
-        sa.select(Edition)
+        sa.select(Edition, accepted)
         .where(Edition.status == EditionStatus.PUBLISHED, Edition.end_date >= today)
+        .options(_CARD_COLUMNS)
         .order_by(Edition.start_date, Edition.id)
     )
     past = (
@@ -76,6 +104,7 @@ def _catalogue_queries() -> tuple[sa.Select, sa.Select]:
                 sa.and_(Edition.status == EditionStatus.PUBLISHED, Edition.end_date < today),
             )
         )
+        .options(_CARD_COLUMNS)
         .order_by(Edition.start_date.desc(), Edition.id.desc())
     )
     return upcoming, past
@@ -85,16 +114,18 @@ def catalogue(
     now: datetime, today: date
 ) -> tuple[list[EditionCard], list[EditionCard], Pagination]:
     """Published editions not yet ended (open for registration first), and one page of the past
-    editions, newest first. Three queries however many editions the school has run."""
+    editions, newest first. Two queries however many editions the school has run (three when
+    the page shows an archived edition that has not ended yet, the only past one with seats)."""
     upcoming_query, past_query = _catalogue_queries()
-    upcoming_editions = db.session.scalars(upcoming_query, {"today": today}).all()
+    upcoming_rows = db.session.execute(upcoming_query, {"today": today}).all()
     past_pager = paginate(past_query, PAST_PER_PAGE, params={"today": today})
-    counts = accepted_counts([e.id for e in [*upcoming_editions, *past_pager.items]])
+    counts = accepted_counts([e.id for e in past_pager.items if e.end_date >= today])
+    counts.update({e.id: accepted for e, accepted in upcoming_rows})
 
     def card(e: Edition) -> EditionCard:
         return EditionCard(e, seats_left(e, counts.get(e.id, 0)), e.registration_is_open(now))
 
-    upcoming = [card(e) for e in upcoming_editions]
+    upcoming = [card(e) for e, _accepted in upcoming_rows]
     upcoming.sort(key=lambda c: (not c.registration_open, c.edition.start_date))
     return upcoming, [card(e) for e in past_pager.items], past_pager
 

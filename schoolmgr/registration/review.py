@@ -5,7 +5,7 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 from flask_babel import gettext as _
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import contains_eager, selectinload
 
 from schoolmgr import audit
 from schoolmgr.errors import rolls_back
@@ -48,14 +48,11 @@ class RegistrationFilters:
 def registrations_query(edition: Edition, filters: RegistrationFilters) -> sa.Select:
     """Registrations of an edition matching the staff filters, with user and modules loaded,
     in review order (pending, accepted, waiting list, the rest; oldest first within each)."""
-    statement = (
-        sa.select(Registration)
-        .where(Registration.edition_id == edition.id)
-        .options(
-            selectinload(Registration.user),
-            selectinload(Registration.modules).selectinload(EditionModule.module),
+    statement = sa.select(Registration).where(Registration.edition_id == edition.id)
+    if edition.module_choice:  # the list shows each registration's modules only then
+        statement = statement.options(
+            selectinload(Registration.modules).selectinload(EditionModule.module)
         )
-    )
     if filters.status in {s.value for s in RegistrationStatus}:
         statement = statement.where(Registration.status == RegistrationStatus(filters.status))
     if filters.module_id:
@@ -67,7 +64,10 @@ def registrations_query(edition: Edition, filters: RegistrationFilters) -> sa.Se
             )
         )
     terms = search_terms(filters.q)
-    statement = statement.join(Registration.user)  # people are listed by name
+    # People are listed by name, and each row's user comes from the same join. An outer join
+    # (every registration has its user) lets PostgreSQL drop it from the page's count when no
+    # user column is filtered.
+    statement = statement.outerjoin(Registration.user).options(contains_eager(Registration.user))
     if filters.country in {c.value for c in Country}:
         statement = statement.where(User.country == Country(filters.country))
     for term in terms:

@@ -43,8 +43,18 @@ def managed_edition_module(edition_module_id: int) -> EditionModule:
 
 def managed_session(session_id: int) -> Session:
     """A session of a module the current user may manage: 404 when missing, 403 otherwise."""
-    session = db.session.get(Session, session_id)
+    # One query for the session, its module and edition (the pages show all three).
+    session = db.session.scalar(
+        sa.select(Session)
+        .where(Session.id == session_id)
+        .options(
+            joinedload(Session.edition_module).options(
+                joinedload(EditionModule.edition), joinedload(EditionModule.module)
+            )
+        )
+    )
     if session is None:
         abort(404)
-    managed_edition_module(session.edition_module_id)
+    if not may_manage(current_user, session.edition_module):
+        abort(403)
     return session

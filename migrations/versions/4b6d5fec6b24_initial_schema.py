@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: 87e826790075
+Revision ID: 4b6d5fec6b24
 Revises:
-Create Date: 2026-11-30 10:12:08.523833
+Create Date: 2026-11-30 10:12:33.802927
 
 """
 
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 # revision identifiers, used by Alembic.
-revision = "87e826790075"
+revision = "4b6d5fec6b24"
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -832,6 +832,13 @@ def upgrade():
     )
     with op.batch_alter_table("certificates", schema=None) as batch_op:
         batch_op.create_index(
+            "ix_certificates_in_force_registration",
+            ["registration_id"],
+            unique=False,
+            sqlite_where=sa.text("superseded_at IS NULL AND revoked_at IS NULL"),
+            postgresql_where=sa.text("superseded_at IS NULL AND revoked_at IS NULL"),
+        )
+        batch_op.create_index(
             batch_op.f("ix_certificates_issued_by_id"), ["issued_by_id"], unique=False
         )
         batch_op.create_index(
@@ -1524,6 +1531,11 @@ def downgrade():
         batch_op.drop_index(batch_op.f("ix_certificates_revoked_by_id"))
         batch_op.drop_index(batch_op.f("ix_certificates_registration_id"))
         batch_op.drop_index(batch_op.f("ix_certificates_issued_by_id"))
+        batch_op.drop_index(
+            "ix_certificates_in_force_registration",
+            sqlite_where=sa.text("superseded_at IS NULL AND revoked_at IS NULL"),
+            postgresql_where=sa.text("superseded_at IS NULL AND revoked_at IS NULL"),
+        )
 
     op.drop_table("certificates")
     with op.batch_alter_table("announcement_recipients", schema=None) as batch_op:

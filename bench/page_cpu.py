@@ -1,0 +1,117 @@
+"""CPU per request of the pages bench/pages.py loads, in-process (Flask test client), so that
+a loaded machine still gives comparable figures (CPU time, not wall clock).
+
+    .venv/bin/python bench/page_cpu.py DATABASE_URL [--n 60] [--pages home,roster]
+    .venv/bin/python bench/page_cpu.py DATABASE_URL --profile registrations   # cProfile
+
+DATABASE_URL holds the large school of `bench/pages.py` (run it once). ROOT=/other/tree runs
+another checkout's code against the same data: run two trees in turn for an interleaved A/B.
+Prints `page=NAME cpu_median_ms=C wall_median_ms=W n=N`; anonymous pages with the page cache off.
+"""
+
+import argparse
+import os
+import re
+import statistics
+import sys
+import time
+from urllib.parse import urlencode
+
+root = os.environ.get("ROOT", os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, root)
+os.chdir(root)
+parser = argparse.ArgumentParser()
+parser.add_argument("db")
+parser.add_argument("--n", type=int, default=60)
+parser.add_argument("--profile")
+parser.add_argument("--pages", default="home,edition,registrations,roster")
+args = parser.parse_args()
+os.environ.update(
+    FLASK_CONFIG="production",
+    SECRET_KEY="bench-" + "0" * 58,
+    DATABASE_URL=args.db,
+    RATELIMIT_ENABLED="false",
+    MAIL_BACKEND="outbox",
+    PUBLIC_PAGE_CACHE_SECONDS="0",
+)
+from schoolmgr import create_app  # noqa: E402
+
+app = create_app()
+import sqlalchemy as sa  # noqa: E402
+
+from schoolmgr.extensions import db  # noqa: E402
+
+with app.app_context():
+    slug = db.session.scalar(
+        sa.text(
+            "select e.slug from editions e join registrations r on r.edition_id=e.id "
+            "group by e.id, e.slug order by count(*) desc limit 1"
+        )
+    )
+    sid = db.session.scalar(
+        sa.text(
+            "select session_id from attendances group by session_id "
+            "order by count(*) desc, session_id limit 1"
+        )
+    )
+    staff = db.session.scalar(sa.text("select email from users where role='staff' order by id"))
+pages = {
+    "home": ("/", False),
+    "edition": (f"/editions/{slug}", False),
+    "registrations": (f"/staff/editions/{slug}/registrations", True),
+    "roster": (f"/trainer/sessions/{sid}", True),
+}
+anon = app.test_client()
+anon.environ_base["wsgi.url_scheme"] = "https"
+client = app.test_client()
+client.environ_base["wsgi.url_scheme"] = "https"
+page = client.get("/login").get_data(as_text=True)
+token = re.search(r'name="csrf_token" (?:type="hidden" )?value="([^"]+)"', page).group(1)
+password = os.environ.get("BENCH_PASSWORD", "bench-password-123")
+r = client.post(
+    "/login",
+    data=urlencode({"email": staff, "password": password, "csrf_token": token}),
+    content_type="application/x-www-form-urlencoded",
+    headers={"Referer": "https://localhost/login"},
+)
+assert r.status_code == 302, r.status_code
+wanted = args.pages.split(",")
+for name in wanted:  # warm up
+    url, signed = pages[name]
+    for _ in range(3):
+        resp = (client if signed else anon).get(url)
+        assert resp.status_code == 200, (name, resp.status_code)
+
+if args.profile:
+    import cProfile
+    import pstats
+
+    url, signed = pages[args.profile]
+    c = client if signed else anon
+    prof = cProfile.Profile()
+    prof.enable()
+    for _ in range(args.n):
+        c.get(url)
+    prof.disable()
+    st = pstats.Stats(prof)
+    st.sort_stats("cumulative").print_stats(45)
+    st.sort_stats("tottime").print_stats(30)
+    sys.exit()
+
+cpu = {n: [] for n in wanted}
+wall = {n: [] for n in wanted}
+for _ in range(args.n):
+    for name in wanted:
+        url, signed = pages[name]
+        c = client if signed else anon
+        t0, c0 = time.perf_counter(), time.process_time()
+        resp = c.get(url)
+        c1, t1 = time.process_time(), time.perf_counter()
+        assert resp.status_code == 200
+        cpu[name].append((c1 - c0) * 1000)
+        wall[name].append((t1 - t0) * 1000)
+for name in wanted:
+    print(
+        f"page={name} cpu_median_ms={statistics.median(cpu[name]):.1f} "
+        f"wall_median_ms={statistics.median(wall[name]):.1f} n={args.n}"
+    )
