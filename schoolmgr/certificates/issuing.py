@@ -343,7 +343,7 @@ def _registrations_to_record(registration_ids: list[int]) -> dict[int, Registrat
 
 
 def record_chunk(prepared: list[dict], actor_id: int | None) -> tuple[int, list[dict]]:
-    """Writer side of a parallel run: record what the workers prepared; (issued, failures).
+    """Record prepared certificates (the single writer of a run); return (issued, failures).
 
     The whole chunk goes in one transaction. If anything in it is refused (another run issued
     one of its certificates meanwhile, a rule said no), that transaction is rolled back and the
