@@ -375,3 +375,71 @@ def test_edition_standing_agrees_with_each_participants_own_evaluation(past_edit
     assert standing.issued == 1
     assert set(standing.missing_ids) == {registrations[n].id for n in ("excused", "granted")}
     assert batches.missing_registration_ids(edition) == standing.missing_ids
+
+
+def _prepared_chunk(edition, sessions, count):
+    regs = [factories.RegistrationFactory(edition=edition) for _ in range(count)]
+    for r in regs:
+        attend(r, sessions, [P] * 10)
+    factories.db.session.commit()
+    prepared, existing, failures = issuing.prepare_chunk([r.id for r in regs], None)
+    assert (len(prepared), existing, failures) == (count, 0, [])
+    return regs, prepared
+
+
+def _count(model, *where):
+    return factories.db.session.scalar(sa.select(sa.func.count()).select_from(model).where(*where))
+
+
+def test_recording_a_chunk_reads_the_same_for_two_or_four_certificates(past_edition, outbox):
+    """Recording loads registrations, users and the edition once per chunk (no N+1)."""
+    from schoolmgr.models import BadgeCredential
+    from tests.querycount import count_queries
+
+    edition, sessions = past_edition
+    selects = []
+    for count in (2, 4):
+        _regs, prepared = _prepared_chunk(edition, sessions, count)
+        factories.db.session.expire_all()
+        with count_queries() as queries:
+            assert issuing.record_chunk(prepared, None) == (count, [])
+        selects.append([s for s in queries.statements if s.startswith("SELECT")])
+    assert len(selects[0]) == len(selects[1]), selects
+    # Every certificate got its row, audit event, email and signed credential.
+    assert _count(Certificate) == 6
+    assert _count(AuditEvent, AuditEvent.action == "certificate.issued") == 6
+    assert _count(BadgeCredential, BadgeCredential.jwt != "") == 6
+    deliver_pending()
+    assert len(outbox) == 6
+
+
+def test_a_refused_certificate_does_not_cost_the_rest_of_its_chunk(past_edition, app, monkeypatch):
+    edition, sessions = past_edition
+    regs, prepared = _prepared_chunk(edition, sessions, 4)
+    # Another run issued the first one meanwhile: theirs stands, our file goes.
+    rival, _created = issuing.issue_for_registration(regs[0], None)
+    # The third one fails for a reason of its own.
+    broken = regs[2].id
+    notify = issuing._notify_holder
+
+    def notify_or_fail(certificate):
+        if certificate.registration_id == broken:
+            raise RuntimeError("mail template broken")
+        notify(certificate)
+
+    monkeypatch.setattr(issuing, "_notify_holder", notify_or_fail)
+
+    done, failures = issuing.record_chunk(prepared, None)
+
+    assert done == 3, failures
+    assert [(f["registration_id"], f["reason"]) for f in failures] == [
+        (broken, "RuntimeError: mail template broken")
+    ]
+    current = factories.db.session.scalars(sa.select(Certificate)).all()
+    assert sorted(c.registration_id for c in current) == sorted(
+        [regs[0].id, regs[1].id, regs[3].id]
+    )
+    assert by_id(current, regs[0]).id == rival.id
+    storage = Path(app.config["STORAGE_DIR"]) / "certificates"
+    assert not (storage / prepared[0]["pdf_name"]).exists()
+    assert _count(AuditEvent, AuditEvent.action == "certificate.issued") == 3

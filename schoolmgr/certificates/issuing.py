@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from sqlalchemy import orm
 from sqlalchemy.exc import IntegrityError
 
 from schoolmgr import audit
@@ -31,7 +32,15 @@ from schoolmgr.credentials import services as credentials
 from schoolmgr.errors import DomainError
 from schoolmgr.extensions import db
 from schoolmgr.mail import queue_email
-from schoolmgr.models import Certificate, CertificateOverride, Edition, Registration, User, utcnow
+from schoolmgr.models import (
+    Certificate,
+    CertificateOverride,
+    Edition,
+    EditionModule,
+    Registration,
+    User,
+    utcnow,
+)
 from schoolmgr.urls import base_url as site_base_url
 
 # Public reason categories (the verify page shows these; the written reason stays internal).
@@ -131,13 +140,8 @@ def prepare_certificate(
     }
 
 
-def record_certificate(prepared: dict, actor: User | None) -> tuple[Certificate, bool]:
-    """Add a prepared certificate with its audit event and email, in one commit.
-
-    If the registration got a current certificate meanwhile, that one stands and the prepared
-    file is removed.
-    """
-    registration = db.session.get(Registration, prepared["registration_id"])
+def _add_certificate(prepared: dict, registration: Registration, actor: User | None) -> Certificate:
+    """Add a prepared certificate with its audit event and email to the session."""
     certificate = Certificate(**prepared)
     certificate.registration = registration
     db.session.add(certificate)
@@ -154,8 +158,20 @@ def record_certificate(prepared: dict, actor: User | None) -> tuple[Certificate,
         reason=_("by exception") if prepared["snapshot"].get("by_exception") else "",
     )
     _notify_holder(certificate)
+    return certificate
+
+
+def record_certificate(prepared: dict, actor: User | None) -> tuple[Certificate, bool]:
+    """Add a prepared certificate with its audit event, email and credential, in one commit.
+
+    If the registration got a current certificate meanwhile, that one stands and the prepared
+    file is removed.
+    """
+    registration = db.session.get(Registration, prepared["registration_id"])
     try:
-        credentials.issue_for(certificate)  # flushes: a race for the registration fails here
+        # Any flush (the credential's, or loading the holder) refuses the loser of a race.
+        certificate = _add_certificate(prepared, registration, actor)
+        credentials.issue_for(certificate)
         db.session.commit()
     except IntegrityError:
         # Someone else issued it at the same moment: theirs stands.
@@ -285,16 +301,9 @@ def _failure(registration_id: int, exc: Exception) -> dict:
 
 def issue_chunk(registration_ids: list[int], actor_id: int | None) -> tuple[int, list[dict]]:
     """Issue the certificates of some registrations; return (issued, failures)."""
-    actor = db.session.get(User, actor_id) if actor_id else None
-    done, failures = 0, []
-    for registration_id in registration_ids:
-        try:
-            issue_for_registration(db.session.get(Registration, registration_id), actor)
-        except Exception as exc:  # one bad certificate must not stop the others
-            failures.append(_failure(registration_id, exc))
-        else:
-            done += 1
-    return done, failures
+    prepared, existing, failures = prepare_chunk(registration_ids, actor_id)
+    done, record_failures = record_chunk(prepared, actor_id)
+    return done + existing, failures + record_failures
 
 
 def prepare_chunk(
@@ -316,9 +325,45 @@ def prepare_chunk(
     return prepared, existing, failures
 
 
+def _registrations_to_record(registration_ids: list[int]) -> dict[int, Registration]:
+    """The registrations with what recording reads (user, edition, its modules and sessions)."""
+    rows = db.session.scalars(
+        sa.select(Registration)
+        .where(Registration.id.in_(registration_ids))
+        .options(
+            orm.joinedload(Registration.user),
+            orm.joinedload(Registration.edition)
+            .selectinload(Edition.edition_modules)
+            .options(
+                orm.joinedload(EditionModule.module), orm.selectinload(EditionModule.sessions)
+            ),
+        )
+    )
+    return {registration.id: registration for registration in rows}
+
+
 def record_chunk(prepared: list[dict], actor_id: int | None) -> tuple[int, list[dict]]:
-    """Writer side of a parallel run: record what the workers prepared; (issued, failures)."""
+    """Record prepared certificates (the single writer of a run); return (issued, failures).
+
+    The whole chunk goes in one transaction. If anything in it is refused (another run issued
+    one of its certificates meanwhile, a rule said no), that transaction is rolled back and the
+    certificates are recorded one by one, so one refusal never costs the others.
+    """
     actor = db.session.get(User, actor_id) if actor_id else None
+    if not prepared:
+        return 0, []
+    try:
+        registrations = _registrations_to_record([values["registration_id"] for values in prepared])
+        certificates = [
+            _add_certificate(values, registrations[values["registration_id"]], actor)
+            for values in prepared
+        ]
+        credentials.issue_for_many(certificates)  # flushes: a race fails here
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+    else:
+        return len(certificates), []
     done, failures = 0, []
     for values in prepared:
         try:

@@ -168,8 +168,12 @@ def open_badge_credential(
     salt: str,
     pdf_sha256: str,
     status: tuple[int, int],
+    edition_achievement: dict | None = None,
 ) -> dict:
-    """The OpenBadgeCredential of one certificate snapshot (unsigned)."""
+    """The OpenBadgeCredential of one certificate snapshot (unsigned).
+
+    `edition_achievement`: `achievement(edition)` if the caller built it already (bulk issuing).
+    """
     list_number, index = status
     identifiers = [
         {
@@ -211,7 +215,7 @@ def open_badge_credential(
             "id": subject_uri,
             "type": ["AchievementSubject"],
             "identifier": identifiers,
-            "achievement": achievement(edition),
+            "achievement": edition_achievement or achievement(edition),
             "activityStartDate": day_start(date.fromisoformat(snapshot["start_date"])),
             "activityEndDate": day_start(date.fromisoformat(snapshot["end_date"])),
             "narrative": narrative,

@@ -68,34 +68,52 @@ def issue_for(certificate: Certificate) -> BadgeCredential:
 
     Flushes: the new row's id is its place in the revocation status list.
     """
+    return issue_for_many([certificate])[0]
+
+
+def issue_for_many(certificates: list[Certificate]) -> list[BadgeCredential]:
+    """`issue_for` for several certificates: one flush, each edition's achievement built once.
+
+    The certificates' registrations, users and editions (with modules and sessions) should be
+    loaded already (schoolmgr.certificates.issuing.record_chunk does that in one go).
+    """
     try:
         key = _signing_key()
     except CredentialError as exc:
         # Refuse the certificate with the reason, as its other rules do.
         raise CertificateError(exc.message, exc.code, exc.status_code) from exc
-    registration = certificate.registration
-    row = BadgeCredential(
-        certificate=certificate,
-        credential_uri=f"urn:uuid:{uuid.uuid4()}",
-        key_id=key.key_id,
-        jwt="",
-        issued_at=certificate.issued_at or utcnow(),
-    )
-    db.session.add(row)
+    rows = [
+        BadgeCredential(
+            certificate=certificate,
+            credential_uri=f"urn:uuid:{uuid.uuid4()}",
+            key_id=key.key_id,
+            jwt="",
+            issued_at=certificate.issued_at or utcnow(),
+        )
+        for certificate in certificates
+    ]
+    db.session.add_all(rows)
     db.session.flush()
-    user = registration.user
-    credential = documents.open_badge_credential(
-        credential_uri=row.credential_uri,
-        subject_uri=f"urn:uuid:{uuid.uuid4()}",
-        snapshot=certificate.snapshot,
-        edition=registration.edition,
-        email=None if user.anonymised_at else user.email,
-        salt=secrets.token_hex(16),
-        pdf_sha256=certificate.sha256,
-        status=documents.status_position(row.id),
-    )
-    row.jwt = sign(credential, key)
-    return row
+    achievements: dict[int, dict] = {}
+    for certificate, row in zip(certificates, rows, strict=True):
+        registration = certificate.registration
+        edition = registration.edition
+        if edition.id not in achievements:
+            achievements[edition.id] = documents.achievement(edition)
+        user = registration.user
+        credential = documents.open_badge_credential(
+            credential_uri=row.credential_uri,
+            subject_uri=f"urn:uuid:{uuid.uuid4()}",
+            snapshot=certificate.snapshot,
+            edition=edition,
+            edition_achievement=achievements[edition.id],
+            email=None if user.anonymised_at else user.email,
+            salt=secrets.token_hex(16),
+            pdf_sha256=certificate.sha256,
+            status=documents.status_position(row.id),
+        )
+        row.jwt = sign(credential, key)
+    return rows
 
 
 def revoke_for(certificate: Certificate, reason: str) -> BadgeCredential | None:
