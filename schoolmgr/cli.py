@@ -86,7 +86,7 @@ def materials_clean_uploads_command(hours: int) -> None:
     """Delete partial uploads abandoned by a worker killed mid-upload."""
     from datetime import timedelta
 
-    from schoolmgr.materials.services import remove_abandoned_uploads
+    from schoolmgr.materials.uploads import remove_abandoned_uploads
 
     click.echo(f"removed={remove_abandoned_uploads(timedelta(hours=hours))}")
 

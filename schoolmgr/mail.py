@@ -126,7 +126,7 @@ def _build_message(email: OutboundEmail) -> EmailMessage:
 def _attachment_parts(attachment: EmailAttachment) -> tuple[str, str, bytes]:
     if attachment.content is not None:
         return attachment.filename, attachment.media_type, attachment.content
-    from schoolmgr.materials.services import storage_key
+    from schoolmgr.materials.uploads import storage_key
     from schoolmgr.storage import get_storage
 
     material = attachment.material

@@ -13,7 +13,7 @@ storage_cli = AppGroup("storage", help="Stored files (materials, certificates)."
 @click.option("--hours", default=24, show_default=True, help="Grace period: only older files.")
 def cleanup_command(hours: int) -> None:
     """Delete stored files that no record points at (left by a process killed mid-write)."""
-    from schoolmgr.materials.services import remove_abandoned_uploads
+    from schoolmgr.materials.uploads import remove_abandoned_uploads
     from schoolmgr.storage import get_storage
     from schoolmgr.storage.maintenance import remove_orphans
 
