@@ -2,6 +2,7 @@
 
 Idempotent: records are found by their natural keys (email, slug) and created only when missing.
 Dates of the upcoming editions are relative to the day the data is loaded.
+Long on purpose: mostly data (names, modules, institutions) and one seeding script, read top down.
 """
 
 import random

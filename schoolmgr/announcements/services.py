@@ -4,6 +4,8 @@ A send creates the announcement and one row per recipient (the audience is froze
 queues each recipient's email through the outbox in the same transaction. Large sends, when
 REDIS_URL is set, leave the rendering and queueing to a background job (`jobs.py`) that works in
 chunks and can be run again to resume; the page shows its progress.
+
+Long on purpose: one pipeline (placeholders, audience, attachments, send, delivery) kept together.
 """
 
 import re
