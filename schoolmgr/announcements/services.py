@@ -32,8 +32,10 @@ from schoolmgr.models import (
     Country,
     Edition,
     EditionModule,
+    EmailStatus,
     Material,
     MaterialKind,
+    OutboundEmail,
     Registration,
     RegistrationStatus,
     User,
@@ -462,8 +464,6 @@ def get_announcement(edition: Edition, announcement_id: int) -> Announcement:
 
 def recipients_query(announcement: Announcement) -> sa.Select:
     """Recipients with their email's delivery status; failures first."""
-    from schoolmgr.models import EmailStatus, OutboundEmail
-
     failed_first = sa.case((OutboundEmail.status == EmailStatus.FAILED, 0), else_=1)
     return (
         sa.select(AnnouncementRecipient)
@@ -479,8 +479,6 @@ def recipients_query(announcement: Announcement) -> sa.Select:
 
 def delivery_counts(announcement: Announcement) -> dict[str, int]:
     """How many recipients' emails are sent, pending, failed; and how many opted out."""
-    from schoolmgr.models import OutboundEmail
-
     rows = db.session.execute(
         sa.select(OutboundEmail.status, sa.func.count())
         .join(AnnouncementRecipient, AnnouncementRecipient.email_id == OutboundEmail.id)
