@@ -85,7 +85,7 @@ def _add_months(day: date, months: int) -> date:
 
 def part_is_open(part: EvaluationPart, openings: dict[int, datetime | None], now: datetime) -> bool:
     form = part.form
-    if not form.is_published or form.is_closed:
+    if not form.is_open:
         return False
     if part.opened_at is not None:
         return True
@@ -194,8 +194,7 @@ def waiting_parts(user: User, now: datetime | None = None) -> list[WaitingPart]:
         sa.select(EvaluationForm)
         .where(
             EvaluationForm.edition_id.in_(registrations),
-            EvaluationForm.published_at.is_not(None),
-            EvaluationForm.closed_at.is_(None),
+            EvaluationForm.is_open,
         )
         .options(
             joinedload(EvaluationForm.edition),
