@@ -313,6 +313,11 @@ def clean_answers(
     return values, errors
 
 
+def _already_answered() -> EvaluationError:
+    """The refusal when the one answer per participant and part is already in (a unique key)."""
+    return EvaluationError(_("You have already answered. Thank you!"), "already_answered", 409)
+
+
 def submit(
     part: EvaluationPart, registration: Registration, values: dict[int, object], today: date
 ) -> None:
@@ -327,9 +332,7 @@ def submit(
         db.session.flush()
     except IntegrityError:
         db.session.rollback()
-        raise EvaluationError(
-            _("You have already answered. Thank you!"), "already_answered", 409
-        ) from None
+        raise _already_answered() from None
     response = EvaluationResponse(id=random_response_id(), part_id=part.id, submitted_on=today)
     db.session.add(response)
     for question_id, value in values.items():
@@ -350,6 +353,4 @@ def submit(
         db.session.commit()
     except IntegrityError:
         db.session.rollback()
-        raise EvaluationError(
-            _("You have already answered. Thank you!"), "already_answered", 409
-        ) from None
+        raise _already_answered() from None
