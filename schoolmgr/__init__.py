@@ -10,6 +10,9 @@ from config import CONFIGS, ProductionConfig
 
 log = logging.getLogger(__name__)
 
+# The factory imports the areas inside the register_* functions below: importing any
+# `schoolmgr.x` runs this file first, so the areas can only be loaded once it has.
+
 
 def create_app(test_config: dict | None = None) -> Flask:
     """Build the application; `test_config` overrides the testing configuration."""

@@ -1,13 +1,24 @@
 """Command-line tools for operators: `flask seed-demo`, `flask create-user`, `flask mail send`,
 `flask materials clean-uploads`, `flask seats release-due`, `flask storage cleanup|migrate`."""
 
+from datetime import timedelta
+
 import click
 import sqlalchemy as sa
 from flask import Flask
 from flask.cli import AppGroup
 
+from schoolmgr.announcements.cli import announcements_cli, reminders_cli
+from schoolmgr.auth.services import AuthError, create_user
+from schoolmgr.certificates.cli import certificates_cli, issue_past_editions
+from schoolmgr.credentials.cli import credentials_cli
+from schoolmgr.evaluations.cli import evaluations_cli
 from schoolmgr.extensions import db
+from schoolmgr.mail import deliver_pending
+from schoolmgr.materials.uploads import remove_abandoned_uploads
 from schoolmgr.models import Country, Role, User
+from schoolmgr.registration.country_seats import release_due_country_seats
+from schoolmgr.storage.cli import storage_cli
 
 mail_cli = AppGroup("mail", help="Outgoing email.")
 materials_cli = AppGroup("materials", help="Files of the modules' materials.")
@@ -18,6 +29,7 @@ seats_cli = AppGroup("seats", help="Country seats of editions.")
 @click.option("--if-empty", is_flag=True, help="Only load demo data into a database with no users.")
 def seed_demo_command(if_empty: bool) -> None:
     """Load the demo school (idempotent)."""
+    # Imported here: the demo data (a large module) loads only for the demo commands.
     from schoolmgr.demo import seed_demo
 
     if if_empty and db.session.scalar(sa.select(sa.func.count(User.id))):
@@ -25,8 +37,6 @@ def seed_demo_command(if_empty: bool) -> None:
         return
     counts = seed_demo()
     click.echo("Demo data ready: " + ", ".join(f"{k}={v}" for k, v in counts.items()))
-    from schoolmgr.certificates.cli import issue_past_editions
-
     click.echo(f"Certificates of past editions issued: {issue_past_editions()}")
 
 
@@ -55,8 +65,6 @@ def demo_logins_command() -> None:
 @click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True)
 def create_user_command(email, full_name, role, country, institution, password) -> None:
     """Create a user with a role, e.g. `flask create-user --role staff`."""
-    from schoolmgr.auth.services import AuthError, create_user
-
     try:
         user = create_user(
             email=email,
@@ -74,8 +82,6 @@ def create_user_command(email, full_name, role, country, institution, password) 
 @mail_cli.command("send")
 def mail_send_command() -> None:
     """Send queued email that is due, retrying earlier failures."""
-    from schoolmgr.mail import deliver_pending
-
     sent, failed = deliver_pending(limit=1000)
     click.echo(f"sent={sent} failed={failed}")
 
@@ -84,18 +90,12 @@ def mail_send_command() -> None:
 @click.option("--hours", default=24, show_default=True, help="Only uploads older than this.")
 def materials_clean_uploads_command(hours: int) -> None:
     """Delete partial uploads abandoned by a worker killed mid-upload."""
-    from datetime import timedelta
-
-    from schoolmgr.materials.services import remove_abandoned_uploads
-
     click.echo(f"removed={remove_abandoned_uploads(timedelta(hours=hours))}")
 
 
 @seats_cli.command("release-due")
 def seats_release_due_command() -> None:
     """Release country seats whose release date has passed and promote who fits (idempotent)."""
-    from schoolmgr.registration.country_seats import release_due_country_seats
-
     released = release_due_country_seats()
     for slug, promoted in released.items():
         click.echo(f"{slug}: promoted={promoted}")
@@ -108,19 +108,9 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(mail_cli)
     app.cli.add_command(materials_cli)
     app.cli.add_command(seats_cli)
-    from schoolmgr.storage.cli import storage_cli
-
     app.cli.add_command(storage_cli)
-    from schoolmgr.certificates.cli import certificates_cli
-
     app.cli.add_command(certificates_cli)
-    from schoolmgr.credentials.cli import credentials_cli
-
     app.cli.add_command(credentials_cli)
-    from schoolmgr.evaluations.cli import evaluations_cli
-
     app.cli.add_command(evaluations_cli)
-    from schoolmgr.announcements.cli import announcements_cli, reminders_cli
-
     app.cli.add_command(reminders_cli)
     app.cli.add_command(announcements_cli)

@@ -2,6 +2,7 @@
 
 Idempotent: records are found by their natural keys (email, slug) and created only when missing.
 Dates of the upcoming editions are relative to the day the data is loaded.
+Long on purpose: mostly data (names, modules, institutions) and one seeding script, read top down.
 """
 
 import random
@@ -9,6 +10,7 @@ from datetime import date, time, timedelta
 
 import sqlalchemy as sa
 
+from schoolmgr.evaluations.demo import seed_evaluations
 from schoolmgr.extensions import db
 from schoolmgr.models import (
     Attendance,
@@ -34,6 +36,7 @@ from schoolmgr.models import (
     utcnow,
 )
 from schoolmgr.models.edition import CERTIFICATE_PARTICIPANT_LANGUAGE
+from schoolmgr.text import fold
 from schoolmgr.timeutils import to_utc
 
 DEMO_PASSWORD = "demo-password"
@@ -297,8 +300,6 @@ def demo_language(index: int, full_name: str, country: Country) -> str:
 
 
 def slugify_name(name: str) -> str:
-    from schoolmgr.text import fold
-
     return "-".join(fold(name).replace("&", " ").split())
 
 
@@ -696,8 +697,6 @@ def seed_demo() -> dict[str, int]:
         description="Two days of building prototypes with civic tech teams.",
     )
     db.session.commit()
-    from schoolmgr.evaluations.demo import seed_evaluations
-
     seed_evaluations(rng)
     return {
         "users": db.session.scalar(sa.select(sa.func.count(User.id))),

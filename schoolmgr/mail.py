@@ -19,7 +19,9 @@ from flask import Flask, current_app, g, render_template
 
 from schoolmgr.extensions import db
 from schoolmgr.i18n import in_language
+from schoolmgr.materials.uploads import storage_key
 from schoolmgr.models import EmailAttachment, EmailStatus, OutboundEmail, User, utcnow
+from schoolmgr.storage import get_storage
 from schoolmgr.urls import base_url
 
 log = logging.getLogger(__name__)
@@ -126,9 +128,6 @@ def _build_message(email: OutboundEmail) -> EmailMessage:
 def _attachment_parts(attachment: EmailAttachment) -> tuple[str, str, bytes]:
     if attachment.content is not None:
         return attachment.filename, attachment.media_type, attachment.content
-    from schoolmgr.materials.services import storage_key
-    from schoolmgr.storage import get_storage
-
     material = attachment.material
     name = material.original_name or material.title
     media_type = material.media_type or "application/octet-stream"

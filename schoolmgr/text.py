@@ -6,6 +6,8 @@ import unicodedata
 
 import icu
 
+from schoolmgr.i18n import current_language
+
 # Serbian/Macedonian Cyrillic to the Latin spelling people type on an English keyboard.
 _CYRILLIC = {
     "а": "a", "б": "b", "в": "v", "г": "g", "д": "d", "ђ": "dj", "е": "e", "ж": "z", "з": "z",
@@ -104,8 +106,6 @@ NAME_LOCALES = tuple(dict.fromkeys(NAME_COLLATIONS.values()))
 
 def name_collation(language: str | None = None) -> str:
     """The ICU locale that orders names for `language` (default: the language being rendered)."""
-    from schoolmgr.i18n import current_language
-
     return NAME_COLLATIONS.get(language or current_language(), "en")
 
 

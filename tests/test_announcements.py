@@ -207,7 +207,7 @@ def test_staff_see_each_recipients_delivery_with_failures(school, client, login,
 
 
 def test_attachments_come_from_the_editions_current_files(school, app, outbox):
-    from schoolmgr.materials.services import stored_path
+    from schoolmgr.materials.uploads import stored_path
 
     material = F.MaterialFactory(
         edition_module=school["agile"],

@@ -8,8 +8,8 @@ import pytest
 import sqlalchemy as sa
 
 from schoolmgr.extensions import db
-from schoolmgr.materials import services
-from schoolmgr.materials.services import MaterialError
+from schoolmgr.materials import archive, editing, uploads, visibility
+from schoolmgr.materials.errors import MaterialError
 from schoolmgr.models import EditionStatus, Material, MaterialVisibility, Role
 
 PDF = b"%PDF-1.4\n%%EOF\n"
@@ -33,14 +33,14 @@ def test_database_failure_leaves_no_file_behind(app, em, monkeypatch):
 
     monkeypatch.setattr(db.session, "commit", broken_commit)
     with pytest.raises(sa.exc.OperationalError):
-        services.upload_file(em, io.BytesIO(PDF), "a.pdf", title="A", by=trainer)
+        editing.upload_file(em, io.BytesIO(PDF), "a.pdf", title="A", by=trainer)
     monkeypatch.undo()
     assert files_on_disk(app) == []
     assert db.session.scalar(sa.select(sa.func.count(Material.id))) == 0
 
 
 def test_upload_stores_under_generated_name_with_hash(app, em):
-    material = services.upload_file(
+    material = editing.upload_file(
         em, io.BytesIO(PDF), "Čolić notes.pdf", title="Notes", by=em.trainers[0]
     )
     assert material.size == len(PDF)
@@ -63,41 +63,41 @@ def test_upload_stores_under_generated_name_with_hash(app, em):
 )
 def test_odd_names_are_refused(em, name, code):
     with pytest.raises(MaterialError) as exc:
-        services.clean_filename(name)
+        uploads.clean_filename(name)
     assert exc.value.code == code
 
 
 def test_missing_title_and_bad_url(em):
     with pytest.raises(MaterialError) as exc:
-        services.add_link(em, "https://example.org", title="  ", by=em.trainers[0])
+        editing.add_link(em, "https://example.org", title="  ", by=em.trainers[0])
     assert exc.value.code == "no_title"
     for url in ("ftp://example.org/x", "example.org", "https://"):
         with pytest.raises(MaterialError) as exc:
-            services.add_link(em, url, title="X", by=em.trainers[0])
+            editing.add_link(em, url, title="X", by=em.trainers[0])
         assert exc.value.code == "bad_url"
 
 
 def test_earlier_versions_cannot_be_changed_or_deleted(em):
     trainer = em.trainers[0]
-    first = services.add_link(em, "https://example.org/1", title="Board", by=trainer)
-    second = services.replace_material(first, by=trainer, url="https://example.org/2")
-    assert [v.version for v in services.versions(first)] == [2, 1]
+    first = editing.add_link(em, "https://example.org/1", title="Board", by=trainer)
+    second = editing.replace_material(first, by=trainer, url="https://example.org/2")
+    assert [v.version for v in editing.versions(first)] == [2, 1]
     for action in (
-        lambda: services.replace_material(first, by=trainer, url="https://example.org/3"),
-        lambda: services.delete_material(first, by=trainer),
+        lambda: editing.replace_material(first, by=trainer, url="https://example.org/3"),
+        lambda: editing.delete_material(first, by=trainer),
     ):
         with pytest.raises(MaterialError) as exc:
             action()
         assert exc.value.code == "not_current"
-    services.delete_material(second, by=trainer)
+    editing.delete_material(second, by=trainer)
     with pytest.raises(MaterialError) as exc:
-        services.delete_material(second, by=trainer)
+        editing.delete_material(second, by=trainer)
     assert exc.value.code == "deleted"
-    assert services.current_materials(em) == []
+    assert visibility.current_materials(em) == []
 
 
 def test_draft_edition_materials_hidden_even_when_public(em, make_user, make_registration):
-    material = services.add_link(
+    material = editing.add_link(
         em,
         "https://example.org",
         title="Board",
@@ -107,19 +107,19 @@ def test_draft_edition_materials_hidden_even_when_public(em, make_user, make_reg
     em.edition.status = EditionStatus.DRAFT
     db.session.commit()
     participant = make_registration(edition=em.edition).user
-    assert not services.may_view(participant, material)
-    assert services.may_view(em.trainers[0], material)
-    assert services.may_view(make_user(role=Role.STAFF), material)
+    assert not visibility.may_view(participant, material)
+    assert visibility.may_view(em.trainers[0], material)
+    assert visibility.may_view(make_user(role=Role.STAFF), material)
 
 
 def test_zip_names_are_unique(app, make_edition_module, make_user):
     trainer = make_user(trainer=True)
     em_a = make_edition_module(trainers=[trainer])
-    a = services.upload_file(em_a, io.BytesIO(PDF), "same.pdf", title="A", by=trainer)
+    a = editing.upload_file(em_a, io.BytesIO(PDF), "same.pdf", title="A", by=trainer)
     em_b = make_edition_module(trainers=[trainer])
-    b = services.upload_file(em_b, io.BytesIO(PDF), "same.pdf", title="B", by=trainer)
+    b = editing.upload_file(em_b, io.BytesIO(PDF), "same.pdf", title="B", by=trainer)
     out = io.BytesIO()
-    services.write_zip([a, b], out)
+    archive.write_zip([a, b], out)
     assert zipfile.ZipFile(out).namelist() == ["same.pdf", "same (2).pdf"]
 
 
@@ -129,7 +129,7 @@ def test_clean_uploads_removes_only_abandoned_partial_uploads(app, runner, make_
 
     make_edition_module()
     with app.app_context():
-        folder = services.storage_dir()
+        folder = uploads.storage_dir()
     stale, fresh, stored = folder / ".upload-stale", folder / ".upload-fresh", folder / "abc123"
     for path in (stale, fresh, stored):
         path.write_bytes(b"x")

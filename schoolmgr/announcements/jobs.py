@@ -6,10 +6,16 @@ half-way is resumed by running it again (recipients already handled are skipped)
 
 from flask import current_app
 
+from schoolmgr import create_app
+from schoolmgr.announcements.services import process
 from schoolmgr.certificates.jobs import QUEUE_NAME
+from schoolmgr.extensions import db
+from schoolmgr.mail import deliver_pending
+from schoolmgr.models import Announcement, AnnouncementStatus
 
 
 def enqueue(announcement_id: int) -> None:
+    # Imported here: Redis and RQ are needed only where REDIS_URL is set.
     from redis import Redis
     from rq import Queue
 
@@ -19,11 +25,6 @@ def enqueue(announcement_id: int) -> None:
 
 def run(announcement_id: int) -> None:
     """Handle every remaining recipient, one committed chunk at a time, then deliver."""
-    from schoolmgr.announcements.services import process
-    from schoolmgr.extensions import db
-    from schoolmgr.mail import deliver_pending
-    from schoolmgr.models import Announcement, AnnouncementStatus
-
     announcement = db.session.get(Announcement, announcement_id)
     if announcement is None:
         return
@@ -43,8 +44,6 @@ def run(announcement_id: int) -> None:
 
 def run_job(announcement_id: int) -> None:
     """RQ entry point: build the app, then run."""
-    from schoolmgr import create_app
-
     app = create_app()
     with app.app_context():
         run(announcement_id)

@@ -35,6 +35,7 @@ from schoolmgr.models import (
     registration_modules,
 )
 from schoolmgr.registration.calendars import session_ics
+from schoolmgr.timeutils import fmt_datetime, fmt_time
 from schoolmgr.urls import site_url
 
 WINDOWS = {
@@ -232,8 +233,6 @@ def _describe_all(changes: list[SessionChange], edition: Edition, user: User) ->
 
 
 def _describe(change: SessionChange, edition: Edition) -> dict:
-    from schoolmgr.timeutils import fmt_datetime, fmt_time
-
     tz = edition.tz
     s = change.session
     old = f"{fmt_datetime(change.old_starts, tz)}–{fmt_time(change.old_ends, tz)}"

@@ -4,6 +4,8 @@ A send creates the announcement and one row per recipient (the audience is froze
 queues each recipient's email through the outbox in the same transaction. Large sends, when
 REDIS_URL is set, leave the rendering and queueing to a background job (`jobs.py`) that works in
 chunks and can be run again to resume; the page shows its progress.
+
+Long on purpose: one pipeline (placeholders, audience, attachments, send, delivery) kept together.
 """
 
 import re
@@ -30,8 +32,10 @@ from schoolmgr.models import (
     Country,
     Edition,
     EditionModule,
+    EmailStatus,
     Material,
     MaterialKind,
+    OutboundEmail,
     Registration,
     RegistrationStatus,
     User,
@@ -460,8 +464,6 @@ def get_announcement(edition: Edition, announcement_id: int) -> Announcement:
 
 def recipients_query(announcement: Announcement) -> sa.Select:
     """Recipients with their email's delivery status; failures first."""
-    from schoolmgr.models import EmailStatus, OutboundEmail
-
     failed_first = sa.case((OutboundEmail.status == EmailStatus.FAILED, 0), else_=1)
     return (
         sa.select(AnnouncementRecipient)
@@ -477,8 +479,6 @@ def recipients_query(announcement: Announcement) -> sa.Select:
 
 def delivery_counts(announcement: Announcement) -> dict[str, int]:
     """How many recipients' emails are sent, pending, failed; and how many opted out."""
-    from schoolmgr.models import OutboundEmail
-
     rows = db.session.execute(
         sa.select(OutboundEmail.status, sa.func.count())
         .join(AnnouncementRecipient, AnnouncementRecipient.email_id == OutboundEmail.id)

@@ -22,14 +22,12 @@ from schoolmgr.models import (
     AttendanceStatus,
     EditionModule,
     Registration,
-    RegistrationStatus,
     Session,
     User,
-    registration_modules,
     utcnow,
 )
 from schoolmgr.pdf import render_pdf
-from schoolmgr.registration.registering import accepted_registration_for
+from schoolmgr.registration.registering import accepted_for_module, accepted_registration_for
 from schoolmgr.text import search_terms
 from schoolmgr.timeutils import fmt_date, fmt_time
 
@@ -49,26 +47,13 @@ def module_registrations(edition_module: EditionModule) -> list[Registration]:
 
 def module_participants(edition_module: EditionModule) -> sa.Select:
     """The module's accepted registrations with their users, by name: for `paginate`."""
-    return of_module(
+    return accepted_for_module(
         sa.select(Registration)
         .join(User, User.id == Registration.user_id)
         .options(contains_eager(Registration.user))
         .order_by(User.name_order(), User.id),
         edition_module,
     )
-
-
-def of_module(query: sa.Select, edition_module: EditionModule) -> sa.Select:
-    """Restrict a query over registrations to the module's accepted participants."""
-    query = query.where(
-        Registration.edition_id == edition_module.edition_id,
-        Registration.status == RegistrationStatus.ACCEPTED,
-    )
-    if edition_module.edition.module_choice:
-        query = query.join(
-            registration_modules, registration_modules.c.registration_id == Registration.id
-        ).where(registration_modules.c.edition_module_id == edition_module.id)
-    return query
 
 
 def marks_of(session: Session) -> dict[int, Attendance]:
@@ -112,7 +97,7 @@ class RosterRow:
 def roster_query(session: Session, q: str = "", registration_id: int | None = None) -> sa.Select:
     """Each expected participant (by name) with their current mark, as plain rows for
     `roster_rows`; `q` narrows it to names, e-mails or institutions holding every word."""
-    query = of_module(
+    query = accepted_for_module(
         sa.select(
             Registration.id,
             User.full_name,

@@ -13,7 +13,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import contains_eager
 
-from schoolmgr.attendance.roster import module_registrations, of_module
+from schoolmgr.attendance.roster import module_registrations
 from schoolmgr.attendance.tally import AttendanceTally, count_marks, tally_edition
 from schoolmgr.exports import spreadsheet_safe
 from schoolmgr.extensions import db
@@ -32,6 +32,7 @@ from schoolmgr.models import (
     registration_modules,
     utcnow,
 )
+from schoolmgr.registration.registering import accepted_for_module
 
 
 @dataclass(frozen=True)
@@ -231,10 +232,10 @@ def module_rate(edition_module: EditionModule) -> ModuleRate:
         .where(Session.edition_module_id == edition_module.id)
         .scalar_subquery()
     )
-    participants = of_module(
+    participants = accepted_for_module(
         sa.select(sa.func.count(Registration.id)), edition_module
     ).scalar_subquery()
-    credited = of_module(
+    credited = accepted_for_module(
         sa.select(sa.func.count(Attendance.id))
         .select_from(Attendance)
         .join(Registration, Registration.id == Attendance.registration_id)

@@ -7,6 +7,7 @@ from flask import current_app, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
+from schoolmgr import audit
 from schoolmgr.auth.sessions import end_all_sessions
 from schoolmgr.auth.tokens import (
     ExpiredLinkError,
@@ -18,6 +19,7 @@ from schoolmgr.errors import DomainError
 from schoolmgr.extensions import db
 from schoolmgr.forms import MIN_PASSWORD_LENGTH
 from schoolmgr.i18n import DEFAULT_LANGUAGE
+from schoolmgr.mail import queue_email
 from schoolmgr.models import Country, Role, User, normalise_email, utcnow
 from schoolmgr.models.user import spend_password_check
 from schoolmgr.text import line_problem, normalise_line
@@ -102,8 +104,6 @@ def sign_up(
     form does not reveal who has an account (the work done is alike too: one password hash,
     one email)."""
     check_new_password(password)
-    from schoolmgr.mail import queue_email
-
     existing = find_user_by_email(email)
     if existing is None:
         try:
@@ -180,8 +180,6 @@ def request_password_reset(email: str) -> None:
     if user is None or not user.active or user.anonymised_at is not None:
         log.info("Password reset asked for an unknown or inactive address")
         return
-    from schoolmgr.mail import queue_email
-
     max_age = current_app.config["PASSWORD_RESET_MAX_AGE"]
     queue_email(
         user,
@@ -220,8 +218,6 @@ def reset_password(token: str, new_password: str) -> User:
     check_new_password(new_password)
     user.set_password(new_password)
     end_all_sessions(user)
-    from schoolmgr.audit import record
-
-    record("user.password_reset", target=user, actor=user, summary="Password reset by email")
+    audit.record("user.password_reset", target=user, actor=user, summary="Password reset by email")
     db.session.commit()
     return user

@@ -22,6 +22,7 @@ from schoolmgr import create_app
 from schoolmgr.certificates import rendering
 from schoolmgr.certificates.issuing import issue_chunk, prepare_chunk, record_chunk
 from schoolmgr.extensions import db
+from schoolmgr.storage import get_storage
 
 QUEUE_NAME = "schoolmgr"
 
@@ -81,8 +82,6 @@ def _init_worker(overrides: dict | None) -> None:
     _worker_app = create_app(overrides)
     _worker_app.app_context().push()
     rendering.warm_up()
-    from schoolmgr.storage import get_storage
-
     get_storage()  # boto3's client and models too, before the freeze below
     # Everything loaded so far lives as long as the worker: keep the cyclic collector off it.
     gc.freeze()

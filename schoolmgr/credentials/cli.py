@@ -3,6 +3,9 @@
 import click
 from flask.cli import AppGroup
 
+from schoolmgr.credentials import keys
+from schoolmgr.credentials.services import issue_missing
+
 credentials_cli = AppGroup("credentials", help="Open Badges 3.0 credentials and signing keys.")
 
 
@@ -10,8 +13,6 @@ credentials_cli = AppGroup("credentials", help="Open Badges 3.0 credentials and 
 @click.option("--id", "key_id", help="Key id (default: today's date and a thumbprint).")
 def generate_key_command(key_id: str | None) -> None:
     """Write a new Ed25519 signing key into CREDENTIAL_KEYS_DIR; it signs from the next start."""
-    from schoolmgr.credentials import keys
-
     try:
         key_id, path = keys.generate_key(keys.keys_dir(), key_id)
     except keys.SigningKeyError as err:
@@ -23,8 +24,6 @@ def generate_key_command(key_id: str | None) -> None:
 @click.argument("key_id")
 def retire_key_command(key_id: str) -> None:
     """Drop the private half of a key: it stays published so its credentials stay verifiable."""
-    from schoolmgr.credentials import keys
-
     path = keys.keys_dir() / f"{key_id}.pem"
     if not path.is_file():
         raise click.ClickException(f"No key file {path}.")
@@ -38,8 +37,6 @@ def retire_key_command(key_id: str) -> None:
 @credentials_cli.command("keys")
 def keys_command() -> None:
     """List the keys: which one signs, which are published only."""
-    from schoolmgr.credentials import keys
-
     try:
         ring = keys.key_ring()
     except keys.SigningKeyError as err:
@@ -56,6 +53,4 @@ def keys_command() -> None:
 @credentials_cli.command("issue-missing")
 def issue_missing_command() -> None:
     """Issue the credentials of certificates issued before credentials existed."""
-    from schoolmgr.credentials.services import issue_missing
-
     click.echo(f"Credentials issued: {issue_missing()}")

@@ -85,7 +85,7 @@ def _add_months(day: date, months: int) -> date:
 
 def part_is_open(part: EvaluationPart, openings: dict[int, datetime | None], now: datetime) -> bool:
     form = part.form
-    if not form.is_published or form.is_closed:
+    if not form.is_open:
         return False
     if part.opened_at is not None:
         return True
@@ -194,8 +194,7 @@ def waiting_parts(user: User, now: datetime | None = None) -> list[WaitingPart]:
         sa.select(EvaluationForm)
         .where(
             EvaluationForm.edition_id.in_(registrations),
-            EvaluationForm.published_at.is_not(None),
-            EvaluationForm.closed_at.is_(None),
+            EvaluationForm.is_open,
         )
         .options(
             joinedload(EvaluationForm.edition),
@@ -314,6 +313,11 @@ def clean_answers(
     return values, errors
 
 
+def _already_answered() -> EvaluationError:
+    """The refusal when the one answer per participant and part is already in (a unique key)."""
+    return EvaluationError(_("You have already answered. Thank you!"), "already_answered", 409)
+
+
 def submit(
     part: EvaluationPart, registration: Registration, values: dict[int, object], today: date
 ) -> None:
@@ -328,9 +332,7 @@ def submit(
         db.session.flush()
     except IntegrityError:
         db.session.rollback()
-        raise EvaluationError(
-            _("You have already answered. Thank you!"), "already_answered", 409
-        ) from None
+        raise _already_answered() from None
     response = EvaluationResponse(id=random_response_id(), part_id=part.id, submitted_on=today)
     db.session.add(response)
     for question_id, value in values.items():
@@ -351,6 +353,4 @@ def submit(
         db.session.commit()
     except IntegrityError:
         db.session.rollback()
-        raise EvaluationError(
-            _("You have already answered. Thank you!"), "already_answered", 409
-        ) from None
+        raise _already_answered() from None

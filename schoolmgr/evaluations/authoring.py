@@ -278,8 +278,7 @@ def publish(form: EvaluationForm, now: datetime | None = None) -> None:
             EvaluationForm.edition_id == form.edition_id,
             EvaluationForm.kind == form.kind,
             EvaluationForm.id != form.id,
-            EvaluationForm.published_at.is_not(None),
-            EvaluationForm.closed_at.is_(None),
+            EvaluationForm.is_open,
         )
     )
     if other:
@@ -333,7 +332,7 @@ def copy_form(form: EvaluationForm) -> EvaluationForm:
 
 def open_part_now(part: EvaluationPart, now: datetime | None = None) -> None:
     """Open a part by hand, before its schedule."""
-    if not part.form.is_published or part.form.is_closed:
+    if not part.form.is_open:
         raise EvaluationError(
             _("Publish the form first (and it must not be closed)."), "not_published", 409
         )

@@ -3,6 +3,9 @@
 import click
 from flask.cli import AppGroup
 
+from schoolmgr.evaluations.sending import send_due
+from schoolmgr.mail import deliver_pending
+
 evaluations_cli = AppGroup("evaluations", help="Evaluation and follow-up surveys.")
 
 
@@ -13,9 +16,6 @@ def send_command() -> None:
     Safe to run as often as you like: each invitation and each reminder is sent once. Cron, e.g.
     every hour: `0 * * * * cd /srv/schoolmgr && .venv/bin/flask evaluations send`
     """
-    from schoolmgr.evaluations.sending import send_due
-    from schoolmgr.mail import deliver_pending
-
     result = send_due()
     sent, failed = deliver_pending(limit=1000)
     click.echo(

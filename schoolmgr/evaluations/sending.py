@@ -46,7 +46,7 @@ def send_due(now: datetime | None = None) -> SendResult:
     result = SendResult()
     forms = db.session.scalars(
         sa.select(EvaluationForm)
-        .where(EvaluationForm.published_at.is_not(None), EvaluationForm.closed_at.is_(None))
+        .where(EvaluationForm.is_open)
         .options(
             joinedload(EvaluationForm.edition),
             selectinload(EvaluationForm.parts)

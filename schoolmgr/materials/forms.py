@@ -1,4 +1,4 @@
-"""Shapes of the material forms; the rules (types, sizes, names) live in services."""
+"""Shapes of the material forms; the rules (types, sizes, names) live in uploads and editing."""
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm

@@ -19,9 +19,9 @@ from schoolmgr.attendance.forms import ApologyForm
 from schoolmgr.auth.access import role_required
 from schoolmgr.errors import back_on_refusal, show_on_form
 from schoolmgr.extensions import db
-from schoolmgr.materials import services
+from schoolmgr.materials import archive, editing, uploads, visibility
+from schoolmgr.materials.errors import MaterialError
 from schoolmgr.materials.forms import DeleteForm, DetailsForm, MaterialForm, ReplaceForm
-from schoolmgr.materials.services import MaterialError
 from schoolmgr.models import Material, MaterialKind, MaterialVisibility, Role
 from schoolmgr.storage import MissingFileError, get_storage
 from schoolmgr.trainer.access import managed_edition_module
@@ -66,10 +66,10 @@ def add(edition_module_id: int):
         }
         try:
             if form.kind.data == "link":
-                services.add_link(edition_module, form.url.data or "", **details)
+                editing.add_link(edition_module, form.url.data or "", **details)
             else:
                 upload = form.file.data
-                services.upload_file(
+                editing.upload_file(
                     edition_module,
                     upload.stream if upload else None,
                     upload.filename if upload else None,
@@ -89,7 +89,7 @@ def add(edition_module_id: int):
             em=edition_module,
             form=form,
             max_upload_mb=current_app.config["MAX_UPLOAD_MB"],
-            accepted=services.accepted_extensions(),
+            accepted=uploads.accepted_extensions(),
         ),
         status,
     )
@@ -106,7 +106,7 @@ def manage(material_id: int):
     status = 200
     if form.validate_on_submit():
         try:
-            services.update_details(
+            editing.update_details(
                 material,
                 title=form.title.data,
                 description=form.description.data or "",
@@ -129,7 +129,7 @@ def manage(material_id: int):
             em=material.edition_module,
             form=form,
             replace_form=ReplaceForm(),
-            versions=services.versions(material),
+            versions=editing.versions(material),
             max_upload_mb=current_app.config["MAX_UPLOAD_MB"],
         ),
         status,
@@ -150,10 +150,10 @@ def replace(material_id: int):
     if not form.validate_on_submit():
         abort(400)
     if material.kind == MaterialKind.LINK:
-        newer = services.replace_material(material, by=current_user, url=form.url.data)
+        newer = editing.replace_material(material, by=current_user, url=form.url.data)
     else:
         upload = form.file.data
-        newer = services.replace_material(
+        newer = editing.replace_material(
             material,
             by=current_user,
             stream=upload.stream if upload else None,
@@ -171,7 +171,7 @@ def delete(material_id: int):
     material = _managed_material(material_id)
     form = DeleteForm()
     if form.validate_on_submit():
-        services.delete_material(material, by=current_user, reason=form.reason.data or "")
+        editing.delete_material(material, by=current_user, reason=form.reason.data or "")
         flash(_("“%(title)s” was deleted.", title=material.title), "success")
         return redirect(url_for("trainer.module", edition_module_id=material.edition_module_id))
     return render_template(
@@ -183,7 +183,7 @@ def delete(material_id: int):
 def download(material_id: int):
     """Send a material's file to someone allowed to see it (links redirect)."""
     material = db.get_or_404(Material, material_id)
-    if not services.may_view(current_user, material):
+    if not visibility.may_view(current_user, material):
         if material.deleted_at:
             abort(404)
         return _refuse()
@@ -202,7 +202,7 @@ def _refuse():
 def _send_stored(material: Material):
     try:
         response = get_storage().send(
-            services.storage_key(material),
+            uploads.storage_key(material),
             mimetype=material.media_type,
             download_name=material.original_name,
             as_attachment=True,
@@ -217,11 +217,11 @@ def _send_stored(material: Material):
 @bp.route("/editions/<slug>/modules/<module_slug>")
 def module_page(slug: str, module_slug: str):
     """A module within an edition, as participants see it: sessions and materials."""
-    edition_module = services.edition_module_by_slugs(slug, module_slug)
+    edition_module = visibility.edition_module_by_slugs(slug, module_slug)
     if edition_module is None:
         abort(404)
-    materials = services.visible_materials(current_user, edition_module)
-    participant = services.participates_in(current_user, edition_module)
+    materials = visibility.visible_materials(current_user, edition_module)
+    participant = visibility.participates_in(current_user, edition_module)
     marks = attendance.my_marks(current_user, edition_module) if participant else {}
     return render_template(
         "materials/module_page.html",
@@ -238,16 +238,16 @@ def module_page(slug: str, module_slug: str):
 @bp.route("/editions/<slug>/modules/<module_slug>/materials.zip")
 def module_zip(slug: str, module_slug: str):
     """All materials of the module the user may see, as one ZIP."""
-    edition_module = services.edition_module_by_slugs(slug, module_slug)
+    edition_module = visibility.edition_module_by_slugs(slug, module_slug)
     if edition_module is None:
         abort(404)
-    materials = services.visible_materials(current_user, edition_module)
+    materials = visibility.visible_materials(current_user, edition_module)
     if not materials:
-        if not services.current_materials(edition_module):
+        if not visibility.current_materials(edition_module):
             abort(404)
         return _refuse()
     response = send_file(
-        services.build_zip(materials),
+        archive.build_zip(materials),
         mimetype="application/zip",
         as_attachment=True,
         download_name=f"{edition_module.edition.slug}-{edition_module.module.slug}.zip",

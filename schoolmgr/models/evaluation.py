@@ -16,6 +16,7 @@ from datetime import date, datetime
 
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
+from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from schoolmgr.extensions import db
@@ -136,6 +137,16 @@ class EvaluationForm(db.Model):
     @property
     def is_closed(self) -> bool:
         return self.closed_at is not None
+
+    @hybrid_property
+    def is_open(self) -> bool:
+        """Published and not closed: participants may answer; usable in queries too."""
+        return self.published_at is not None and self.closed_at is None
+
+    @is_open.inplace.expression
+    @classmethod
+    def _is_open_expression(cls) -> sa.ColumnElement[bool]:
+        return sa.and_(cls.published_at.is_not(None), cls.closed_at.is_(None))
 
     @property
     def status_label(self) -> str:

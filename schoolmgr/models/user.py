@@ -221,6 +221,7 @@ class User(UserMixin, db.Model):
     # change, deactivation, role change) ends every sign-in of the user at once.
     def get_id(self) -> str:
         if self.session_key is None:
+            # auth.sessions builds on the models: imported on use, not at load time.
             from schoolmgr.auth.sessions import open_session
 
             open_session(self)

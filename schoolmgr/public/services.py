@@ -75,13 +75,9 @@ _CARD_COLUMNS = load_only(
 )
 
 
-@cache
-def _catalogue_queries() -> tuple[sa.Select, sa.Select]:
-    """The home page's two statements, built once per process (`today` is a parameter): building
-    and cache-keying them anew on every request cost more than running them. The upcoming
-    editions carry their accepted registrations, for the seats left."""
-    today = sa.bindparam("today", type_=sa.Date)
-    accepted = (
+def _accepted_of_edition() -> sa.ScalarSelect:
+    """The edition's accepted registrations counted in a subquery of a query over editions."""
+    return (
         sa.select(sa.func.count())
         .where(
             Registration.edition_id == Edition.id,
@@ -90,8 +86,16 @@ def _catalogue_queries() -> tuple[sa.Select, sa.Select]:
         .correlate(Edition)
         .scalar_subquery()
     )
+
+
+@cache
+def _catalogue_queries() -> tuple[sa.Select, sa.Select]:
+    """The home page's two statements, built once per process (`today` is a parameter): building
+    and cache-keying them anew on every request cost more than running them. The upcoming
+    editions carry their accepted registrations, for the seats left."""
+    today = sa.bindparam("today", type_=sa.Date)
     upcoming = (
-        sa.select(Edition, accepted)
+        sa.select(Edition, _accepted_of_edition())
         .where(Edition.status == EditionStatus.PUBLISHED, Edition.end_date >= today)
         .options(_CARD_COLUMNS)
         .order_by(Edition.start_date, Edition.id)
@@ -144,16 +148,9 @@ def edition_page(slug: str) -> tuple[Edition, int] | None:
 
 @cache
 def _edition_with_count_query() -> sa.Select:
-    accepted = (
-        sa.select(sa.func.count())
-        .where(
-            Registration.edition_id == Edition.id,
-            Registration.status == RegistrationStatus.ACCEPTED,
-        )
-        .correlate(Edition)
-        .scalar_subquery()
+    return sa.select(Edition, _accepted_of_edition()).where(
+        Edition.slug == sa.bindparam("slug", type_=sa.String)
     )
-    return sa.select(Edition, accepted).where(Edition.slug == sa.bindparam("slug", type_=sa.String))
 
 
 @dataclass

@@ -258,8 +258,16 @@ def my_registrations(user: User) -> list[Registration]:
 def accepted_registration_for(user: User, edition_module: EditionModule) -> Registration | None:
     """The user's accepted registration covering this module (chosen, when the edition offers a
     choice of modules)."""
-    query = sa.select(Registration).where(
-        Registration.user_id == user.id,
+    query = accepted_for_module(
+        sa.select(Registration).where(Registration.user_id == user.id), edition_module
+    )
+    return db.session.scalar(query.limit(1))
+
+
+def accepted_for_module(query: sa.Select, edition_module: EditionModule) -> sa.Select:
+    """Restrict a query over registrations to the module's accepted participants: accepted in
+    the edition and, when the edition offers a choice of modules, having chosen this one."""
+    query = query.where(
         Registration.edition_id == edition_module.edition_id,
         Registration.status == RegistrationStatus.ACCEPTED,
     )
@@ -267,4 +275,4 @@ def accepted_registration_for(user: User, edition_module: EditionModule) -> Regi
         query = query.join(
             registration_modules, registration_modules.c.registration_id == Registration.id
         ).where(registration_modules.c.edition_module_id == edition_module.id)
-    return db.session.scalar(query.limit(1))
+    return query

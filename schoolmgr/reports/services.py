@@ -14,6 +14,8 @@ Definitions (also printed on the page and in the exports):
   session of the modules they attend; late counts, excused counts when the edition says so).
 - certificate rate: participants holding a current, not revoked certificate over participants,
   for editions that have ended.
+
+Long on purpose: one report built from one `_reached` base; its few statements read best together.
 """
 
 from collections.abc import Sequence

@@ -117,6 +117,7 @@ class Storage:
 def make_storage(config: dict, backend: str | None = None) -> Storage:
     """A backend from the app's settings; `backend` overrides STORAGE_BACKEND."""
     backend = (backend or config.get("STORAGE_BACKEND") or "local").lower()
+    # Each backend imports this module (and S3 needs boto3): imported on use.
     if backend == "local":
         from schoolmgr.storage.local import LocalStorage
 

@@ -6,6 +6,10 @@ import click
 from flask import current_app
 from flask.cli import AppGroup
 
+from schoolmgr.materials.uploads import remove_abandoned_uploads
+from schoolmgr.storage import get_storage, make_storage
+from schoolmgr.storage.maintenance import copy_all, remove_orphans
+
 storage_cli = AppGroup("storage", help="Stored files (materials, certificates).")
 
 
@@ -13,10 +17,6 @@ storage_cli = AppGroup("storage", help="Stored files (materials, certificates)."
 @click.option("--hours", default=24, show_default=True, help="Grace period: only older files.")
 def cleanup_command(hours: int) -> None:
     """Delete stored files that no record points at (left by a process killed mid-write)."""
-    from schoolmgr.materials.services import remove_abandoned_uploads
-    from schoolmgr.storage import get_storage
-    from schoolmgr.storage.maintenance import remove_orphans
-
     grace = timedelta(hours=hours)
     removed = remove_orphans(get_storage(), grace) + remove_abandoned_uploads(grace)
     click.echo(f"removed={removed}")
@@ -29,9 +29,6 @@ def migrate_command(target: str) -> None:
 
     Run it with both backends' settings in the environment, then switch STORAGE_BACKEND.
     """
-    from schoolmgr.storage import make_storage
-    from schoolmgr.storage.maintenance import copy_all
-
     source = make_storage(current_app.config, "local" if target == "s3" else "s3")
     report = copy_all(source, make_storage(current_app.config, target))
     for key in report.missing:

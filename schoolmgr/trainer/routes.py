@@ -5,7 +5,7 @@ from flask_login import current_user
 
 from schoolmgr.attendance import summaries as attendance
 from schoolmgr.auth.access import role_required
-from schoolmgr.materials import services as materials
+from schoolmgr.materials import uploads, visibility
 from schoolmgr.materials.forms import MaterialForm
 from schoolmgr.models import Role, utcnow
 from schoolmgr.pagination import paginate
@@ -42,8 +42,8 @@ def module(edition_module_id: int):
         counts=services.mark_counts([s.id for s in sessions]),
         participants=rate.participants,
         rate=rate,
-        materials=materials.current_materials(edition_module),
+        materials=visibility.current_materials(edition_module),
         form=MaterialForm(),
-        max_upload_mb=materials.max_upload_bytes() // (1024 * 1024),
-        accepted=materials.accepted_extensions(),
+        max_upload_mb=uploads.max_upload_bytes() // (1024 * 1024),
+        accepted=uploads.accepted_extensions(),
     )
