@@ -178,9 +178,10 @@ def test_issue_writes_pdf_snapshot_hash_audit_and_email(past_edition, app, outbo
     assert not list(path.parent.glob("*.tmp"))
     assert [m["To"] for m in outbox] == [registration.user.email]
     assert "/me/certificates" in outbox[0].get_body(("plain",)).get_content()
-    assert factories.db.session.scalar(
-        sa.select(sa.func.count()).where(AuditEvent.action == "certificate.issued")
-    )
+    # The audit log names the certificate it is about.
+    assert factories.db.session.scalars(
+        sa.select(AuditEvent.target_id).where(AuditEvent.action == "certificate.issued")
+    ).all() == [certificate.id]
 
 
 def test_issuing_twice_keeps_one_certificate(past_edition):
@@ -408,6 +409,10 @@ def test_recording_a_chunk_reads_the_same_for_two_or_four_certificates(past_edit
     # Every certificate got its row, audit event, email and signed credential.
     assert _count(Certificate) == 6
     assert _count(AuditEvent, AuditEvent.action == "certificate.issued") == 6
+    issued_ids = factories.db.session.scalars(
+        sa.select(AuditEvent.target_id).where(AuditEvent.action == "certificate.issued")
+    ).all()
+    assert sorted(issued_ids) == sorted(factories.db.session.scalars(sa.select(Certificate.id)))
     assert _count(BadgeCredential, BadgeCredential.jwt != "") == 6
     deliver_pending()
     assert len(outbox) == 6
