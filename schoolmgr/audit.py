@@ -20,8 +20,6 @@ def record(
     """Add an audit event to the current transaction (the caller commits)."""
     if actor is None and current_user and getattr(current_user, "is_authenticated", False):
         actor = current_user._get_current_object()
-    if target is not None and getattr(target, "id", 0) is None and target in db.session:
-        db.session.flush([target])  # a target added in this transaction: the event needs its id
     event = AuditEvent(
         action=action,
         actor=actor,
