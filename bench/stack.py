@@ -53,6 +53,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench import stackctl  # noqa: E402
+from bench.pages import database_url, ensure_database  # noqa: E402
 
 PASSWORD = "stack-bench-password-1"
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/13")
@@ -68,21 +69,6 @@ EXPECTED = {
     "certificates_issue": 302,
     "certificates_progress": 200,
 }
-
-
-def database_url(name: str) -> str:
-    base = os.environ.get("BENCH_PG", "postgresql+psycopg://postgres@127.0.0.1:5432")
-    return f"{base}/{name}"
-
-
-def ensure_database(name: str) -> None:
-    import sqlalchemy as sa
-
-    admin = sa.create_engine(database_url("postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        if not conn.scalar(sa.text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name}):
-            conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    admin.dispose()
 
 
 def signing_key_pem() -> str:
