@@ -102,6 +102,9 @@ class Config:
     ANNOUNCEMENT_ATTACHMENTS_MAX_MB = _env_int("ANNOUNCEMENT_ATTACHMENTS_MAX_MB", 10)
     RATELIMIT_ENABLED = _env_bool("RATELIMIT_ENABLED", True)
     RATELIMIT_HEADERS_ENABLED = True
+    # Counted over the last minute (hour): a fixed window restarts a minute after its first hit
+    # and would let ten guesses at its end and ten more just after through.
+    RATELIMIT_STRATEGY = "moving-window"
 
     PASSWORD_RESET_MAX_AGE = _env_int("PASSWORD_RESET_MAX_AGE", 60 * 60)
     # Forgot-password answers no sooner than this, whether or not it sent an email.

@@ -140,12 +140,21 @@ def start_gunicorn(port: int, env: dict, *, workers: int = 1, timeout: float = 9
     return process
 
 
+def worker_nice() -> int:
+    """The CPU priority deploy/systemd gives RQ workers (`Nice=`), so tests and benchmarks run
+    them as production does."""
+    unit = (ROOT / "deploy" / "systemd" / "schoolmgr-worker@.service").read_text()
+    return int(re.search(r"^Nice=(-?\d+)$", unit, re.MULTILINE).group(1))
+
+
 def start_rq_worker(env: dict, name: str):
+    nice = worker_nice()
     return subprocess.Popen(
         [str(VENV_BIN / "rq"), "worker", "--url", env["REDIS_URL"], "--name", name, "schoolmgr"],
         cwd=ROOT,
         env={**os.environ, **env},
         start_new_session=True,
+        preexec_fn=lambda: os.nice(nice),
         stdout=subprocess.DEVNULL,
     )
 

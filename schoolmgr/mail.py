@@ -78,16 +78,25 @@ def queue_email(
 
 
 def deliver_pending(limit: int = 100) -> tuple[int, int]:
-    """Send queued messages that are due; return (sent, failed this round)."""
-    now = utcnow()
-    due = db.session.scalars(
-        sa.select(OutboundEmail)
-        .where(OutboundEmail.status == EmailStatus.PENDING, OutboundEmail.next_attempt_at <= now)
-        .order_by(OutboundEmail.id)
-        .limit(limit)
-    ).all()
+    """Send queued messages that are due; return (sent, failed this round).
+
+    Each message is claimed with a row lock that other deliverers skip (PostgreSQL), so two
+    workers delivering after their requests at the same moment never send one message twice.
+    """
     sent = failed = 0
-    for email in due:
+    for _ in range(limit):
+        now = utcnow()
+        email = db.session.scalars(
+            sa.select(OutboundEmail)
+            .where(
+                OutboundEmail.status == EmailStatus.PENDING, OutboundEmail.next_attempt_at <= now
+            )
+            .order_by(OutboundEmail.id)
+            .limit(1)
+            .with_for_update(skip_locked=True)
+        ).first()
+        if email is None:
+            break
         try:
             _send(email)
         except Exception as exc:  # any transport failure: keep the message and retry later

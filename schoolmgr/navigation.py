@@ -5,12 +5,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import sqlalchemy as sa
-from flask import current_app, g, has_request_context, request, url_for
+from flask import current_app, has_request_context, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
 
 from schoolmgr.extensions import db
+from schoolmgr.memo import request_memo
 from schoolmgr.models import (
     Certificate,
     Edition,
@@ -21,6 +22,7 @@ from schoolmgr.models import (
     Session,
     utcnow,
 )
+from schoolmgr.registration.review import status_counts
 
 
 @dataclass(frozen=True)
@@ -87,7 +89,7 @@ class EditionTab:
 def _session_counts(edition: Edition) -> tuple[int, int, int]:
     """Modules, sessions and sessions already started of `edition`: one query for both tabs
     that show them, kept for the rest of the request."""
-    counted = g.setdefault("edition_session_counts", {})
+    counted = request_memo("edition_session_counts")
     if edition.id not in counted:
         counted[edition.id] = tuple(
             db.session.execute(
@@ -112,15 +114,9 @@ def _count_sessions(edition: Edition) -> TabCount:
 
 
 def _count_registrations(edition: Edition) -> TabCount:
-    rows = dict(
-        db.session.execute(
-            sa.select(Registration.status, sa.func.count())
-            .where(Registration.edition_id == edition.id)
-            .group_by(Registration.status)
-        ).all()
-    )
-    accepted = rows.get(RegistrationStatus.ACCEPTED, 0)
-    pending = rows.get(RegistrationStatus.PENDING, 0)
+    counts = status_counts(edition)
+    accepted = counts[RegistrationStatus.ACCEPTED]
+    pending = counts[RegistrationStatus.PENDING]
     spoken = _("%(a)d accepted of %(c)d seats", a=accepted, c=edition.capacity)
     if pending:
         spoken += ", " + _("%(p)d to decide", p=pending)

@@ -5,6 +5,7 @@ import re
 import pytest
 import sqlalchemy as sa
 
+from schoolmgr import passwords
 from schoolmgr.models import Role, User
 from tests.factories import PASSWORD
 
@@ -37,7 +38,7 @@ def test_signup_creates_a_participant_emails_a_welcome_and_asks_to_sign_in(clien
     user = db.session.scalar(sa.select(User))
     assert user.email == "djordje.colic@example.org"
     assert user.role == Role.PARTICIPANT
-    assert user.password_hash.startswith("scrypt:")
+    assert user.password_hash.startswith("$argon2id$v=19$m=19456,t=2,p=1$")
     (message,) = outbox
     assert message["To"] == "djordje.colic@example.org"
     assert "Your account at" in message.get_body(("plain",)).get_content()
@@ -54,13 +55,11 @@ def test_signup_with_a_taken_email_answers_the_same_and_notifies_the_owner(
     client, db, make_user, outbox, monkeypatch
 ):
     """Issue 12.4: no 409 telling that the address has an account; its owner gets a note."""
-    import schoolmgr.models.user
-
     hashed = []
-    real = schoolmgr.models.user.check_password_hash
+    real = passwords.check
     monkeypatch.setattr(
-        schoolmgr.models.user,
-        "check_password_hash",
+        passwords,
+        "check",
         lambda stored, password: hashed.append(password) or real(stored, password),
     )
     make_user(email="djordje.colic@example.org", full_name="Đorđe Čolić")
@@ -211,14 +210,12 @@ def test_sign_in_does_the_same_hash_work_for_unknown_emails(client, make_user, m
     """Issue 12.4: a wrong password for an existing account and any password for an unknown
     address (or an account without a password) each cost one password-hash check, and get
     the same answer."""
-    import schoolmgr.models.user
-
     checked = []
-    real = schoolmgr.models.user.check_password_hash
+    real = passwords.check
     monkeypatch.setattr(
-        schoolmgr.models.user,
-        "check_password_hash",
-        lambda stored, password: checked.append(stored.split("$")[0]) or real(stored, password),
+        passwords,
+        "check",
+        lambda stored, password: checked.append(stored.rsplit("$", 2)[0]) or real(stored, password),
     )
     make_user(email="maja@example.org")
     make_user(email="invited@example.org", password_hash=None)
@@ -229,7 +226,51 @@ def test_sign_in_does_the_same_hash_work_for_unknown_emails(client, make_user, m
         response = client.post("/login", data={"email": email, "password": "wrong password!"})
         answers.append((response.status_code, without_csrf_tokens(response.text, email)))
         assert len(checked) == 1, email
-        assert checked[0].startswith("scrypt:"), email  # the same kind of hash every time
+        # the same kind and cost of hash every time
+        assert checked[0] == "$argon2id$v=19$m=19456,t=2,p=1", email
 
     assert answers[0] == answers[1] == answers[2]
     assert answers[0][0] == 401
+
+
+@pytest.mark.parametrize("method", ["scrypt", "pbkdf2:sha256:600000"])
+def test_an_older_password_hash_still_signs_in_and_is_replaced_by_argon2id(
+    client, db, make_user, method
+):
+    """Accounts hashed before Argon2id (Werkzeug's scrypt, or pbkdf2 from an import) sign in
+    as before; the right password stores a new hash, a wrong one changes nothing."""
+    from werkzeug.security import generate_password_hash
+
+    old = generate_password_hash("an old but good password", method=method)
+    user = make_user(email="vesna@example.org", password_hash=old)
+
+    wrong = client.post("/login", data={"email": user.email, "password": "not the password"})
+    assert wrong.status_code == 401
+    db.session.refresh(user)
+    assert user.password_hash == old
+
+    right = client.post(
+        "/login",
+        data={"email": user.email, "password": "an old but good password"},
+        follow_redirects=True,
+    )
+    assert "Signed in as" in right.text
+    db.session.refresh(user)
+    assert user.password_hash.startswith("$argon2id$")
+    client.post("/logout")
+    again = client.post(
+        "/login",
+        data={"email": user.email, "password": "an old but good password"},
+        follow_redirects=True,
+    )
+    assert "Signed in as" in again.text
+
+
+def test_argon2_hashes_with_other_parameters_are_replaced_on_sign_in(client, db, make_user):
+    from argon2 import PasswordHasher
+
+    weaker = PasswordHasher(time_cost=1, memory_cost=8_192, parallelism=1)
+    user = make_user(email="arben@example.org", password_hash=weaker.hash("a fine password!"))
+    client.post("/login", data={"email": user.email, "password": "a fine password!"})
+    db.session.refresh(user)
+    assert user.password_hash.startswith("$argon2id$v=19$m=19456,t=2,p=1$")

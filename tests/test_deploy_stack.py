@@ -211,6 +211,7 @@ def test_deploy_units_name_the_config_files_that_exist():
     assert "-c deploy/gunicorn.conf.py wsgi:app" in app_unit
     assert "GUNICORN_BIND=127.0.0.1:%i" in app_unit
     assert "rq worker" in (deploy / "systemd" / "schoolmgr-worker@.service").read_text()
+    assert stackctl.worker_nice() == 10  # background rendering yields the cores to pages
     assert "TRUSTED_PROXIES=1" in (deploy / "env.example").read_text()
     done = subprocess.run(
         [str(stackctl.VENV_BIN / "gunicorn"), "-c", str(stackctl.GUNICORN_CONFIG), "--check-config"]

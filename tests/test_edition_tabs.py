@@ -9,6 +9,7 @@ import pytest
 from schoolmgr.extensions import db
 from schoolmgr.models import Role, utcnow
 from schoolmgr.navigation import EDITION_TABS
+from tests.querycount import count_queries
 
 
 class _Tabs(HTMLParser):
@@ -124,3 +125,26 @@ def test_trainer_pages_do_not_show_staff_tabs(client, login, make_user, edition)
     login(trainer)
     html = client.get(f"/trainer/modules/{em.id}/attendance").text
     assert tabs_of(html) == []
+
+
+def test_tab_counts_follow_changes_between_two_pages(
+    client, login, edition, make_session, make_registration
+):
+    """Counts are kept for one request only: the next page shows the new session and seat."""
+    login(role=Role.STAFF)
+    url = f"/staff/editions/{edition.slug}/registrations"
+    before = [text for text, _, _ in tabs_of(client.get(url).text)]
+    assert before[0].startswith("Programme 3 ") and before[1].startswith("Registrations 3/30 ")
+    make_session(edition_module=edition.edition_modules[0], starts_at=utcnow() + timedelta(days=3))
+    make_registration(edition=edition)
+    after = [text for text, _, _ in tabs_of(client.get(url).text)]
+    assert after[0].startswith("Programme 4 ") and after[1].startswith("Registrations 4/30 ")
+
+
+def test_registrations_page_counts_statuses_once_for_itself_and_its_tab(client, login, edition):
+    login(role=Role.STAFF)
+    with count_queries() as queries:
+        html = client.get(f"/staff/editions/{edition.slug}/registrations").text
+    assert "3/30" in html
+    grouped = [s for s in queries.statements if "GROUP BY registrations.status" in s]
+    assert len(grouped) == 1, queries

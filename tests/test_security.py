@@ -5,6 +5,7 @@ import re
 
 import pytest
 from flask import abort
+from freezegun import freeze_time
 
 import config
 from schoolmgr import create_app
@@ -290,6 +291,25 @@ def test_sign_in_is_limited_and_the_429_page_says_when_to_try_again(limited_clie
     assert match and abs(int(match.group(1)) - seconds) <= 1
     # Reading the page is never limited.
     assert limited_client.get("/login").status_code == 200
+
+
+def test_the_sign_in_limit_counts_the_last_minute_not_a_window_that_restarts(limited_client, db):
+    """A moving window: one guess, nine more 50 s later, and at 61 s only one more gets through
+    (a window restarting at 60 s would allow ten more: nineteen guesses in eleven seconds)."""
+
+    def guess():
+        return limited_client.post(
+            "/login", data={"email": "nobody@example.org", "password": "wrong password"}
+        )
+
+    # In the future: the in-memory store's expiry thread runs on the real clock (freezegun leaves
+    # threading alone) and would otherwise drop entries that are "old" by the real time.
+    with freeze_time("2099-11-30 12:00:00") as clock:
+        assert guess().status_code == 401
+        clock.move_to("2099-11-30 12:00:50")
+        assert [guess().status_code for _ in range(9)] == [401] * 9
+        clock.move_to("2099-11-30 12:01:01")
+        assert [guess().status_code for _ in range(3)] == [401, 429, 429]
 
 
 def test_sign_up_is_limited_per_hour_and_the_page_says_so_in_minutes(limited_client, db):

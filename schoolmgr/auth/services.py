@@ -7,7 +7,7 @@ from flask import current_app, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
-from schoolmgr import audit
+from schoolmgr import audit, passwords
 from schoolmgr.auth.sessions import end_all_sessions
 from schoolmgr.auth.tokens import (
     ExpiredLinkError,
@@ -21,7 +21,6 @@ from schoolmgr.forms import MIN_PASSWORD_LENGTH
 from schoolmgr.i18n import DEFAULT_LANGUAGE
 from schoolmgr.mail import queue_email
 from schoolmgr.models import Country, Role, User, normalise_email, utcnow
-from schoolmgr.models.user import spend_password_check
 from schoolmgr.text import line_problem, normalise_line
 
 log = logging.getLogger(__name__)
@@ -131,7 +130,7 @@ def sign_up(
             )
             db.session.commit()
             return
-    spend_password_check(password)
+    passwords.spend_check(password)
     if existing is None or not existing.active or existing.anonymised_at is not None:
         log.info("Sign-up with the address of an inactive account")
         return
@@ -151,7 +150,7 @@ def authenticate(email: str, password: str) -> User:
     """Return the user for these credentials, or raise AuthError without saying which was wrong."""
     user = find_user_by_email(email)
     if user is None:
-        spend_password_check(password)  # as long as a wrong password: no tell-tale timing
+        passwords.spend_check(password)  # as long as a wrong password: no tell-tale timing
     if user is None or not user.check_password(password):
         log.warning("Failed sign-in for %r", normalise_email(email)[:254])
         raise AuthError(_("Wrong email or password."), "bad_credentials", 401)

@@ -1,16 +1,14 @@
 """People: participants, trainers, programme staff and administrators."""
 
 import enum
-import functools
-import secrets
 from datetime import datetime
 
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 from flask_login import UserMixin
 from sqlalchemy.orm import Mapped, mapped_column, validates
-from werkzeug.security import check_password_hash, generate_password_hash
 
+from schoolmgr import passwords
 from schoolmgr.extensions import db
 from schoolmgr.i18n import LANGUAGE_NAMES
 from schoolmgr.models.types import UTCDateTime, enum_type, random_token, utcnow
@@ -232,14 +230,18 @@ class User(UserMixin, db.Model):
         return self.active
 
     def set_password(self, password: str) -> None:
-        self.password_hash = generate_password_hash(password, method="scrypt")
+        self.password_hash = passwords.hash_password(password)
 
     def check_password(self, password: str) -> bool:
-        """The same hash work whether or not the account has a password (no timing tell)."""
+        """The same hash work whether or not the account has a password (no timing tell).
+        A match against an older kind of hash stores a new one (committed with the caller)."""
         if not self.password_hash:
-            spend_password_check(password)
+            passwords.spend_check(password)
             return False
-        return check_password_hash(self.password_hash, password)
+        matches, rehash = passwords.check(self.password_hash, password)
+        if rehash:
+            self.set_password(password)
+        return matches
 
     def has_role(self, *roles: Role) -> bool:
         """True when the user holds one of the roles; admins hold every staff right."""
@@ -270,17 +272,6 @@ class User(UserMixin, db.Model):
     @property
     def institution_type_label(self) -> str:
         return self.institution_type.label if self.institution_type else ""
-
-
-@functools.cache
-def _unmatchable_hash() -> str:
-    return generate_password_hash(secrets.token_hex(32), method="scrypt")
-
-
-def spend_password_check(password: str) -> None:
-    """Do the work of checking a password against a hash, for a sign-in with an unknown email,
-    so that it takes as long as a wrong password for an existing account."""
-    check_password_hash(_unmatchable_hash(), password)
 
 
 def normalise_email(value: str | None) -> str:

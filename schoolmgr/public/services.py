@@ -259,11 +259,14 @@ def _edition_page_query() -> sa.Select:
 
 
 def edition_with_modules(slug: str) -> Edition | None:
-    """An edition (any status) with its modules loaded, for staff pages."""
+    """An edition (any status) with its modules loaded (one query for them and their names),
+    for staff pages and the registration form."""
     return db.session.scalar(
         sa.select(Edition)
         .where(Edition.slug == slug)
-        .options(selectinload(Edition.edition_modules).selectinload(EditionModule.module))
+        .options(
+            selectinload(Edition.edition_modules).joinedload(EditionModule.module, innerjoin=True)
+        )
     )
 
 

@@ -11,6 +11,7 @@ from schoolmgr import audit
 from schoolmgr.errors import rolls_back
 from schoolmgr.extensions import db
 from schoolmgr.i18n import fmt_list
+from schoolmgr.memo import request_memo
 from schoolmgr.models import (
     Country,
     Edition,
@@ -82,6 +83,15 @@ def registrations_query(edition: Edition, filters: RegistrationFilters) -> sa.Se
 
 
 def status_counts(edition: Edition) -> dict[RegistrationStatus, int]:
+    """Registrations of `edition` per status. Counted once per request: the page and its
+    Registrations tab both show them, and pages render after their writes."""
+    counted = request_memo("registration_status_counts")
+    if edition.id not in counted:
+        counted[edition.id] = _count_statuses(edition)
+    return dict(counted[edition.id])
+
+
+def _count_statuses(edition: Edition) -> dict[RegistrationStatus, int]:
     rows = db.session.execute(
         sa.select(Registration.status, sa.func.count())
         .where(Registration.edition_id == edition.id)

@@ -47,7 +47,7 @@ STAFF_PREFIX = "/staff/editions/<slug>/registrations"
 
 
 def _edition_or_404(slug: str):
-    edition = public_services.edition_for_page(slug)
+    edition = public_services.edition_with_modules(slug)
     if edition is None or not public_services.is_visible_to(edition, current_user):
         abort(404)
     return edition
@@ -98,6 +98,7 @@ def register(slug: str):
         for em in edition.edition_modules
     ]
     if form.validate_on_submit():
+        title = edition.title  # read before the commit expires the edition
         try:
             registration = registering.register(
                 current_user,
@@ -126,7 +127,7 @@ def register(slug: str):
             ), err.status_code
         # Only a confirmed seat is a success; a waiting list or a pending decision is news.
         flash(
-            _status_message(registration),
+            _status_message(registration, title),
             "success" if registration.status.value == "accepted" else "info",
         )
         return redirect(url_for("registration.dashboard"))
@@ -134,8 +135,7 @@ def register(slug: str):
     return render_template("registration/register.html", edition=edition, form=form), status
 
 
-def _status_message(registration) -> str:
-    title = registration.edition.title
+def _status_message(registration, title: str) -> str:
     if registration.status.value == "accepted":
         return _("You are registered for %(t)s: your seat is confirmed.", t=title)
     if registration.status.value == "waitlisted":
