@@ -2,7 +2,7 @@
 
 bench/pages.py and bench/registration_burst.py need gunicorn or PostgreSQL and are run by hand
 (see the README); bench/certificates.py runs here at six certificates; bench/stack.py runs at a
-tiny size on PostgreSQL when nginx is installed."""
+tiny size on PostgreSQL when nginx is installed, bench/flow_cpu.py on PostgreSQL."""
 
 import os
 import re
@@ -100,6 +100,33 @@ def test_stack_benchmark_runs_and_checks_the_database():
         done.stdout,
         re.MULTILINE,
     ), done.stdout[-2000:]
+
+
+@pytest.mark.postgres
+@pytest.mark.skipif(
+    not os.environ.get("TEST_DATABASE_URL"), reason="bench/flow_cpu.py needs PostgreSQL"
+)
+def test_flow_cpu_benchmark_prints_every_step():
+    url = make_url(os.environ["TEST_DATABASE_URL"])
+    env = {
+        **os.environ,
+        "BENCH_PG": url.set(database="").render_as_string(hide_password=False).rstrip("/"),
+        "BENCH_REDIS_URL": "redis://127.0.0.1:6379/14",
+    }
+    args = ["--participants", "4", "--capacity", "2", "--statements", "register_post"]
+    done = subprocess.run(
+        [sys.executable, "bench/flow_cpu.py", *args, "--database", f"{url.database}_flow_smoke"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=env,
+    )
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    for step in ("signup", "sign_in", "register_post", "dashboard"):
+        assert re.search(rf"^step={step} cpu_median_ms=[\d.]+ ", done.stdout, re.MULTILINE), step
+    assert re.search(r"^flow cpu_ms_per_participant=\d+ hashing_ms=\d+$", done.stdout, re.M)
+    assert "INSERT INTO registrations" in done.stdout  # the statements of the last POST
 
 
 def test_ceiling_serves_the_home_template():

@@ -174,3 +174,51 @@ class TestXAccelRedirect:
             response.headers["X-Accel-Redirect"] == f"/protected/materials/{material.stored_name}"
         )
         assert response.headers["Content-Disposition"] == DISPOSITION
+
+
+def test_a_bulk_chunk_stores_every_pdf_and_reports_a_failed_upload(app, monkeypatch):
+    """On S3 a chunk's uploads overlap the rendering of the next certificates; every stored
+    file matches its recorded SHA-256, and a certificate whose upload failed is reported and
+    not recorded (no row ever names a missing file), on either backend."""
+    import hashlib
+
+    from schoolmgr.models import Certificate
+
+    edition = factories.EditionFactory(past=True, slug="bulk-school")
+    session = factories.SessionFactory(
+        edition_module=factories.EditionModuleFactory(edition=edition)
+    )
+    registrations = []
+    for name in ("Ana Kovač", "Besa Krasniqi", "Marko Petrović", "Vesna Ilić"):
+        registration = factories.RegistrationFactory(edition=edition, user__full_name=name)
+        factories.AttendanceFactory(
+            session=session, registration=registration, status=AttendanceStatus.PRESENT
+        )
+        registrations.append(registration)
+    ids = [r.id for r in registrations]
+    storage = get_storage()
+    real_save, real_key_for = storage.save, files.key_for
+    order: dict[str, int] = {}  # PDF names in the order certificates were prepared
+
+    def key_for(pdf_name):
+        order.setdefault(pdf_name, len(order))
+        return real_key_for(pdf_name)
+
+    def save_refusing_the_second(key, content):
+        if order.get(key.removeprefix("certificates/")) == 1:
+            raise OSError("the bucket refused this one")
+        real_save(key, content)
+
+    monkeypatch.setattr(files, "key_for", key_for)
+    monkeypatch.setattr(storage, "save", save_refusing_the_second)
+    issued, failures = issuing.issue_chunk(ids, None)
+
+    assert issued == 3
+    refused = ids[1]  # prepared second
+    assert [f["registration_id"] for f in failures] == [refused]
+    db.session.expire_all()
+    certificates = db.session.scalars(db.select(Certificate)).all()
+    assert sorted(c.registration_id for c in certificates) == sorted(set(ids) - {refused})
+    for certificate in certificates:
+        content = files.read_pdf(certificate)
+        assert hashlib.sha256(content).hexdigest() == certificate.sha256

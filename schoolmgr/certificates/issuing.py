@@ -25,7 +25,7 @@ from schoolmgr.certificates.eligibility import (
     evaluate_registration,
 )
 from schoolmgr.certificates.errors import CertificateError
-from schoolmgr.certificates.files import delete_pdf, save_pdf
+from schoolmgr.certificates.files import delete_pdf, save_pdf, uploads_overlapped
 from schoolmgr.certificates.lookup import current_certificate
 from schoolmgr.certificates.snapshot import build_snapshot, make_serial
 from schoolmgr.credentials import services as credentials
@@ -312,17 +312,24 @@ def prepare_chunk(
 ) -> tuple[list[dict], int, list[dict]]:
     """Worker side of a parallel run: (prepared certificates, already issued, failures)."""
     prepared, existing, failures = [], 0, []
-    for registration_id in registration_ids:
-        try:
-            values = prepare_certificate(db.session.get(Registration, registration_id), actor_id)
-        except Exception as exc:  # one bad certificate must not stop the others
-            failures.append(_failure(registration_id, exc))
-            continue
-        if values is None:
-            existing += 1
-        else:
-            prepared.append(values)
+    with uploads_overlapped() as uploads:
+        for registration_id in registration_ids:
+            try:
+                values = prepare_certificate(
+                    db.session.get(Registration, registration_id), actor_id
+                )
+            except Exception as exc:  # one bad certificate must not stop the others
+                failures.append(_failure(registration_id, exc))
+                continue
+            if values is None:
+                existing += 1
+            else:
+                prepared.append(values)
+        failed_uploads = uploads.wait() if uploads else {}
     db.session.rollback()  # end the read transaction before handing the chunk over
+    for values in [v for v in prepared if v["pdf_name"] in failed_uploads]:
+        prepared.remove(values)
+        failures.append(_failure(values["registration_id"], failed_uploads[values["pdf_name"]]))
     return prepared, existing, failures
 
 

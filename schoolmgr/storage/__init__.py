@@ -63,6 +63,8 @@ class Storage:
     """The operations the app needs; see LocalStorage and S3Storage."""
 
     name = ""
+    # A write waits on the network: callers writing many objects overlap them with other work.
+    remote = False
 
     def save(self, key: str, content: bytes) -> None:
         """Store `content` under `key`, replacing any object there; atomic."""

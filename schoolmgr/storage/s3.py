@@ -47,6 +47,7 @@ def _missing(err: ClientError) -> bool:
 
 class S3Storage(Storage):
     name = "s3"
+    remote = True
 
     def __init__(self, client, bucket: str, prefix: str = ""):
         self.client = client
