@@ -1,9 +1,13 @@
 """Recording audit events. Services call `record` before they commit."""
 
+import sqlalchemy as sa
 from flask_login import current_user
+from sqlalchemy.orm import Session
 
 from schoolmgr.extensions import db
 from schoolmgr.models import AuditEvent, User
+
+_UNNAMED = "audit_events_awaiting_target_id"
 
 
 def record(
@@ -32,4 +36,28 @@ def record(
         after=after,
     )
     db.session.add(event)
+    if target is not None and event.target_id is None:
+        # Added in this transaction and not flushed yet: named once the flush gives it an id.
+        db.session.info.setdefault(_UNNAMED, []).append((event, target))
     return event
+
+
+@sa.event.listens_for(Session, "after_flush_postexec")
+def _name_targets_flushed(session: Session, _flush_context) -> None:
+    """Give events their target's id; commit flushes again, so the UPDATE goes in with them."""
+    waiting = session.info.get(_UNNAMED)
+    if not waiting:
+        return
+    still = []
+    for event, target in waiting:
+        if getattr(target, "id", None) is None:
+            still.append((event, target))
+        else:
+            event.target_id = target.id
+    session.info[_UNNAMED] = still
+
+
+@sa.event.listens_for(Session, "after_commit")
+@sa.event.listens_for(Session, "after_rollback")
+def _forget_unnamed(session: Session) -> None:
+    session.info.pop(_UNNAMED, None)

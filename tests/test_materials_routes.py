@@ -89,7 +89,9 @@ def test_trainer_uploads_pdf_and_participant_downloads_it(client, login, world, 
     assert material.original_name == "Уводна презентација.pdf"
     assert material.stored_name != material.original_name
     assert [p.name for p in stored_files(app)] == [material.stored_name]
-    assert db.session.scalar(db.select(AuditEvent).filter_by(action="material.upload"))
+    event = db.session.scalar(db.select(AuditEvent).filter_by(action="material.upload"))
+    material = db.session.scalar(db.select(Material))
+    assert (event.target_type, event.target_id) == ("material", material.id)
 
     login(world["participant"])
     page = client.get("/editions/school-2026/modules/agile")

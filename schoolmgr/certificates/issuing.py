@@ -145,7 +145,6 @@ def _add_certificate(prepared: dict, registration: Registration, actor: User | N
     certificate = Certificate(**prepared)
     certificate.registration = registration
     db.session.add(certificate)
-    db.session.flush([certificate])  # its audit event names it by id
     audit.record(
         "certificate.issued",
         target=certificate,
