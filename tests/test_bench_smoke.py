@@ -72,6 +72,27 @@ def test_benchmark_runs_and_prints_its_figures(args, figure):
     assert re.search(figure, done.stdout, re.MULTILINE), done.stdout[-2000:]
 
 
+def run_on_postgres(script: str, args: list[str], database: str, timeout: int):
+    """Run a benchmark on a private database of the test server (Redis db 14); assert it
+    exits 0 and return what it printed."""
+    url = make_url(os.environ["TEST_DATABASE_URL"])
+    env = {
+        **os.environ,
+        "BENCH_PG": url.set(database="").render_as_string(hide_password=False).rstrip("/"),
+        "BENCH_REDIS_URL": "redis://127.0.0.1:6379/14",
+    }
+    done = subprocess.run(
+        [sys.executable, script, *args, "--database", f"{url.database}_{database}"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=env,
+    )
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    return done.stdout
+
+
 @pytest.mark.postgres
 @pytest.mark.skipif(
     not os.environ.get("TEST_DATABASE_URL") or shutil.which("nginx", path=NGINX_PATH) is None,
@@ -79,27 +100,13 @@ def test_benchmark_runs_and_prints_its_figures(args, figure):
 )
 def test_stack_benchmark_runs_and_checks_the_database():
     """Two instances behind nginx, 6 participants for 3 seats, 2 certificates (1-4 minutes)."""
-    url = make_url(os.environ["TEST_DATABASE_URL"])
-    env = {
-        **os.environ,
-        "BENCH_PG": url.set(database="").render_as_string(hide_password=False).rstrip("/"),
-        "BENCH_REDIS_URL": "redis://127.0.0.1:6379/14",
-    }
     args = ["--users", "6", "--capacity", "3", "--certificates", "2", "--instances", "2"]
-    done = subprocess.run(
-        [sys.executable, "bench/stack.py", *args, "--database", f"{url.database}_stack_smoke"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        env=env,
-    )
-    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    out = run_on_postgres("bench/stack.py", args, "stack_smoke", timeout=600)
     assert re.search(
         r"^stack instances=2 users=6 errors=0 registrations_ok=3 waitlisted=3 p95_ms=\d+ rps=",
-        done.stdout,
+        out,
         re.MULTILINE,
-    ), done.stdout[-2000:]
+    ), out[-2000:]
 
 
 @pytest.mark.postgres
@@ -107,26 +114,12 @@ def test_stack_benchmark_runs_and_checks_the_database():
     not os.environ.get("TEST_DATABASE_URL"), reason="bench/flow_cpu.py needs PostgreSQL"
 )
 def test_flow_cpu_benchmark_prints_every_step():
-    url = make_url(os.environ["TEST_DATABASE_URL"])
-    env = {
-        **os.environ,
-        "BENCH_PG": url.set(database="").render_as_string(hide_password=False).rstrip("/"),
-        "BENCH_REDIS_URL": "redis://127.0.0.1:6379/14",
-    }
     args = ["--participants", "4", "--capacity", "2", "--statements", "register_post"]
-    done = subprocess.run(
-        [sys.executable, "bench/flow_cpu.py", *args, "--database", f"{url.database}_flow_smoke"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        env=env,
-    )
-    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    out = run_on_postgres("bench/flow_cpu.py", args, "flow_smoke", timeout=300)
     for step in ("signup", "sign_in", "register_post", "dashboard"):
-        assert re.search(rf"^step={step} cpu_median_ms=[\d.]+ ", done.stdout, re.MULTILINE), step
-    assert re.search(r"^flow cpu_ms_per_participant=\d+ hashing_ms=\d+$", done.stdout, re.M)
-    assert "INSERT INTO registrations" in done.stdout  # the statements of the last POST
+        assert re.search(rf"^step={step} cpu_median_ms=[\d.]+ ", out, re.MULTILINE), step
+    assert re.search(r"^flow cpu_ms_per_participant=\d+ hashing_ms=\d+$", out, re.MULTILINE)
+    assert "INSERT INTO registrations" in out  # the statements of the last POST
 
 
 def test_ceiling_serves_the_home_template():
