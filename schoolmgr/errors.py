@@ -1,7 +1,6 @@
 """Error pages in the app's own style, and the domain error every service raises."""
 
 import logging
-import math
 import time
 from collections.abc import Callable, Mapping
 from functools import wraps
@@ -131,9 +130,10 @@ def _error_page(code: int, description: str, retry_after: int | None = None):
 
 
 def _seconds_until_retry(error) -> int | None:
-    """Seconds until the breached rate limit lets the visitor in again (at least 1)."""
+    """Seconds until the breached rate limit lets the visitor in again (at least 1), counted
+    as Flask-Limiter counts its Retry-After header, so the page and the header agree."""
     current = limiter.current_limit
     if current is not None and current.breached:
-        return max(1, math.ceil(current.reset_at - time.time()))
+        return max(1, int(current.reset_at - time.time()))
     retry_after = getattr(error, "retry_after", None)
     return int(retry_after) if retry_after else None
