@@ -73,6 +73,9 @@ class Config:
     S3_BUCKET = os.environ.get("S3_BUCKET") or None
     S3_PREFIX = os.environ.get("S3_PREFIX", "")
     S3_ENDPOINT_URL = os.environ.get("S3_ENDPOINT_URL") or None  # MinIO, Ceph RGW; unset: AWS
+    # The address browsers use for download links (STORAGE_DOWNLOADS=redirect) when the app
+    # reaches the storage at a private one; unset: S3_ENDPOINT_URL.
+    S3_PUBLIC_ENDPOINT_URL = os.environ.get("S3_PUBLIC_ENDPOINT_URL") or None
     S3_REGION = os.environ.get("S3_REGION") or os.environ.get("AWS_DEFAULT_REGION") or None
     # S3 downloads: "stream" through the app, or "redirect" to a presigned URL valid this long.
     STORAGE_DOWNLOADS = os.environ.get("STORAGE_DOWNLOADS", "stream").lower()

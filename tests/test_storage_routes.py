@@ -156,6 +156,24 @@ class TestPresignedRedirects:
         assert client.get(f"/me/certificates/{issued.id}.pdf").status_code == 404
 
 
+class TestPresignedForAPublicAddress:
+    """The app reaches the storage at one address; browsers get links to another."""
+
+    @pytest.fixture
+    def storage_settings(self, s3_redirects):
+        public = s3_redirects["S3_ENDPOINT_URL"].replace("127.0.0.1", "localhost")
+        return {**s3_redirects, "S3_PUBLIC_ENDPOINT_URL": public}
+
+    def test_links_are_signed_for_the_address_browsers_use(self, app, client, login, issued):
+        login(issued.registration.user)
+        response = client.get(f"/me/certificates/{issued.id}.pdf")
+        assert response.status_code == 302
+        url = response.headers["Location"]
+        assert url.startswith(app.config["S3_PUBLIC_ENDPOINT_URL"] + "/")
+        body, _headers = fetch(url)
+        assert body == files.read_pdf(issued)  # read by the app through the private address
+
+
 class TestXAccelRedirect:
     @pytest.fixture
     def storage_settings(self):

@@ -136,7 +136,14 @@ def get_storage(app: Flask | None = None) -> Storage:
     app = app or current_app._get_current_object()
     settings = tuple(
         app.config.get(k)
-        for k in ("STORAGE_BACKEND", "STORAGE_DIR", "S3_BUCKET", "S3_PREFIX", "S3_ENDPOINT_URL")
+        for k in (
+            "STORAGE_BACKEND",
+            "STORAGE_DIR",
+            "S3_BUCKET",
+            "S3_PREFIX",
+            "S3_ENDPOINT_URL",
+            "S3_PUBLIC_ENDPOINT_URL",
+        )
     )
     cached = app.extensions.get("storage")
     if cached is None or cached[0] != settings:

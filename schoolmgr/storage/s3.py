@@ -45,12 +45,38 @@ def _missing(err: ClientError) -> bool:
     return str(err.response.get("Error", {}).get("Code")) in MISSING_CODES
 
 
+def _client(endpoint: str | None, config: dict):
+    """A boto3 S3 client of `endpoint` (None: AWS) with the app's settings."""
+    return _session().client(
+        "s3",
+        endpoint_url=endpoint,
+        region_name=config.get("S3_REGION") or None,
+        config=Config(
+            signature_version="s3v4",
+            # MinIO and Ceph are usually reached by path (http://host:9000/bucket/key).
+            s3={"addressing_style": "path" if endpoint else "auto"},
+            retries={"max_attempts": 3, "mode": "standard"},
+            # boto3's default CRC checksums on every PUT are refused by some S3-compatible
+            # services (older Ceph RGW, MinIO); TLS protects the transfer (over plain HTTP
+            # SigV4 signs the payload's SHA-256) and `storage migrate` checks SHA-256.
+            request_checksum_calculation="when_required",
+            response_checksum_validation="when_required",
+            max_pool_connections=32,
+            connect_timeout=5,
+            read_timeout=30,
+        ),
+    )
+
+
 class S3Storage(Storage):
     name = "s3"
     remote = True
 
-    def __init__(self, client, bucket: str, prefix: str = ""):
+    def __init__(self, client, bucket: str, prefix: str = "", presigner=None):
         self.client = client
+        # Signs download links for browsers: a client of the public address when the app
+        # reaches the storage at a private one (presigning is local: it sends nothing).
+        self.presigner = presigner or client
         self.bucket = bucket
         self.prefix = f"{prefix.strip('/')}/" if prefix.strip("/") else ""
 
@@ -59,26 +85,10 @@ class S3Storage(Storage):
         if not config.get("S3_BUCKET"):
             raise ValueError("STORAGE_BACKEND=s3 needs S3_BUCKET")
         endpoint = config.get("S3_ENDPOINT_URL") or None
-        client = _session().client(
-            "s3",
-            endpoint_url=endpoint,
-            region_name=config.get("S3_REGION") or None,
-            config=Config(
-                signature_version="s3v4",
-                # MinIO and Ceph are usually reached by path (http://host:9000/bucket/key).
-                s3={"addressing_style": "path" if endpoint else "auto"},
-                retries={"max_attempts": 3, "mode": "standard"},
-                # boto3's default CRC checksums on every PUT are refused by some S3-compatible
-                # services (older Ceph RGW, MinIO); TLS protects the transfer (over plain HTTP
-                # SigV4 signs the payload's SHA-256) and `storage migrate` checks SHA-256.
-                request_checksum_calculation="when_required",
-                response_checksum_validation="when_required",
-                max_pool_connections=32,
-                connect_timeout=5,
-                read_timeout=30,
-            ),
-        )
-        return cls(client, config["S3_BUCKET"], config.get("S3_PREFIX") or "")
+        public = config.get("S3_PUBLIC_ENDPOINT_URL") or None
+        client = _client(endpoint, config)
+        presigner = _client(public, config) if public and public != endpoint else None
+        return cls(client, config["S3_BUCKET"], config.get("S3_PREFIX") or "", presigner)
 
     def _key(self, key: str) -> str:
         return self.prefix + check_key(key)
@@ -148,7 +158,7 @@ class S3Storage(Storage):
         disposition = content_disposition(download_name, as_attachment)
         if current_app.config.get("STORAGE_DOWNLOADS") == "redirect":
             self._head(key)  # a missing file answers 404 here, not an S3 error page
-            url = self.client.generate_presigned_url(
+            url = self.presigner.generate_presigned_url(
                 "get_object",
                 Params={
                     "Bucket": self.bucket,
