@@ -14,8 +14,6 @@ import argparse
 import cProfile
 import os
 import pstats
-import random
-import re
 import statistics
 import sys
 import time
@@ -25,7 +23,14 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench.pages import database_url, ensure_database  # noqa: E402
-from bench.stack import PASSWORD, REDIS_URL, build_school  # noqa: E402
+from bench.stack import (  # noqa: E402
+    PASSWORD,
+    REDIS_URL,
+    build_school,
+    registration_form,
+    signup_form,
+)
+from bench.stackctl import csrf_token  # noqa: E402
 
 STEPS = [
     "signup_form",
@@ -36,10 +41,6 @@ STEPS = [
     "register_post",
     "dashboard",
 ]
-
-
-def csrf(html: str) -> str:
-    return re.search(r'name="csrf_token" (?:type="hidden" )?value="([^"]+)"', html).group(1)
 
 
 def main() -> None:
@@ -109,31 +110,13 @@ def main() -> None:
         headers = {"Referer": "https://localhost/"}
         page = step("signup_form", client.get, "/signup")
         email = f"flow{i}@stack.example.org"
-        country = random.choice(["AL", "BA", "XK", "ME", "MK", "RS"])
-        form = {
-            "full_name": f"Flow Participant {i}",
-            "email": email,
-            "password": PASSWORD,
-            "confirm": PASSWORD,
-            "country": country,
-            "institution": "Ministry of Public Administration",
-            "position": "Adviser",
-            "csrf_token": csrf(page.text),
-        }
+        form = signup_form(email, f"Flow Participant {i}", csrf_token(page.text))
         step("signup", client.post, "/signup", data=form, headers=headers)
         login = {"email": email, "password": PASSWORD, "csrf_token": form["csrf_token"]}
         step("sign_in", client.post, "/login", data=login, headers=headers)
         step("edition", client.get, f"/editions/{slug}")
         page = step("register_form", client.get, f"/editions/{slug}/register")
-        choice = random.sample(world["module_ids"], k=random.choice([1, 2]))
-        register = {
-            "country": country,
-            "institution": form["institution"],
-            "position": form["position"],
-            "modules": [str(m) for m in choice],
-            "consent": "y",
-            "csrf_token": csrf(page.text),
-        }
+        register = registration_form(form, world["module_ids"], csrf_token(page.text))
         url = f"/editions/{slug}/register"
         step("register_post", client.post, url, data=register, headers=headers)
         step("dashboard", client.get, "/me/registrations")

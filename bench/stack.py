@@ -185,6 +185,33 @@ class Recorder:
         return response
 
 
+def signup_form(email: str, full_name: str, token: str) -> dict:
+    """A participant's sign-up form, from one of the six administrations."""
+    return {
+        "full_name": full_name,
+        "email": email,
+        "password": PASSWORD,
+        "confirm": PASSWORD,
+        "country": random.choice(["AL", "BA", "XK", "ME", "MK", "RS"]),
+        "institution": "Ministry of Public Administration",
+        "position": "Adviser",
+        "csrf_token": token,
+    }
+
+
+def registration_form(signup: dict, module_ids: list[int], token: str) -> dict:
+    """The registration form of the person who signed up with `signup`: one or two modules."""
+    choice = random.sample(module_ids, k=random.choice([1, 2]))
+    return {
+        "country": signup["country"],
+        "institution": signup["institution"],
+        "position": signup["position"],
+        "modules": [str(m) for m in choice],
+        "consent": "y",
+        "csrf_token": token,
+    }
+
+
 async def participant(http, base: str, world: dict, i: int, rec: Recorder, think: float) -> None:
     cookies: dict[str, str] = {}
 
@@ -196,18 +223,9 @@ async def participant(http, base: str, world: dict, i: int, rec: Recorder, think
         return
     token = stackctl.csrf_token(page.text)
     email = f"vu{i}@stack.example.org"
-    form = {
-        "full_name": f"Virtual Participant {i}",
-        "email": email,
-        "password": PASSWORD,
-        "confirm": PASSWORD,
-        "country": random.choice(["AL", "BA", "XK", "ME", "MK", "RS"]),
-        "institution": "Ministry of Public Administration",
-        "position": "Adviser",
-        "csrf_token": token,
-    }
+    signup = signup_form(email, f"Virtual Participant {i}", token)
     await reads_the_page()
-    if await rec.call(http, cookies, "signup", "POST", f"{base}/signup", data=form) is None:
+    if await rec.call(http, cookies, "signup", "POST", f"{base}/signup", data=signup) is None:
         return
     await reads_the_page()
     sign_in = {"email": email, "password": PASSWORD, "csrf_token": token}
@@ -221,15 +239,7 @@ async def participant(http, base: str, world: dict, i: int, rec: Recorder, think
     page = await rec.call(http, cookies, "register_form", "GET", f"{base}/editions/{slug}/register")
     if page is None:
         return
-    choice = random.sample(world["module_ids"], k=random.choice([1, 2]))
-    form = {
-        "country": form["country"],
-        "institution": form["institution"],
-        "position": form["position"],
-        "modules": [str(m) for m in choice],
-        "consent": "y",
-        "csrf_token": stackctl.csrf_token(page.text),
-    }
+    form = registration_form(signup, world["module_ids"], stackctl.csrf_token(page.text))
     await reads_the_page()
     url = f"{base}/editions/{slug}/register"
     if await rec.call(http, cookies, "register_post", "POST", url, data=form) is None:
