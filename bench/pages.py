@@ -308,6 +308,7 @@ def fill_large_school(app, *, users: int, editions: int, big: int, roster: int, 
                 {
                     "id": n + 1,
                     "registration_id": registration["id"],
+                    "edition_id": registration["edition_id"],
                     "serial": f"RSPA-{n + 1:07d}",
                     "verification_code": code,
                     "issued_at": now - timedelta(days=n % 3000),

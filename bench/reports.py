@@ -191,6 +191,7 @@ def build(years: int, per_year: int, participants: int) -> User:
             certificates.append(
                 {
                     "registration_id": rid,
+                    "edition_id": eid,
                     "serial": f"BENCH-{rid}",
                     "verification_code": f"BENCH-CODE-{rid}",
                     "snapshot": {},

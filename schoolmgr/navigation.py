@@ -16,7 +16,6 @@ from schoolmgr.models import (
     Certificate,
     Edition,
     EditionModule,
-    Registration,
     RegistrationStatus,
     Role,
     Session,
@@ -135,9 +134,8 @@ def _count_certificates(edition: Edition) -> TabCount:
     issued = db.session.scalar(
         sa.select(sa.func.count())
         .select_from(Certificate)
-        .join(Registration, Registration.id == Certificate.registration_id)
         .where(
-            Registration.edition_id == edition.id,
+            Certificate.edition_id == edition.id,
             Certificate.superseded_at.is_(None),
             Certificate.revoked_at.is_(None),
         )

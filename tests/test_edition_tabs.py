@@ -7,7 +7,7 @@ from html.parser import HTMLParser
 import pytest
 
 from schoolmgr.extensions import db
-from schoolmgr.models import Role, utcnow
+from schoolmgr.models import Certificate, Edition, Registration, Role, utcnow
 from schoolmgr.navigation import EDITION_TABS
 from tests.querycount import count_queries
 
@@ -148,3 +148,39 @@ def test_registrations_page_counts_statuses_once_for_itself_and_its_tab(client, 
     assert "3/30" in html
     grouped = [s for s in queries.statements if "GROUP BY registrations.status" in s]
     assert len(grouped) == 1, queries
+
+
+def test_certificates_tab_counts_the_certificates_in_force_of_this_edition_only(
+    client, login, edition, make_registration, make_edition
+):
+    def certificate(registration, n, **state):
+        made = Certificate(
+            registration=registration,
+            serial=f"TAB-{n}",
+            verification_code=f"TAB{n:017d}",
+            snapshot={},
+            pdf_name=f"tab-{n}.pdf",
+            sha256="0" * 64,
+            **state,
+        )
+        db.session.add(made)
+        return made
+
+    this = db.session.scalar(db.select(Edition).where(Edition.slug == "gov-2026"))
+    mine = db.session.scalars(db.select(Registration).where(Registration.edition_id == this.id))
+    first, second, third = mine
+    certificate(first, 1)
+    certificate(second, 2, revoked_at=utcnow())
+    certificate(third, 3, superseded_at=utcnow())
+    certificate(third, 4)
+    certificate(make_registration(edition=make_edition()), 5)
+    db.session.commit()
+    certificates = list(db.session.scalars(db.select(Certificate)))
+    assert [c.edition_id == c.registration.edition_id for c in certificates] == [True] * 5
+    assert [c.serial for c in certificates if c.edition_id != this.id] == ["TAB-5"]
+    login(role=Role.STAFF)
+    tabs = tabs_of(client.get(f"/staff/editions/{this.slug}/certificates").text)
+    assert (
+        "Certificates 2 (2 certificates issued)",
+        f"/staff/editions/{this.slug}/certificates",
+    ) in [(text, href) for text, href, _ in tabs]

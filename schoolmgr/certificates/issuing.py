@@ -72,6 +72,7 @@ def _create_certificate(
     content = rendering.render_certificate(snapshot)
     certificate = Certificate(
         registration_id=registration.id,
+        edition_id=registration.edition_id,
         serial=serial,
         verification_code=code,
         issued_at=now,
@@ -129,6 +130,7 @@ def prepare_certificate(
         column: getattr(certificate, column)
         for column in (
             "registration_id",
+            "edition_id",
             "serial",
             "verification_code",
             "issued_at",

@@ -26,8 +26,8 @@ class Certificate(db.Model):
         ),
         # The certificates in force, counted per edition (the staff tabs) from the index alone.
         sa.Index(
-            "ix_certificates_in_force_registration",
-            "registration_id",
+            "ix_certificates_in_force_edition",
+            "edition_id",
             sqlite_where=sa.text("superseded_at IS NULL AND revoked_at IS NULL"),
             postgresql_where=sa.text("superseded_at IS NULL AND revoked_at IS NULL"),
         ),
@@ -36,6 +36,11 @@ class Certificate(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     registration_id: Mapped[int] = mapped_column(
         sa.ForeignKey("registrations.id", ondelete="RESTRICT"), index=True
+    )
+    # The registration's edition, copied when the certificate is added (a registration never
+    # changes edition): an edition's certificates are counted without joining its registrations.
+    edition_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("editions.id", ondelete="RESTRICT"), index=True
     )
     serial: Mapped[str] = mapped_column(sa.String(40), unique=True)
     verification_code: Mapped[str] = mapped_column(sa.String(40), unique=True)
@@ -73,6 +78,16 @@ class Certificate(db.Model):
         if self.superseded_at:
             return "superseded"
         return "valid"
+
+
+@sa.event.listens_for(Certificate, "before_insert")
+def _copy_edition(_mapper, connection, certificate: Certificate) -> None:
+    """A certificate's edition is its registration's: issuing sets it, and so must bulk inserts;
+    this fills it for a certificate made otherwise (tests, the shell)."""
+    if certificate.edition_id is None:
+        certificate.edition_id = connection.scalar(
+            sa.select(Registration.edition_id).where(Registration.id == certificate.registration_id)
+        )
 
 
 class CertificateBatchStatus(enum.StrEnum):

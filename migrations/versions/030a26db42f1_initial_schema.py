@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: 4b6d5fec6b24
+Revision ID: 030a26db42f1
 Revises:
-Create Date: 2026-11-30 10:12:33.802927
+Create Date: 2026-11-30 15:06:54.322686
 
 """
 
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 # revision identifiers, used by Alembic.
-revision = "4b6d5fec6b24"
+revision = "030a26db42f1"
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -789,6 +789,7 @@ def upgrade():
         "certificates",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("registration_id", sa.Integer(), nullable=False),
+        sa.Column("edition_id", sa.Integer(), nullable=False),
         sa.Column("serial", sa.String(length=40), nullable=False),
         sa.Column("verification_code", sa.String(length=40), nullable=False),
         sa.Column("issued_at", sa.DateTime(timezone=True), nullable=False),
@@ -802,6 +803,12 @@ def upgrade():
         sa.Column("revoke_reason", sa.Text(), nullable=False),
         sa.Column("superseded_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("superseded_by_id", sa.Integer(), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["edition_id"],
+            ["editions.id"],
+            name=op.f("fk_certificates_edition_id_editions"),
+            ondelete="RESTRICT",
+        ),
         sa.ForeignKeyConstraint(
             ["issued_by_id"],
             ["users.id"],
@@ -832,8 +839,11 @@ def upgrade():
     )
     with op.batch_alter_table("certificates", schema=None) as batch_op:
         batch_op.create_index(
-            "ix_certificates_in_force_registration",
-            ["registration_id"],
+            batch_op.f("ix_certificates_edition_id"), ["edition_id"], unique=False
+        )
+        batch_op.create_index(
+            "ix_certificates_in_force_edition",
+            ["edition_id"],
             unique=False,
             sqlite_where=sa.text("superseded_at IS NULL AND revoked_at IS NULL"),
             postgresql_where=sa.text("superseded_at IS NULL AND revoked_at IS NULL"),
@@ -1532,10 +1542,11 @@ def downgrade():
         batch_op.drop_index(batch_op.f("ix_certificates_registration_id"))
         batch_op.drop_index(batch_op.f("ix_certificates_issued_by_id"))
         batch_op.drop_index(
-            "ix_certificates_in_force_registration",
+            "ix_certificates_in_force_edition",
             sqlite_where=sa.text("superseded_at IS NULL AND revoked_at IS NULL"),
             postgresql_where=sa.text("superseded_at IS NULL AND revoked_at IS NULL"),
         )
+        batch_op.drop_index(batch_op.f("ix_certificates_edition_id"))
 
     op.drop_table("certificates")
     with op.batch_alter_table("announcement_recipients", schema=None) as batch_op:
