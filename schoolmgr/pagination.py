@@ -1,14 +1,17 @@
 """One way to paginate: `paginate(what)` gives a Flask-SQLAlchemy Pagination (the same ?page=N,
 page sizes, 404 out of range and template macro) for a select, a list already computed, a select
-of plain rows, or one of the busiest public lists counted in the same query."""
+of plain rows, or one of the busiest public lists counted in the same query; a long list sorted
+on a joined table can find its page's keys first, and a page whose total is known skips the
+count."""
 
 from collections.abc import Callable, Sequence
 from functools import lru_cache
 
 import sqlalchemy as sa
 from flask import abort, current_app, request
-from flask_sqlalchemy.pagination import Pagination
+from flask_sqlalchemy.pagination import Pagination, SelectPagination
 from sqlalchemy import Select
+from sqlalchemy.orm import InstrumentedAttribute
 
 from schoolmgr.extensions import db
 
@@ -42,19 +45,30 @@ def paginate(
     *,
     build: Callable[[list], list] | None = None,
     params: dict | None = None,
+    key: InstrumentedAttribute | None = None,
+    total: int | None = None,
 ) -> Pagination:
     """Page through `source` using ?page=N; out-of-range pages give 404.
 
     `source` is a select of one entity (two queries a page), or a list already in memory. With
     `build`, a select of several columns whose page of rows `build` turns into what the template
     shows. With `params` (its bind parameters, maybe none), a select built once per process whose
-    page and total come in one query: for the busiest public lists."""
+    page and total come in one query: for the busiest public lists.
+
+    For a select of one entity: with `key` (its primary key), the page's keys are found first,
+    then its rows by key, so that sorting a long list on a joined table carries narrow rows, not
+    every column of every row up to the page; with `total` (known already, e.g. from counts the
+    page shows anyway), nothing is counted."""
     if not isinstance(source, Select):
         return ListPagination(**_page_args(per_page), items=source)
     if build is not None:
         return RowsPagination(**_page_args(per_page), select=source, build=build)
     if params is not None:
         return CountedPagination(**_page_args(per_page), select=source, params=params)
+    if key is not None or total is not None:
+        return KeysFirstPagination(
+            **_page_args(per_page), select=source, session=db.session, key=key, total=total
+        )
     return db.paginate(source, **_page_args(per_page))
 
 
@@ -67,6 +81,30 @@ class ListPagination(Pagination):
 
     def _query_count(self) -> int:
         return len(self._query_args["items"])
+
+
+class KeysFirstPagination(SelectPagination):
+    """Flask-SQLAlchemy's pagination of a select, finding the page's keys first when given a
+    `key`, and taking a `total` known already instead of counting."""
+
+    def _query_items(self) -> list:
+        key = self._query_args["key"]
+        if key is None:
+            return super()._query_items()
+        select = self._query_args["select"]
+        keys = list(
+            db.session.scalars(
+                select.with_only_columns(key).limit(self.per_page).offset(self._query_offset)
+            )
+        )
+        if not keys:
+            return []
+        return list(db.session.execute(select.where(key.in_(keys))).unique().scalars())
+
+    def _query_count(self) -> int:
+        if self._query_args["total"] is not None:
+            return self._query_args["total"]
+        return super()._query_count()
 
 
 class CountedPagination(Pagination):
@@ -96,16 +134,20 @@ class CountedPagination(Pagination):
         )
 
 
-@lru_cache(maxsize=32)
-def _counted_page(statement: Select) -> Select:
-    """One page of `statement` with the whole list's count as its last column."""
-    total = (
+def _total_of(statement: Select) -> sa.ScalarSelect:
+    """How many rows `statement` gives, as a scalar subquery (the database runs it once)."""
+    return (
         sa.select(sa.func.count())
         .select_from(statement.order_by(None).subquery())
         .scalar_subquery()
     )
+
+
+@lru_cache(maxsize=32)
+def _counted_page(statement: Select) -> Select:
+    """One page of `statement` with the whole list's count as its last column."""
     return (
-        statement.add_columns(total)
+        statement.add_columns(_total_of(statement))
         .limit(sa.bindparam("page_limit", type_=sa.Integer))
         .offset(sa.bindparam("page_offset", type_=sa.Integer))
     )
@@ -113,13 +155,22 @@ def _counted_page(statement: Select) -> Select:
 
 class RowsPagination(Pagination):
     """A Pagination over a select of plain rows (several columns, not one entity); `build` turns
-    the page's rows into what the template shows."""
+    the page's rows into what the template shows. The page's query counts the whole list too,
+    as CountedPagination's does: one round trip."""
 
     def _query_items(self) -> list:
         statement = self._query_args["select"]
-        rows = db.session.execute(statement.limit(self.per_page).offset(self._query_offset))
-        return self._query_args["build"](rows.all())
+        counted = (
+            statement.add_columns(_total_of(statement))
+            .limit(self.per_page)
+            .offset(self._query_offset)
+        )
+        rows = db.session.execute(counted).all()
+        self._counted = rows[0][-1] if rows else None
+        return self._query_args["build"]([row[:-1] for row in rows])
 
     def _query_count(self) -> int:
-        sub = self._query_args["select"].order_by(None).subquery()
-        return db.session.scalar(sa.select(sa.func.count()).select_from(sub))
+        if self._counted is not None:
+            return self._counted
+        # An empty page: count separately (only ever 0 on page 1; other pages are a 404).
+        return db.session.scalar(_total_of(self._query_args["select"]).select())

@@ -323,6 +323,39 @@ def test_staff_list_counts_filters_and_searches(client, login, crowd):
     assert "Ilir Berisha" in by_country and "Čolić" not in by_country
 
 
+def _listed(page) -> list[str]:
+    return re.findall(r'<label for="select-\d+" class="fw-semibold">([^<]+)</label>', page.text)
+
+
+def test_staff_list_pages_keep_the_review_order_and_count_what_each_filter_matches(
+    app, client, login, crowd
+):
+    """Pages of two: every registration once, in review order (to decide, accepted by name,
+    then the waiting list), and each filter's total as the page states it."""
+    app.config["PER_PAGE"] = 2
+    login(role="staff")
+    url = f"/staff/editions/{crowd.slug}/registrations"
+    first, second = client.get(url), client.get(url + "?page=2")
+    assert _listed(first) + _listed(second) == [
+        "Ilir Berisha",
+        "Đorđe Čolić",
+        "Ана Петровић",
+        "Arben Hoxha",
+    ]
+    assert "1–2 of 4" in first.text and "3–4 of 4" in second.text
+    assert client.get(url + "?page=3").status_code == 404
+    app.config["PER_PAGE"] = 1
+    accepted = [client.get(url + f"?status=accepted&page={n}") for n in (1, 2)]
+    assert [_listed(page) for page in accepted] == [["Đorđe Čolić"], ["Ана Петровић"]]
+    assert "1–1 of 2" in accepted[0].text and "2–2 of 2" in accepted[1].text
+    assert client.get(url + "?status=accepted&page=3").status_code == 404
+    assert "1–1 of 4" in client.get(url + "?status=nonsense").text  # filters nothing
+    albania = client.get(url + "?country=AL")
+    assert _listed(albania) == ["Ilir Berisha"] and 'aria-label="Pages"' not in albania.text
+    serbia = client.get(url + "?country=RS&page=2")
+    assert _listed(serbia) == ["Ана Петровић"] and "2–2 of 2" in serbia.text
+
+
 def test_staff_list_paginates_in_a_fixed_number_of_queries(
     app, client, login, db, make_edition, make_registration, make_edition_module
 ):

@@ -5,6 +5,7 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 from flask_babel import gettext as _
+from flask_sqlalchemy.pagination import Pagination
 from sqlalchemy.orm import contains_eager, selectinload
 
 from schoolmgr import audit
@@ -23,6 +24,7 @@ from schoolmgr.models import (
     registration_modules,
     utcnow,
 )
+from schoolmgr.pagination import paginate
 from schoolmgr.registration.country_seats import country_seats
 from schoolmgr.registration.emails import notify
 from schoolmgr.registration.errors import RegistrationError
@@ -80,6 +82,27 @@ def registrations_query(edition: Edition, filters: RegistrationFilters) -> sa.Se
         User.name_order(),
         Registration.id,
     )
+
+
+def registrations_page(edition: Edition, filters: RegistrationFilters) -> Pagination:
+    """The ?page=N of the staff list: its keys found first (the sort by name joins every
+    registration's user; the rows of one page are then loaded whole), its total from the
+    status counts the page shows anyway when it can be."""
+    return paginate(
+        registrations_query(edition, filters),
+        key=Registration.id,
+        total=known_total(status_counts(edition), filters),
+    )
+
+
+def known_total(counts: dict[RegistrationStatus, int], filters: RegistrationFilters) -> int | None:
+    """How many registrations `registrations_query` gives, from the edition's `status_counts`,
+    when nothing but the status is filtered; else None (the list counts them itself)."""
+    if filters.country or filters.module_id or search_terms(filters.q):
+        return None
+    if filters.status in {s.value for s in RegistrationStatus}:
+        return counts[RegistrationStatus(filters.status)]
+    return sum(counts.values())  # an unknown status filters nothing, as in the query
 
 
 def status_counts(edition: Edition) -> dict[RegistrationStatus, int]:

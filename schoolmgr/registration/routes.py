@@ -21,7 +21,6 @@ from schoolmgr.auth.access import role_required
 from schoolmgr.editions import staff_edition_or_404
 from schoolmgr.errors import back_on_refusal, show_on_form
 from schoolmgr.models import Role, utcnow
-from schoolmgr.pagination import paginate
 from schoolmgr.public import services as public_services
 from schoolmgr.registration import calendars, country_seats, exports, registering, review
 from schoolmgr.registration.errors import RegistrationError
@@ -277,7 +276,7 @@ def staff_list(slug: str):
         (str(em.id), em.module.name) for em in edition.edition_modules
     ]
     filters = _filters_from(filters_form)
-    pager = paginate(review.registrations_query(edition, filters))
+    pager = review.registrations_page(edition, filters)
     args = {k: v for k, v in request.args.items() if k != "page" and v}
     bulk_form = BulkActionForm(next=request.full_path)
     return render_template(
