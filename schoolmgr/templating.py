@@ -1,6 +1,7 @@
 """Jinja filters and globals shared by all templates."""
 
 from flask import Flask, current_app
+from flask_babel import get_translations
 from flask_login import current_user
 
 from schoolmgr import timeutils
@@ -11,7 +12,6 @@ from schoolmgr.i18n import (
     fmt_list,
     fmt_number,
     fmt_percent,
-    rendering_translations,
 )
 from schoolmgr.models import KOSOVO_FOOTNOTE, Country, utcnow
 from schoolmgr.navigation import edition_tabs, nav_items
@@ -42,11 +42,11 @@ def init_app(app: Flask) -> None:
         kosovo_footnote=KOSOVO_FOOTNOTE,
         Country=Country,
     )
-    app.jinja_env.install_gettext_callables(  # as Flask-Babel's, with the catalogue kept
-        gettext=lambda s: rendering_translations().ugettext(s),
-        ngettext=lambda s, p, n: rendering_translations().ungettext(s, p, n),
-        pgettext=lambda c, s: rendering_translations().upgettext(c, s),
-        npgettext=lambda c, s, p, n: rendering_translations().unpgettext(c, s, p, n),
+    app.jinja_env.install_gettext_callables(  # as Flask-Babel's (its catalogue, see RequestDomain)
+        gettext=lambda s: get_translations().ugettext(s),
+        ngettext=lambda s, p, n: get_translations().ungettext(s, p, n),
+        pgettext=lambda c, s: get_translations().upgettext(c, s),
+        npgettext=lambda c, s, p, n: get_translations().unpgettext(c, s, p, n),
         newstyle=True,
     )
     app.jinja_env.trim_blocks = True
