@@ -70,6 +70,17 @@ def seed_evaluations(rng: random.Random) -> int:
 
 
 def _answered_form(edition: Edition, kind: FormKind, rng: random.Random, share: float) -> None:
+    # Each answer is committed on its own, as a participant's is. Nothing else writes meanwhile,
+    # so the objects need not be reloaded after every commit (that took most of the seeding).
+    session = db.session()
+    reloading, session.expire_on_commit = session.expire_on_commit, False
+    try:
+        _answer_form(edition, kind, rng, share)
+    finally:
+        session.expire_on_commit = reloading
+
+
+def _answer_form(edition: Edition, kind: FormKind, rng: random.Random, share: float) -> None:
     form = authoring.create_form(edition, kind, 6 if kind == FormKind.FOLLOW_UP else None)
     openings = answering.scheduled_openings(form)
     authoring.publish(form, now=min(filter(None, openings.values())) - timedelta(days=1))
