@@ -368,6 +368,20 @@ def _issue_credential(certificate):
 
 
 def build_world() -> World:
+    """The world every row is walked in. Its factories commit object by object; nothing else
+    writes meanwhile, so objects are not reloaded after each commit, only expired at the end
+    (as the last commit would): a row takes about an eighth less time."""
+    session = db.session()
+    reloading, session.expire_on_commit = session.expire_on_commit, False
+    try:
+        world = _build_world()
+    finally:
+        session.expire_on_commit = reloading
+    session.expire_all()
+    return world
+
+
+def _build_world() -> World:
     from schoolmgr.attendance.checkin import rotating_token
     from schoolmgr.auth.services import password_reset_token
     from schoolmgr.certificates.codes import new_code
