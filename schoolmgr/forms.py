@@ -92,12 +92,19 @@ def CountryField(label=None, **kwargs) -> SelectField:  # noqa: N802 (reads like
     return SelectField(label or _l("Country"), choices=country_choices, **kwargs)
 
 
+def optional_choice() -> Optional:
+    """Optional for a select: only a missing or empty value means "not answered". WTForms'
+    Optional takes whitespace for empty too and then clears the select's "Not a valid choice",
+    so " " would reach the service as a value (a 500 where a 400 belongs)."""
+    return Optional(strip_whitespace=False)
+
+
 def GenderField(label=None, **kwargs) -> SelectField:  # noqa: N802
     """Optional: the blank choice means "not answered" (stored as NULL)."""
     return SelectField(
         label or _l("Gender (optional)"),
         choices=[("", _l("Not answered"))] + [(g.value, lbl) for g, lbl in GENDER_LABELS.items()],
-        validators=[Optional()],
+        validators=[optional_choice()],
         **{
             "description": _l(
                 "Only counted in reports, never shown to other participants: funders ask for it."
@@ -113,7 +120,7 @@ def InstitutionTypeField(label=None, **kwargs) -> SelectField:  # noqa: N802
         label or _l("Type of organisation (optional)"),
         choices=[("", _l("Not answered"))]
         + [(t.value, lbl) for t, lbl in INSTITUTION_TYPE_LABELS.items()],
-        validators=[Optional()],
+        validators=[optional_choice()],
         **kwargs,
     )
 

@@ -135,6 +135,31 @@ def test_staff_promote_a_participant_but_not_to_staff(client, login, make_user, 
     assert db.session.get(User, user.id).role == Role.TRAINER
 
 
+def test_a_blank_choice_is_refused_with_a_400_not_stored_or_a_500(client, login, make_user, db):
+    """WTForms' Optional took " " for "not answered" and cleared the select's own refusal."""
+    user = make_user()
+    login(role=Role.STAFF)
+    answers = f"/staff/people/{user.id}/report-answers"
+    for data in (
+        {"gender": " "},
+        {"institution_type": " \t"},
+        {"gender": "woman", "institution_type": " "},
+    ):
+        response = client.post(answers, data=data)
+        assert response.status_code == 400, data
+        assert "Not a valid choice" in response.text
+    role = client.post(
+        f"/staff/people/{user.id}/role", data={"role": "coordinator", "coordinator_country": " "}
+    )
+    assert role.status_code == 400 and "Not a valid choice" in role.text
+    db.session.expire_all()
+    kept = db.session.get(User, user.id)
+    assert (kept.gender, kept.institution_type, kept.role) == (None, None, Role.PARTICIPANT)
+    assert client.post(answers, data={"gender": "woman"}).status_code == 302
+    db.session.expire_all()
+    assert db.session.get(User, user.id).gender.value == "woman"
+
+
 def test_admin_makes_staff_through_the_page(client, login, make_user, db):
     user = make_user()
     login(role=Role.ADMIN)

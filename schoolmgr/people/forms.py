@@ -11,6 +11,7 @@ from schoolmgr.forms import (
     InstitutionTypeField,
     NoControlCharacters,
     SearchBox,
+    optional_choice,
 )
 from schoolmgr.models import Country, Role
 
@@ -40,7 +41,7 @@ class RoleForm(FlaskForm):
         _l("Country they coordinate"),
         choices=[("", _l("Only for national coordinators"))]
         + [(c.value, c.label) for c in COORDINATOR_COUNTRIES],
-        validators=[Optional()],
+        validators=[optional_choice()],
         description=_l("A national coordinator sees and nominates the people of this country."),
     )
     reason = StringField(
