@@ -6,9 +6,9 @@ from collections.abc import Callable, Mapping
 from functools import wraps
 
 from flask import Flask, current_app, flash, redirect, render_template, request
-from flask_babel import gettext as _
 
 from schoolmgr.extensions import db, limiter
+from schoolmgr.i18n import gettext as _
 from schoolmgr.security import current_request_id
 
 log = logging.getLogger(__name__)

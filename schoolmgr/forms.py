@@ -1,10 +1,10 @@
 """Form pieces shared by every area: choice lists, common validators and fields, GET forms."""
 
-from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import HiddenField, PasswordField, SearchField, SelectField, StringField
 from wtforms.validators import DataRequired, EqualTo, Length, Optional, ValidationError
 
+from schoolmgr.i18n import lazy_gettext as _l
 from schoolmgr.models import COUNTRY_LABELS, GENDER_LABELS, INSTITUTION_TYPE_LABELS, LANGUAGES
 from schoolmgr.text import line_problem, normalise_line
 

@@ -13,9 +13,11 @@ import re
 from dataclasses import dataclass
 from functools import cached_property
 
+import flask_babel
 from babel import Locale, lists, numbers
 from flask import current_app, g, has_app_context, has_request_context, request
-from flask_babel import Babel, Domain, force_locale, get_locale
+from flask_babel import Babel, Domain, force_locale
+from flask_babel.speaklater import LazyString
 
 LANGUAGE_COOKIE = "lang"
 DEFAULT_LANGUAGE = "en"
@@ -162,6 +164,62 @@ def fmt_list(items) -> str:
     """Items joined as the language joins them: "A, B and C", "A, B i C", "A, B dhe C"."""
     items = [str(item) for item in items]
     return lists.format_list(items, locale=_locale()) if items else ""
+
+
+# --- translating: the one place the app's code and templates get gettext from -----------------
+# Flask-Babel's own functions find the domain, the locale and the catalogue through a few
+# context lookups on every call (about 6 µs even with RequestDomain below, and a staff page
+# translates a few hundred strings and lazy labels). These read the locale and catalogue
+# Flask-Babel keeps for the request in one lookup, and fall back to Flask-Babel when it has not
+# chosen them yet, outside a request, or while `force_locale` (`in_language`) has cleared them.
+
+
+def _babel_slot(name: str):
+    try:
+        return getattr(g._flask_babel, name, None)
+    except (AttributeError, RuntimeError):  # no slot yet; no app context
+        return None
+
+
+def get_locale() -> Locale | None:
+    """The locale being rendered (Flask-Babel's `get_locale`, in one lookup once chosen)."""
+    locale = _babel_slot("babel_locale")
+    return locale if locale is not None else flask_babel.get_locale()
+
+
+def get_translations():
+    """The catalogue being rendered (Flask-Babel's `get_translations`, in one lookup)."""
+    translations = _babel_slot("babel_translations")
+    return translations if translations is not None else flask_babel.get_translations()
+
+
+def gettext(string: str, **variables) -> str:
+    s = get_translations().ugettext(string)
+    return s % variables if variables else s
+
+
+def ngettext(singular: str, plural: str, num: int, **variables) -> str:
+    variables.setdefault("num", num)
+    return get_translations().ungettext(singular, plural, num) % variables
+
+
+def pgettext(context: str, string: str, **variables) -> str:
+    s = get_translations().upgettext(context, string)
+    return s % variables if variables else s
+
+
+def npgettext(context: str, singular: str, plural: str, num: int, **variables) -> str:
+    variables.setdefault("num", num)
+    return get_translations().unpgettext(context, singular, plural, num) % variables
+
+
+def lazy_gettext(string: str, **variables) -> LazyString:
+    """Translated when shown, in the language of the page or email showing it."""
+    return LazyString(gettext, string, **variables)
+
+
+def lazy_pgettext(context: str, string: str, **variables) -> LazyString:
+    return LazyString(pgettext, context, string, **variables)
 
 
 class RequestDomain(Domain):

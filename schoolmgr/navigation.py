@@ -6,11 +6,11 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 from flask import current_app, has_request_context, request, url_for
-from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
-from flask_babel import ngettext
 
 from schoolmgr.extensions import db
+from schoolmgr.i18n import gettext as _
+from schoolmgr.i18n import lazy_gettext as _l
+from schoolmgr.i18n import ngettext
 from schoolmgr.memo import request_memo
 from schoolmgr.models import (
     Certificate,

@@ -15,8 +15,9 @@ from collections.abc import Callable
 from functools import wraps
 
 from flask import current_app, make_response, request, session
-from flask_babel import get_locale
 from flask_login import current_user
+
+from schoolmgr.i18n import get_locale
 
 MAX_ENTRIES = 2000
 CACHEABLE_ARGS = {"page"}

@@ -159,7 +159,7 @@ def _gettext(message: str, **variables) -> str:
     from flask import has_app_context
 
     if has_app_context():
-        from flask_babel import gettext
+        from schoolmgr.i18n import gettext
 
         return gettext(message, **variables)
     return message % variables if variables else message
@@ -169,7 +169,7 @@ def _pgettext(context: str, message: str, **variables) -> str:
     from flask import has_app_context
 
     if has_app_context():
-        from flask_babel import pgettext
+        from schoolmgr.i18n import pgettext
 
         return pgettext(context, message, **variables)
     return message % variables if variables else message

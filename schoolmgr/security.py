@@ -16,8 +16,9 @@ import uuid
 from contextlib import contextmanager
 
 from flask import Flask, abort, g, has_request_context, request, session
-from flask_babel import gettext as _
 from werkzeug.routing import IntegerConverter
+
+from schoolmgr.i18n import gettext as _
 
 REQUEST_ID_HEADER = "X-Request-ID"
 # A request id from a proxy is kept only when it is short and plain, so it is safe in logs.

@@ -1,7 +1,6 @@
 """Jinja filters and globals shared by all templates."""
 
 from flask import Flask, current_app
-from flask_babel import get_translations
 from flask_login import current_user
 
 from schoolmgr import timeutils
@@ -12,6 +11,7 @@ from schoolmgr.i18n import (
     fmt_list,
     fmt_number,
     fmt_percent,
+    get_translations,
 )
 from schoolmgr.models import KOSOVO_FOOTNOTE, Country, utcnow
 from schoolmgr.navigation import edition_tabs, nav_items
@@ -42,7 +42,7 @@ def init_app(app: Flask) -> None:
         kosovo_footnote=KOSOVO_FOOTNOTE,
         Country=Country,
     )
-    app.jinja_env.install_gettext_callables(  # as Flask-Babel's (its catalogue, see RequestDomain)
+    app.jinja_env.install_gettext_callables(  # the catalogue i18n.get_translations finds
         gettext=lambda s: get_translations().ugettext(s),
         ngettext=lambda s, p, n: get_translations().ungettext(s, p, n),
         pgettext=lambda c, s: get_translations().upgettext(c, s),

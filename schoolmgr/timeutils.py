@@ -6,7 +6,8 @@ from zoneinfo import ZoneInfo
 
 from babel import dates as babel_dates
 from flask import current_app
-from flask_babel import get_locale
+
+from schoolmgr.i18n import get_locale
 
 
 def zone(name: str | None = None) -> ZoneInfo:

@@ -235,3 +235,24 @@ def test_the_catalogue_check_names_what_is_wrong(tmp_path):
     assert any("'mjesta'" in line and "placeholders" in line for line in found)
     assert len(found) == 5
     assert "sq: no catalogue (run `make translations`)" in catalogues.problems(template, tmp_path)
+
+
+def test_one_request_keeps_its_language_apart_from_a_forced_one_for_an_email(app):
+    """The catalogue a request found is kept for the request (i18n.gettext reads it in one
+    lookup): a language forced inside it, for an email or a PDF, and back, must not leak."""
+    from schoolmgr.i18n import get_locale, gettext, lazy_gettext, ngettext
+
+    label = lazy_gettext("Editions")
+    with app.test_request_context("/", headers={"Accept-Language": "sq"}):
+        assert gettext("Editions") == str(label) == "Edicionet"
+        with in_language("mk"):
+            assert gettext("Editions") == str(label) == "Изданија"
+            assert str(get_locale()) == "mk"
+            with in_language("en"):
+                assert gettext("Editions") == "Editions"
+                assert ngettext("%(num)d seat left", "%(num)d seats left", 2) == "2 seats left"
+            assert gettext("Editions") == "Изданија"
+        assert gettext("Editions") == str(label) == "Edicionet"
+        assert str(get_locale()) == "sq"
+    with app.app_context():  # no request: a CLI command or a worker, in English
+        assert gettext("Editions") == str(label) == "Editions"

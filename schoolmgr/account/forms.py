@@ -1,6 +1,5 @@
 """Profile and password forms: the shape of the input only."""
 
-from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, PasswordField, SelectField
 from wtforms.validators import DataRequired, Length, Optional
@@ -15,6 +14,7 @@ from schoolmgr.forms import (
     OneLineField,
     language_choices,
 )
+from schoolmgr.i18n import lazy_gettext as _l
 
 
 class ProfileForm(FlaskForm):

@@ -1,13 +1,13 @@
 """The signed-in user's own profile and password."""
 
 from flask import Blueprint, flash, redirect, render_template, url_for
-from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user
 
 from schoolmgr.account import services
 from schoolmgr.account.forms import PasswordForm, ProfileForm
 from schoolmgr.errors import show_on_form
 from schoolmgr.extensions import PASSWORD_GUESS_LIMIT, limiter, signed_in_user_key
+from schoolmgr.i18n import gettext as _
 
 bp = Blueprint("account", __name__, url_prefix="/account")
 

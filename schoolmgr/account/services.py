@@ -1,12 +1,11 @@
 """Rules for a user's own profile and password."""
 
-from flask_babel import gettext as _
-
 from schoolmgr.audit import record
 from schoolmgr.auth.services import check_new_password
 from schoolmgr.auth.sessions import end_all_sessions
 from schoolmgr.errors import DomainError
 from schoolmgr.extensions import db
+from schoolmgr.i18n import gettext as _
 from schoolmgr.models import LANGUAGES, Country, Gender, InstitutionType, User
 from schoolmgr.text import normalise_line
 

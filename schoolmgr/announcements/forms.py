@@ -2,12 +2,12 @@
 
 import secrets
 
-from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import HiddenField, SelectField, StringField, TextAreaField, URLField
 from wtforms.validators import URL, DataRequired, Length, Optional, Regexp
 
 from schoolmgr.forms import NoControlCharacters, country_choices
+from schoolmgr.i18n import lazy_gettext as _l
 from schoolmgr.registration.forms import MultiCheckboxField
 
 

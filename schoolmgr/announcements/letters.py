@@ -12,7 +12,6 @@ import zipfile
 import segno
 import sqlalchemy as sa
 from flask import current_app
-from flask_babel import gettext as _
 from sqlalchemy.orm import selectinload
 
 from schoolmgr import pdf
@@ -21,6 +20,7 @@ from schoolmgr.audit import record
 from schoolmgr.certificates import codes
 from schoolmgr.errors import rolls_back
 from schoolmgr.extensions import db
+from schoolmgr.i18n import gettext as _
 from schoolmgr.models import (
     Edition,
     EditionFormat,

@@ -14,12 +14,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
-from flask_babel import lazy_gettext as _l
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
 from schoolmgr.extensions import db
 from schoolmgr.i18n import in_language
+from schoolmgr.i18n import lazy_gettext as _l
 from schoolmgr.mail import queue_email
 from schoolmgr.models import (
     Edition,

@@ -10,7 +10,6 @@ from flask import (
     send_file,
     url_for,
 )
-from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from schoolmgr.announcements import jobs, letters, services
@@ -20,6 +19,7 @@ from schoolmgr.auth.access import role_required
 from schoolmgr.editions import staff_edition_or_404
 from schoolmgr.errors import back_on_refusal, show_on_form
 from schoolmgr.extensions import limiter
+from schoolmgr.i18n import gettext as _
 from schoolmgr.models import AnnouncementStatus, Role
 from schoolmgr.pagination import paginate
 

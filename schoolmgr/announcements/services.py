@@ -14,13 +14,13 @@ from datetime import datetime
 
 import sqlalchemy as sa
 from flask import current_app
-from flask_babel import gettext as _
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
 from schoolmgr.audit import record
 from schoolmgr.errors import DomainError, rolls_back
 from schoolmgr.extensions import db
+from schoolmgr.i18n import gettext as _
 from schoolmgr.i18n import in_language
 from schoolmgr.mail import queue_email
 from schoolmgr.models import (

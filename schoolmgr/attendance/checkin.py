@@ -14,12 +14,12 @@ from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from flask import current_app
-from flask_babel import gettext as _
 from sqlalchemy.orm import joinedload
 
 from schoolmgr.attendance.errors import AttendanceError
 from schoolmgr.attendance.roster import registration_for_session, set_mark
 from schoolmgr.extensions import db
+from schoolmgr.i18n import gettext as _
 from schoolmgr.models import (
     ATTENDED_STATUSES,
     Attendance,

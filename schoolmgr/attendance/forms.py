@@ -2,12 +2,12 @@
 
 from datetime import UTC, datetime
 
-from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import HiddenField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length
 
 from schoolmgr.forms import GetForm, NoControlCharacters, SearchBox
+from schoolmgr.i18n import lazy_gettext as _l
 from schoolmgr.models import utcnow
 
 

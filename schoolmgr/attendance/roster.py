@@ -10,12 +10,12 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import sqlalchemy as sa
-from flask_babel import gettext as _
 from sqlalchemy.orm import contains_eager
 
 from schoolmgr import audit
 from schoolmgr.attendance.errors import AttendanceError
 from schoolmgr.extensions import db
+from schoolmgr.i18n import gettext as _
 from schoolmgr.models import (
     Attendance,
     AttendanceMethod,

@@ -15,7 +15,6 @@ from flask import (
     request,
     url_for,
 )
-from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from schoolmgr.attendance import checkin as self_checkin
@@ -32,6 +31,7 @@ from schoolmgr.auth.access import role_required
 from schoolmgr.editions import staff_edition_or_404
 from schoolmgr.errors import back_on_refusal, show_on_form
 from schoolmgr.extensions import db, limiter
+from schoolmgr.i18n import gettext as _
 from schoolmgr.models import (
     AttendanceMethod,
     AttendanceStatus,

@@ -1,11 +1,11 @@
 """Audit log filter form (GET)."""
 
-from flask_babel import lazy_gettext as _l
-from flask_babel import lazy_pgettext
 from wtforms import DateField, SelectField
 from wtforms.validators import Optional
 
 from schoolmgr.forms import GetForm
+from schoolmgr.i18n import lazy_gettext as _l
+from schoolmgr.i18n import lazy_pgettext
 
 
 class AuditFilterForm(GetForm):

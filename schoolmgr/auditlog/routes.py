@@ -1,11 +1,11 @@
 """Staff audit log: who did what, when and why. Read-only."""
 
 from flask import Blueprint, current_app, render_template, request
-from flask_babel import gettext as _
 
 from schoolmgr.auditlog import services
 from schoolmgr.auditlog.forms import AuditFilterForm
 from schoolmgr.auth.access import role_required
+from schoolmgr.i18n import gettext as _
 from schoolmgr.models import Role
 from schoolmgr.pagination import paginate
 

@@ -1,6 +1,5 @@
 """Sign-up and sign-in forms: the shape of the input only."""
 
-from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, PasswordField
 from wtforms.validators import DataRequired, Email, Length
@@ -11,6 +10,7 @@ from schoolmgr.forms import (
     NewPasswordField,
     OneLineField,
 )
+from schoolmgr.i18n import lazy_gettext as _l
 
 
 class SignupForm(FlaskForm):

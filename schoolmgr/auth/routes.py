@@ -1,7 +1,6 @@
 """Sign-up, sign-in and sign-out pages."""
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
-from flask_babel import gettext as _
 from flask_login import current_user, login_required, logout_user
 
 from schoolmgr.auth import services
@@ -15,6 +14,7 @@ from schoolmgr.auth.sessions import end_session, sign_in
 from schoolmgr.errors import show_on_form
 from schoolmgr.extensions import PASSWORD_GUESS_LIMIT, limiter
 from schoolmgr.i18n import current_language
+from schoolmgr.i18n import gettext as _
 from schoolmgr.security import answer_no_sooner_than
 from schoolmgr.urls import local_path_or
 

@@ -4,8 +4,6 @@ import logging
 
 import sqlalchemy as sa
 from flask import current_app, url_for
-from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 
 from schoolmgr import audit, passwords
 from schoolmgr.auth.sessions import end_all_sessions
@@ -19,6 +17,8 @@ from schoolmgr.errors import DomainError
 from schoolmgr.extensions import db
 from schoolmgr.forms import MIN_PASSWORD_LENGTH
 from schoolmgr.i18n import DEFAULT_LANGUAGE
+from schoolmgr.i18n import gettext as _
+from schoolmgr.i18n import lazy_gettext as _l
 from schoolmgr.mail import queue_email
 from schoolmgr.models import Country, Role, User, normalise_email, utcnow
 from schoolmgr.text import line_problem, normalise_line

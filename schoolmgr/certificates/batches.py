@@ -13,13 +13,13 @@ from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from flask import current_app
-from flask_babel import gettext as _
 
 from schoolmgr import create_app
 from schoolmgr.certificates import jobs, rendering
 from schoolmgr.certificates.eligibility import edition_standing
 from schoolmgr.certificates.errors import CertificateError
 from schoolmgr.extensions import db
+from schoolmgr.i18n import gettext as _
 from schoolmgr.mail import deliver_pending
 from schoolmgr.models import (
     Certificate,

@@ -26,7 +26,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 import sqlalchemy as sa
-from flask_babel import gettext as _
 from flask_sqlalchemy.pagination import Pagination
 from sqlalchemy.orm import joinedload
 
@@ -35,6 +34,7 @@ from schoolmgr.attendance.tally import AttendanceTally, EditionTallies, edition_
 from schoolmgr.certificates.errors import CertificateError
 from schoolmgr.certificates.lookup import current_certificate
 from schoolmgr.extensions import db
+from schoolmgr.i18n import gettext as _
 from schoolmgr.models import (
     Certificate,
     CertificateOverride,

@@ -12,11 +12,11 @@ from contextvars import ContextVar
 from pathlib import Path
 
 from flask import current_app
-from flask_babel import gettext as _
 
 from schoolmgr.certificates.errors import CertificateError
 from schoolmgr.certificates.lookup import edition_certificates
 from schoolmgr.extensions import db
+from schoolmgr.i18n import gettext as _
 from schoolmgr.models import Certificate, Edition
 from schoolmgr.storage import MissingFileError, get_storage
 from schoolmgr.text import fold

@@ -1,12 +1,12 @@
 """Certificate forms: the shape of the input only."""
 
-from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import HiddenField, SelectField, StringField, TextAreaField
 from wtforms.validators import AnyOf, DataRequired, Length, Optional
 
 from schoolmgr.forms import GetForm, NoControlCharacters
+from schoolmgr.i18n import lazy_gettext as _l
 
 
 class OverrideForm(FlaskForm):

@@ -12,8 +12,6 @@ from datetime import datetime
 
 import sqlalchemy as sa
 from flask import current_app
-from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import orm
 from sqlalchemy.exc import IntegrityError
 
@@ -31,6 +29,8 @@ from schoolmgr.certificates.snapshot import build_snapshot, make_serial
 from schoolmgr.credentials import services as credentials
 from schoolmgr.errors import DomainError
 from schoolmgr.extensions import db
+from schoolmgr.i18n import gettext as _
+from schoolmgr.i18n import lazy_gettext as _l
 from schoolmgr.mail import queue_email
 from schoolmgr.models import (
     Certificate,

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask_babel import gettext as _
 from sqlalchemy.orm import selectinload
 
 from schoolmgr.certificates.errors import CertificateError
 from schoolmgr.extensions import db
+from schoolmgr.i18n import gettext as _
 from schoolmgr.models import Certificate, Edition, Registration, User
 from schoolmgr.public.services import edition_with_modules
 

@@ -11,7 +11,6 @@ from flask import (
     send_file,
     url_for,
 )
-from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from schoolmgr.auth.access import role_required
@@ -22,6 +21,7 @@ from schoolmgr.credentials import services as credential_services
 from schoolmgr.editions import staff_edition_or_404 as _edition_or_404
 from schoolmgr.errors import back_on_refusal
 from schoolmgr.extensions import limiter
+from schoolmgr.i18n import gettext as _
 from schoolmgr.models import Role
 from schoolmgr.pagination import page_number, paginate
 from schoolmgr.storage import MissingFileError, get_storage

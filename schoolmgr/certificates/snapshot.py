@@ -8,11 +8,11 @@ from datetime import date
 
 import sqlalchemy as sa
 from flask import current_app
-from flask_babel import gettext as _
 
 from schoolmgr.certificates.eligibility import Eligibility
 from schoolmgr.extensions import db
 from schoolmgr.i18n import DEFAULT_LANGUAGE, in_language, is_supported
+from schoolmgr.i18n import gettext as _
 from schoolmgr.models import (
     Attendance,
     Edition,

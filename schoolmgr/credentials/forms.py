@@ -1,10 +1,11 @@
 """Credential forms: the shape of the input only."""
 
-from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileSize
 from wtforms import TextAreaField
 from wtforms.validators import Length
+
+from schoolmgr.i18n import lazy_gettext as _l
 
 MAX_FILE_BYTES = 5 * 1024 * 1024
 

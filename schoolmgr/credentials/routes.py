@@ -3,13 +3,13 @@
 import json
 
 from flask import Blueprint, Response, render_template
-from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from schoolmgr.certificates.issuing import REVOKE_CATEGORIES
 from schoolmgr.certificates.routes import verify_limit
 from schoolmgr.certificates.verification import public_facts
 from schoolmgr.credentials import documents, forms, services
+from schoolmgr.i18n import gettext as _
 
 bp = Blueprint("credentials", __name__)
 

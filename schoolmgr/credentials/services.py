@@ -18,8 +18,6 @@ from urllib.parse import urlencode
 
 import sqlalchemy as sa
 from flask import current_app
-from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from joserfc import jws
 from joserfc.errors import JoseError
 
@@ -28,6 +26,8 @@ from schoolmgr.credentials import baking, documents
 from schoolmgr.credentials.keys import ALGORITHM, SchoolKey, SigningKeyError, key_ring
 from schoolmgr.errors import DomainError
 from schoolmgr.extensions import db
+from schoolmgr.i18n import gettext as _
+from schoolmgr.i18n import lazy_gettext as _l
 from schoolmgr.models import BadgeCredential, Certificate, Edition, Registration, User, utcnow
 from schoolmgr.text import fold
 

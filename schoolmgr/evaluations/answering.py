@@ -10,12 +10,12 @@ from dataclasses import dataclass
 from datetime import date, datetime, time
 
 import sqlalchemy as sa
-from flask_babel import gettext as _
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload, selectinload
 
 from schoolmgr.evaluations.errors import EvaluationError
 from schoolmgr.extensions import db
+from schoolmgr.i18n import gettext as _
 from schoolmgr.models import (
     ATTENDED_STATUSES,
     Attendance,

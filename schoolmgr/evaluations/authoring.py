@@ -4,11 +4,11 @@ from datetime import datetime
 
 import sqlalchemy as sa
 from flask import current_app
-from flask_babel import gettext as _
 from sqlalchemy.orm import joinedload, selectinload
 
 from schoolmgr.evaluations.errors import EvaluationError
 from schoolmgr.extensions import db
+from schoolmgr.i18n import gettext as _
 from schoolmgr.models import (
     Edition,
     EditionFormat,

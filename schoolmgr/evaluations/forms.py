@@ -4,7 +4,6 @@ The answer page is built from the questions stored in the database, so its value
 `services.clean_answers`; `AnswerForm` carries the CSRF token.
 """
 
-from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
@@ -17,6 +16,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
 from schoolmgr.forms import NoControlCharacters
+from schoolmgr.i18n import lazy_gettext as _l
 from schoolmgr.models import FormKind, QuestionKind, QuestionScope
 
 

@@ -5,12 +5,12 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 
 import sqlalchemy as sa
-from flask_babel import gettext as _
 from sqlalchemy.orm import joinedload
 
 from schoolmgr.evaluations.answering import eligible_counts, part_label, questions_for
 from schoolmgr.exports import spreadsheet_safe
 from schoolmgr.extensions import db
+from schoolmgr.i18n import gettext as _
 from schoolmgr.models import (
     Edition,
     EditionModule,

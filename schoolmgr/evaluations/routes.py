@@ -10,7 +10,6 @@ from flask import (
     request,
     url_for,
 )
-from flask_babel import gettext as _
 from flask_login import current_user
 
 from schoolmgr.auth.access import role_required
@@ -28,6 +27,7 @@ from schoolmgr.evaluations.forms import (
     SettingsForm,
 )
 from schoolmgr.extensions import db
+from schoolmgr.i18n import gettext as _
 from schoolmgr.models import (
     EvaluationForm,
     EvaluationPart,

@@ -5,7 +5,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
-from flask_babel import lazy_gettext as _l
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload, selectinload
 
@@ -16,6 +15,7 @@ from schoolmgr.evaluations.answering import (
     scheduled_openings,
 )
 from schoolmgr.extensions import db
+from schoolmgr.i18n import lazy_gettext as _l
 from schoolmgr.mail import queue_email
 from schoolmgr.models import (
     EditionModule,

@@ -8,10 +8,10 @@ from typing import IO
 from urllib.parse import urlsplit
 
 import sqlalchemy as sa
-from flask_babel import gettext as _
 
 from schoolmgr import audit
 from schoolmgr.extensions import db
+from schoolmgr.i18n import gettext as _
 from schoolmgr.materials.errors import MaterialError
 from schoolmgr.materials.uploads import ReceivedFile, receive_checked, storage_key
 from schoolmgr.models import EditionModule, Material, MaterialKind, MaterialVisibility, User, utcnow

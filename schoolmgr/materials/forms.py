@@ -1,12 +1,12 @@
 """Shapes of the material forms; the rules (types, sizes, names) live in uploads and editing."""
 
-from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import IntegerField, RadioField, SelectField, StringField, TextAreaField
 from wtforms.validators import URL, DataRequired, InputRequired, Length, NumberRange, Optional
 
 from schoolmgr.forms import NoControlCharacters
+from schoolmgr.i18n import lazy_gettext as _l
 from schoolmgr.models import MaterialVisibility
 
 VISIBILITY_CHOICES = [

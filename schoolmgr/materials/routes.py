@@ -11,7 +11,6 @@ from flask import (
     send_file,
     url_for,
 )
-from flask_babel import gettext as _
 from flask_login import current_user
 
 from schoolmgr.attendance import summaries as attendance
@@ -19,6 +18,7 @@ from schoolmgr.attendance.forms import ApologyForm
 from schoolmgr.auth.access import role_required
 from schoolmgr.errors import back_on_refusal, show_on_form
 from schoolmgr.extensions import db
+from schoolmgr.i18n import gettext as _
 from schoolmgr.materials import archive, editing, uploads, visibility
 from schoolmgr.materials.errors import MaterialError
 from schoolmgr.materials.forms import DeleteForm, DetailsForm, MaterialForm, ReplaceForm

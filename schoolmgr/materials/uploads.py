@@ -15,9 +15,9 @@ from typing import IO
 
 import filetype
 from flask import current_app
-from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 
+from schoolmgr.i18n import gettext as _
+from schoolmgr.i18n import lazy_gettext as _l
 from schoolmgr.materials.errors import MaterialError
 from schoolmgr.models import Material
 

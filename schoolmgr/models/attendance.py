@@ -4,10 +4,10 @@ import enum
 from datetime import datetime
 
 import sqlalchemy as sa
-from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from schoolmgr.extensions import db
+from schoolmgr.i18n import lazy_gettext as _l
 from schoolmgr.models.edition import Session
 from schoolmgr.models.registration import Registration
 from schoolmgr.models.types import UTCDateTime, enum_type, utcnow

@@ -5,11 +5,11 @@ from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
-from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from schoolmgr.extensions import db
 from schoolmgr.i18n import LANGUAGES
+from schoolmgr.i18n import lazy_gettext as _l
 from schoolmgr.models.types import UTCDateTime, enum_type, random_token, utcnow
 from schoolmgr.models.user import Country
 

@@ -15,11 +15,11 @@ import uuid
 from datetime import date, datetime
 
 import sqlalchemy as sa
-from flask_babel import lazy_gettext as _l
 from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from schoolmgr.extensions import db
+from schoolmgr.i18n import lazy_gettext as _l
 from schoolmgr.models.edition import Edition, EditionModule
 from schoolmgr.models.types import UTCDateTime, enum_type, utcnow
 

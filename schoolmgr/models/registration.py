@@ -4,11 +4,11 @@ import enum
 from datetime import datetime
 
 import sqlalchemy as sa
-from flask_babel import lazy_gettext as _l
 from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from schoolmgr.extensions import db
+from schoolmgr.i18n import lazy_gettext as _l
 from schoolmgr.models.edition import Edition, EditionModule
 from schoolmgr.models.types import UTCDateTime, enum_type, utcnow
 from schoolmgr.models.user import User

@@ -4,13 +4,13 @@ import enum
 from datetime import datetime
 
 import sqlalchemy as sa
-from flask_babel import lazy_gettext as _l
 from flask_login import UserMixin
 from sqlalchemy.orm import Mapped, mapped_column, validates
 
 from schoolmgr import passwords
 from schoolmgr.extensions import db
 from schoolmgr.i18n import LANGUAGE_NAMES
+from schoolmgr.i18n import lazy_gettext as _l
 from schoolmgr.models.types import UTCDateTime, enum_type, random_token, utcnow
 from schoolmgr.text import NAME_LOCALES, fold, name_collation, person_sort_key
 

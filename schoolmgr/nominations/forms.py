@@ -1,11 +1,11 @@
 """Nomination forms: the shape of the input only; the rules are in services.py."""
 
-from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import IntegerField, RadioField, TextAreaField
 from wtforms.validators import InputRequired, Length, NumberRange, Optional
 
 from schoolmgr.forms import NoControlCharacters
+from schoolmgr.i18n import lazy_gettext as _l
 from schoolmgr.models import Nomination
 
 

@@ -1,11 +1,11 @@
 """National coordinators' pages: editions that require a nomination, and their country's people."""
 
 from flask import Blueprint, flash, redirect, render_template, url_for
-from flask_babel import gettext as _
 from flask_login import current_user
 
 from schoolmgr.auth.access import role_required
 from schoolmgr.errors import back_on_refusal
+from schoolmgr.i18n import gettext as _
 from schoolmgr.models import Country, Role
 from schoolmgr.nominations import services
 from schoolmgr.nominations.forms import nomination_form

@@ -10,13 +10,13 @@ from collections import Counter
 from dataclasses import dataclass
 
 import sqlalchemy as sa
-from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import selectinload
 
 from schoolmgr import audit
 from schoolmgr.errors import DomainError
 from schoolmgr.extensions import db
+from schoolmgr.i18n import gettext as _
+from schoolmgr.i18n import lazy_gettext as _l
 from schoolmgr.mail import queue_email
 from schoolmgr.models import (
     Edition,

@@ -1,6 +1,5 @@
 """People forms: the shape of the input only."""
 
-from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import SelectField, StringField
 from wtforms.validators import DataRequired, Length, Optional
@@ -13,6 +12,7 @@ from schoolmgr.forms import (
     SearchBox,
     optional_choice,
 )
+from schoolmgr.i18n import lazy_gettext as _l
 from schoolmgr.models import Country, Role
 
 # The administrations a national coordinator can nominate for.

@@ -1,11 +1,11 @@
 """Staff pages to find people and manage their role and account."""
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
-from flask_babel import gettext as _
 from flask_login import current_user
 
 from schoolmgr.auth.access import role_required
 from schoolmgr.extensions import db
+from schoolmgr.i18n import gettext as _
 from schoolmgr.models import AuditEvent, Country, Role, User
 from schoolmgr.pagination import paginate
 from schoolmgr.people import services

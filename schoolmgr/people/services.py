@@ -1,12 +1,12 @@
 """Rules for managing people: who may change whose role, and the audit trail of every change."""
 
 import sqlalchemy as sa
-from flask_babel import gettext as _
 
 from schoolmgr.audit import record
 from schoolmgr.auth.sessions import end_all_sessions
 from schoolmgr.errors import DomainError, rolls_back
 from schoolmgr.extensions import db
+from schoolmgr.i18n import gettext as _
 from schoolmgr.models import (
     Country,
     Edition,

@@ -1,9 +1,10 @@
 """The account deletion form: the shape of the input only."""
 
-from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, PasswordField
 from wtforms.validators import DataRequired, Length
+
+from schoolmgr.i18n import lazy_gettext as _l
 
 
 class DeleteAccountForm(FlaskForm):

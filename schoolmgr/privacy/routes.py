@@ -4,11 +4,11 @@ import json
 
 import click
 from flask import Blueprint, Response, current_app, flash, redirect, render_template, url_for
-from flask_babel import gettext as _
 from flask_login import current_user, login_required, logout_user
 
 from schoolmgr.errors import show_on_form
 from schoolmgr.extensions import PASSWORD_GUESS_LIMIT, limiter, signed_in_user_key
+from schoolmgr.i18n import gettext as _
 from schoolmgr.models import Role, utcnow
 from schoolmgr.privacy import services
 from schoolmgr.privacy.forms import DeleteAccountForm

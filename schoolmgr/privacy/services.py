@@ -20,13 +20,13 @@ import logging
 from datetime import UTC, date, datetime
 
 import sqlalchemy as sa
-from flask_babel import gettext as _
 from sqlalchemy.orm import selectinload
 
 from schoolmgr import audit
 from schoolmgr.auth.sessions import end_all_sessions
 from schoolmgr.errors import DomainError
 from schoolmgr.extensions import db
+from schoolmgr.i18n import gettext as _
 from schoolmgr.models import (
     Announcement,
     AnnouncementRecipient,

@@ -1,11 +1,11 @@
 """The module catalogue, and which catalogue modules an edition offers."""
 
 import sqlalchemy as sa
-from flask_babel import gettext as _
 
 from schoolmgr.audit import record
 from schoolmgr.errors import rolls_back
 from schoolmgr.extensions import db
+from schoolmgr.i18n import gettext as _
 from schoolmgr.models import (
     Attendance,
     Edition,

@@ -5,12 +5,12 @@ from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import sqlalchemy as sa
-from flask_babel import gettext as _
 
 from schoolmgr.audit import record
 from schoolmgr.editions import remember_former_slug
 from schoolmgr.errors import rolls_back
 from schoolmgr.extensions import db
+from schoolmgr.i18n import gettext as _
 from schoolmgr.models import (
     Edition,
     EditionModule,

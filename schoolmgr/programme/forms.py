@@ -1,6 +1,5 @@
 """Programme forms: the shape of the input only; rules across records live in services."""
 
-from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
@@ -35,6 +34,7 @@ from schoolmgr.forms import (
     SearchBox,
 )
 from schoolmgr.i18n import DEFAULT_LANGUAGE, LANGUAGES
+from schoolmgr.i18n import lazy_gettext as _l
 from schoolmgr.models import EditionFormat, EditionKind, RegistrationMode
 from schoolmgr.models.edition import (
     CERTIFICATE_ENGLISH_ONLY,

@@ -7,13 +7,13 @@ calls one service of editions, catalogue, trainers or sessions); the rules live 
 from datetime import date, timedelta
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
-from flask_babel import gettext as _
 
 from schoolmgr.auth.access import role_required
 from schoolmgr.auth.sessions import sign_in
 from schoolmgr.editions import staff_edition_or_404
 from schoolmgr.errors import show_on_form
 from schoolmgr.extensions import db
+from schoolmgr.i18n import gettext as _
 from schoolmgr.models import Edition, EditionModule, Module, Role, Session
 from schoolmgr.pagination import paginate
 from schoolmgr.programme import catalogue, forms, sessions

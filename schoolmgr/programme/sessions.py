@@ -4,13 +4,13 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
 import sqlalchemy as sa
-from flask_babel import gettext as _
 from sqlalchemy.orm import selectinload
 
 from schoolmgr.announcements.reminders import SessionChange, notify_changes
 from schoolmgr.audit import record
 from schoolmgr.errors import rolls_back
 from schoolmgr.extensions import db
+from schoolmgr.i18n import gettext as _
 from schoolmgr.models import (
     Attendance,
     Edition,

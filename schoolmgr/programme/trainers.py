@@ -2,8 +2,6 @@
 
 import sqlalchemy as sa
 from flask import current_app
-from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 
 from schoolmgr.audit import record
 from schoolmgr.auth.services import check_new_password
@@ -16,6 +14,8 @@ from schoolmgr.auth.tokens import (
 from schoolmgr.errors import rolls_back
 from schoolmgr.extensions import db
 from schoolmgr.i18n import fmt_list
+from schoolmgr.i18n import gettext as _
+from schoolmgr.i18n import lazy_gettext as _l
 from schoolmgr.mail import queue_email
 from schoolmgr.models import (
     EditionModule,

@@ -1,12 +1,12 @@
 """Public pages: home, edition page, module catalogue."""
 
 from flask import Blueprint, abort, current_app, redirect, render_template, url_for
-from flask_babel import gettext as _
 from flask_login import current_user
 
 from schoolmgr.account.services import choose_language
 from schoolmgr.forms import LanguageForm
 from schoolmgr.i18n import LANGUAGE_COOKIE
+from schoolmgr.i18n import gettext as _
 from schoolmgr.models import utcnow
 from schoolmgr.pagecache import cached_for_anonymous
 from schoolmgr.public import services

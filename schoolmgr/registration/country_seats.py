@@ -8,11 +8,11 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import sqlalchemy as sa
-from flask_babel import gettext as _
 
 from schoolmgr import audit
 from schoolmgr.errors import rolls_back
 from schoolmgr.extensions import db
+from schoolmgr.i18n import gettext as _
 from schoolmgr.models import (
     Country,
     Edition,

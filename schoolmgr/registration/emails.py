@@ -1,7 +1,6 @@
 """The emails a registration's changes send (queued in the same transaction)."""
 
-from flask_babel import lazy_gettext as _l
-
+from schoolmgr.i18n import lazy_gettext as _l
 from schoolmgr.mail import queue_email
 from schoolmgr.models import Edition, Registration
 

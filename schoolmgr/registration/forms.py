@@ -1,6 +1,5 @@
 """Registration forms: the shape of the input only; the rules are in services.py."""
 
-from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from markupsafe import Markup, escape
 from wtforms import (
@@ -26,6 +25,7 @@ from schoolmgr.forms import (
     SearchBox,
     country_choices,
 )
+from schoolmgr.i18n import lazy_gettext as _l
 from schoolmgr.models import Country
 from schoolmgr.models.registration import REGISTRATION_STATUS_LABELS
 

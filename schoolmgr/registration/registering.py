@@ -3,13 +3,13 @@
 from datetime import datetime
 
 import sqlalchemy as sa
-from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import selectinload
 
 from schoolmgr import audit
 from schoolmgr.errors import rolls_back
 from schoolmgr.extensions import db
+from schoolmgr.i18n import gettext as _
+from schoolmgr.i18n import lazy_gettext as _l
 from schoolmgr.models import (
     Country,
     Edition,

@@ -4,7 +4,6 @@ from collections import Counter
 from dataclasses import dataclass
 
 import sqlalchemy as sa
-from flask_babel import gettext as _
 from flask_sqlalchemy.pagination import Pagination
 from sqlalchemy.orm import contains_eager, selectinload
 
@@ -12,6 +11,7 @@ from schoolmgr import audit
 from schoolmgr.errors import rolls_back
 from schoolmgr.extensions import db
 from schoolmgr.i18n import fmt_list
+from schoolmgr.i18n import gettext as _
 from schoolmgr.memo import request_memo
 from schoolmgr.models import (
     Country,

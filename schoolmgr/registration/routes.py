@@ -12,14 +12,14 @@ from flask import (
     request,
     url_for,
 )
-from flask_babel import gettext as _
-from flask_babel import ngettext
 from flask_login import current_user, login_required
 
 from schoolmgr.announcements.services import for_participant as announcements_for
 from schoolmgr.auth.access import role_required
 from schoolmgr.editions import staff_edition_or_404
 from schoolmgr.errors import back_on_refusal, show_on_form
+from schoolmgr.i18n import gettext as _
+from schoolmgr.i18n import ngettext
 from schoolmgr.models import Role, utcnow
 from schoolmgr.public import services as public_services
 from schoolmgr.registration import calendars, country_seats, exports, registering, review

@@ -6,13 +6,11 @@ both the page and the PDF show, so the three outputs cannot disagree on a figure
 
 import io
 
-from flask_babel import gettext as _
-from flask_babel import ngettext
-
 from schoolmgr import pdf
 from schoolmgr.charts import Bar, bar_chart, percent_text
 from schoolmgr.exports import spreadsheet_safe
-from schoolmgr.i18n import fmt_decimal
+from schoolmgr.i18n import fmt_decimal, ngettext
+from schoolmgr.i18n import gettext as _
 from schoolmgr.models import KOSOVO_FOOTNOTE, EditionKind
 from schoolmgr.reports.services import RateRow, Report
 from schoolmgr.timeutils import fmt_date_range

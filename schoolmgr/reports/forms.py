@@ -1,8 +1,7 @@
 """The report filters: the shape of the input only (a GET form)."""
 
-from flask_babel import lazy_gettext as _l
-
 from schoolmgr.forms import GetForm
+from schoolmgr.i18n import lazy_gettext as _l
 from schoolmgr.models import COUNTRY_LABELS
 from schoolmgr.models.edition import EDITION_KIND_LABELS
 from schoolmgr.registration.forms import MultiCheckboxField

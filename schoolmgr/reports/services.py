@@ -23,12 +23,12 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 
 import sqlalchemy as sa
-from flask_babel import gettext as _
 
 from schoolmgr.charts import percent
 from schoolmgr.errors import DomainError
 from schoolmgr.evaluations.reporting import module_score_trends
 from schoolmgr.extensions import db
+from schoolmgr.i18n import gettext as _
 from schoolmgr.models import (
     ATTENDED_STATUSES,
     Attendance,
