@@ -111,17 +111,21 @@ class CountedPagination(Pagination):
     """A Pagination whose page query also counts the whole list: one round trip instead of two.
     The count is an uncorrelated scalar subquery, which the database runs once (an index or a
     narrow scan), not count(*) OVER (), which would carry every matching row through the window.
-    The select is of one entity, built once per process (`params` fills its bind parameters), so
-    its counted form is built and cache-keyed once too."""
+    The select is built once per process (`params` fills its bind parameters), so its counted
+    form is built and cache-keyed once too. A select of one entity gives its objects; a select of
+    columns gives its rows, which also carry the list's count as their last column, `total`."""
 
     def _query_items(self) -> list:
+        select = self._query_args["select"]
         params = {
             **self._query_args["params"],
             "page_limit": self.per_page,
             "page_offset": self._query_offset,
         }
-        rows = db.session.execute(_counted_page(self._query_args["select"]), params).all()
+        rows = db.session.execute(_counted_page(select), params).all()
         self._counted = rows[0][-1] if rows else None
+        if len(select.column_descriptions) > 1:
+            return rows
         return [row[0] for row in rows]
 
     def _query_count(self) -> int:
@@ -147,7 +151,7 @@ def _total_of(statement: Select) -> sa.ScalarSelect:
 def _counted_page(statement: Select) -> Select:
     """One page of `statement` with the whole list's count as its last column."""
     return (
-        statement.add_columns(_total_of(statement))
+        statement.add_columns(_total_of(statement).label("total"))
         .limit(sa.bindparam("page_limit", type_=sa.Integer))
         .offset(sa.bindparam("page_offset", type_=sa.Integer))
     )

@@ -73,10 +73,19 @@ def fmt_date(value: date | datetime | str | None, tz: str | ZoneInfo | None = No
 def fmt_date_range(start: date, end: date) -> str:
     """ "14–18 September 2019", "28 September – 2 October 2020", one day when equal; each
     language orders and punctuates its own ("14–18. septembar 2019.")."""
+    locale = get_locale()
+    return _date_range(start, end, str(locale) if locale is not None else None)
+
+
+@lru_cache(maxsize=4096)
+def _date_range(start: date, end: date, locale: str | None) -> str:
+    def fmt(value: date, form: str) -> str:
+        return _babel_date(value, form, locale)
+
     if start == end:
-        return format_date(start, "long")
+        return fmt(start, "long")
     if (start.year, start.month) == (end.year, end.month):
-        return f"{format_date(start, 'skeleton:d')}–{format_date(end, 'long')}"
+        return f"{fmt(start, 'skeleton:d')}–{fmt(end, 'long')}"
     if start.year == end.year:
-        return f"{format_date(start, 'skeleton:MMMMd')} – {format_date(end, 'long')}"
-    return f"{format_date(start, 'long')} – {format_date(end, 'long')}"
+        return f"{fmt(start, 'skeleton:MMMMd')} – {fmt(end, 'long')}"
+    return f"{fmt(start, 'long')} – {fmt(end, 'long')}"

@@ -33,6 +33,43 @@ def test_home_lists_open_editions_before_past_ones_with_seats_left(
     assert "16–20 September 2019" in past_section
 
 
+def test_home_pages_through_past_editions_newest_first_with_an_archived_ones_seats(
+    client, monkeypatch, make_edition, make_registration
+):
+    from datetime import UTC, date, datetime
+
+    from schoolmgr.public import services
+
+    monkeypatch.setattr(services, "PAST_PER_PAGE", 2)
+    for year in (2019, 2020, 2021):
+        make_edition(
+            title=f"Human Ware {year}",
+            start_date=date(year, 9, 14),
+            end_date=date(year, 9, 18),
+            registration_opens_at=datetime(year, 1, 1, tzinfo=UTC),
+            registration_closes_at=datetime(year, 9, 1, tzinfo=UTC),
+        )
+    # Archived before its end: past, though it still has seats to show.
+    closed_early = make_edition(
+        title="Remote Teams Lab",
+        capacity=10,
+        status=EditionStatus.ARCHIVED,
+        start_date=utcnow().date() + timedelta(days=10),
+        end_date=utcnow().date() + timedelta(days=12),
+    )
+    make_registration(edition=closed_early, status=RegistrationStatus.ACCEPTED)
+
+    pages = [client.get(f"/?page={n}") for n in (1, 2, 3)]
+
+    assert [p.status_code for p in pages[:2]] == [200, 200]
+    assert pages[2].status_code == 404
+    past = [p.text.split("Past editions")[1] for p in pages[:2]]
+    shown = [[t for t in ("Remote Teams Lab", "2021", "2020", "2019") if t in p] for p in past]
+    assert shown == [["Remote Teams Lab", "2021"], ["2020", "2019"]]
+    assert "9 seats left" in past[0]
+    assert "1–2 of 4" in past[0] and "3–4 of 4" in past[1]
+
+
 def test_home_hides_drafts_and_says_when_nothing_is_announced(client, make_edition):
     make_edition(title="Secret Hackathon", draft=True)
 

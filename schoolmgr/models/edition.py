@@ -128,6 +128,9 @@ class Edition(db.Model):
             "OR registration_closes_at > registration_opens_at",
             name="registration_window_in_order",
         ),
+        # Status first: the lists by status, and the home page's count of past editions
+        # (archived, or published and ended) read this index alone.
+        sa.Index("ix_editions_status_end_date", "status", "end_date"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -165,7 +168,7 @@ class Edition(db.Model):
     quota_release_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     quotas_released_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     status: Mapped[EditionStatus] = mapped_column(
-        enum_type(EditionStatus), default=EditionStatus.DRAFT, index=True
+        enum_type(EditionStatus), default=EditionStatus.DRAFT
     )
     description: Mapped[str] = mapped_column(sa.Text, default="")
     certificate_threshold: Mapped[int] = mapped_column(default=80)
@@ -217,17 +220,22 @@ class Edition(db.Model):
         return self.why_registration_is_closed(now) is None
 
     def why_registration_is_closed(self, now: datetime) -> str | None:
-        """None while registration is open, else why not: "edition_draft", "edition_archived",
-        "registration_not_open" (not yet) or "registration_closed" (no longer)."""
-        if self.status == EditionStatus.DRAFT:
-            return "edition_draft"
-        if self.status == EditionStatus.ARCHIVED:
-            return "edition_archived"
-        if self.registration_opens_at and now < self.registration_opens_at:
-            return "registration_not_open"
-        if self.registration_closes_at and now >= self.registration_closes_at:
-            return "registration_closed"
-        return None
+        return why_registration_is_closed(self, now)
+
+
+def why_registration_is_closed(edition, now: datetime) -> str | None:
+    """None while registration is open, else why not: "edition_draft", "edition_archived",
+    "registration_not_open" (not yet) or "registration_closed" (no longer). `edition` is an
+    Edition or a row with its status and registration window (the home page's cards)."""
+    if edition.status == EditionStatus.DRAFT:
+        return "edition_draft"
+    if edition.status == EditionStatus.ARCHIVED:
+        return "edition_archived"
+    if edition.registration_opens_at and now < edition.registration_opens_at:
+        return "registration_not_open"
+    if edition.registration_closes_at and now >= edition.registration_closes_at:
+        return "registration_closed"
+    return None
 
 
 class EditionFormerSlug(db.Model):

@@ -7,7 +7,7 @@ from functools import cache
 
 import sqlalchemy as sa
 from flask_sqlalchemy.pagination import Pagination
-from sqlalchemy.orm import load_only, selectinload
+from sqlalchemy.orm import selectinload
 
 from schoolmgr.extensions import db
 from schoolmgr.models import (
@@ -21,6 +21,7 @@ from schoolmgr.models import (
     User,
     edition_module_trainers,
 )
+from schoolmgr.models.edition import why_registration_is_closed
 from schoolmgr.pagination import paginate
 from schoolmgr.text import name_collation
 
@@ -50,7 +51,7 @@ def seats_left(edition: Edition, accepted: int) -> int:
 
 @dataclass(frozen=True)
 class EditionCard:
-    edition: Edition
+    edition: Edition  # or a row of its columns (the home page)
     seats_left: int
     registration_open: bool
 
@@ -58,9 +59,11 @@ class EditionCard:
 PAST_PER_PAGE = 12
 
 
-# What an edition card shows (and `registration_is_open` reads): the rest of the row, the
-# description above all, is not loaded for the list.
-_CARD_COLUMNS = load_only(
+# What an edition card shows (and `registration_is_open` reads), as plain rows: the home page's
+# cards cost less without an ORM object per edition, and the rest of the row (the description
+# above all) is not loaded for a list.
+_CARD_COLUMNS = (
+    Edition.id,
     Edition.title,
     Edition.slug,
     Edition.kind,
@@ -95,20 +98,18 @@ def _catalogue_queries() -> tuple[sa.Select, sa.Select]:
     editions carry their accepted registrations, for the seats left."""
     today = sa.bindparam("today", type_=sa.Date)
     upcoming = (
-        sa.select(Edition, _accepted_of_edition())
+        sa.select(*_CARD_COLUMNS, _accepted_of_edition().label("accepted"))
         .where(Edition.status == EditionStatus.PUBLISHED, Edition.end_date >= today)
-        .options(_CARD_COLUMNS)
         .order_by(Edition.start_date, Edition.id)
     )
     past = (
-        sa.select(Edition)
+        sa.select(*_CARD_COLUMNS)
         .where(
             sa.or_(
                 Edition.status == EditionStatus.ARCHIVED,
                 sa.and_(Edition.status == EditionStatus.PUBLISHED, Edition.end_date < today),
             )
         )
-        .options(_CARD_COLUMNS)
         .order_by(Edition.start_date.desc(), Edition.id.desc())
     )
     return upcoming, past
@@ -119,17 +120,19 @@ def catalogue(
 ) -> tuple[list[EditionCard], list[EditionCard], Pagination]:
     """Published editions not yet ended (open for registration first), and one page of the past
     editions, newest first. Two queries however many editions the school has run (three when
-    the page shows an archived edition that has not ended yet, the only past one with seats)."""
+    the page shows an archived edition that has not ended yet, the only past one with seats).
+    Each card's edition is a row of `_CARD_COLUMNS`, not an Edition."""
     upcoming_query, past_query = _catalogue_queries()
     upcoming_rows = db.session.execute(upcoming_query, {"today": today}).all()
     past_pager = paginate(past_query, PAST_PER_PAGE, params={"today": today})
     counts = accepted_counts([e.id for e in past_pager.items if e.end_date >= today])
-    counts.update({e.id: accepted for e, accepted in upcoming_rows})
+    counts.update({e.id: e.accepted for e in upcoming_rows})
 
-    def card(e: Edition) -> EditionCard:
-        return EditionCard(e, seats_left(e, counts.get(e.id, 0)), e.registration_is_open(now))
+    def card(e) -> EditionCard:
+        open_now = why_registration_is_closed(e, now) is None
+        return EditionCard(e, seats_left(e, counts.get(e.id, 0)), open_now)
 
-    upcoming = [card(e) for e, _accepted in upcoming_rows]
+    upcoming = [card(e) for e in upcoming_rows]
     upcoming.sort(key=lambda c: (not c.registration_open, c.edition.start_date))
     return upcoming, [card(e) for e in past_pager.items], past_pager
 

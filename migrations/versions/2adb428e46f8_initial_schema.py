@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: 030a26db42f1
+Revision ID: 2adb428e46f8
 Revises:
-Create Date: 2026-11-30 15:06:54.322686
+Create Date: 2026-11-30 18:00:33.444977
 
 """
 
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 # revision identifiers, used by Alembic.
-revision = "030a26db42f1"
+revision = "2adb428e46f8"
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -122,7 +122,7 @@ def upgrade():
         batch_op.create_index(batch_op.f("ix_editions_end_date"), ["end_date"], unique=False)
         batch_op.create_index(batch_op.f("ix_editions_series"), ["series"], unique=False)
         batch_op.create_index(batch_op.f("ix_editions_start_date"), ["start_date"], unique=False)
-        batch_op.create_index(batch_op.f("ix_editions_status"), ["status"], unique=False)
+        batch_op.create_index("ix_editions_status_end_date", ["status", "end_date"], unique=False)
 
     op.create_table(
         "modules",
@@ -1622,7 +1622,7 @@ def downgrade():
     op.drop_table("outbound_emails")
     op.drop_table("modules")
     with op.batch_alter_table("editions", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_editions_status"))
+        batch_op.drop_index("ix_editions_status_end_date")
         batch_op.drop_index(batch_op.f("ix_editions_start_date"))
         batch_op.drop_index(batch_op.f("ix_editions_series"))
         batch_op.drop_index(batch_op.f("ix_editions_end_date"))
