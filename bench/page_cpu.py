@@ -3,6 +3,7 @@ a loaded machine still gives comparable figures (CPU time, not wall clock).
 
     .venv/bin/python bench/page_cpu.py DATABASE_URL [--n 60] [--pages home,roster]
     .venv/bin/python bench/page_cpu.py DATABASE_URL --profile registrations   # cProfile
+    .venv/bin/python bench/page_cpu.py DATABASE_URL --profile home --profile-out /tmp/home.prof
 
 DATABASE_URL holds the large school of `bench/pages.py` (run it once). ROOT=/other/tree runs
 another checkout's code against the same data: run two trees in turn for an interleaved A/B.
@@ -24,6 +25,7 @@ parser = argparse.ArgumentParser()
 parser.add_argument("db")
 parser.add_argument("--n", type=int, default=60)
 parser.add_argument("--profile")
+parser.add_argument("--profile-out", help="also save the profile there, for pstats")
 parser.add_argument("--pages", default="home,edition,registrations,roster")
 args = parser.parse_args()
 os.environ.update(
@@ -93,6 +95,8 @@ if args.profile:
     for _ in range(args.n):
         c.get(url)
     prof.disable()
+    if args.profile_out:
+        prof.dump_stats(args.profile_out)
     st = pstats.Stats(prof)
     st.sort_stats("cumulative").print_stats(45)
     st.sort_stats("tottime").print_stats(30)
