@@ -1,5 +1,7 @@
 """Public pages are reused for a few seconds for anonymous visitors, never for anyone else."""
 
+import re
+
 import pytest
 
 from schoolmgr import pagecache
@@ -64,3 +66,26 @@ def test_unusual_query_strings_and_errors_are_not_cached(cached, client, make_ed
 
     assert "Announced a second later" in client.get("/?utm_source=newsletter").text
     assert client.get("/editions/not-yet").status_code == 200
+
+
+def test_a_visitor_served_a_cached_page_can_still_switch_language(cached, app, make_edition):
+    """The cached page's language menu carried the first visitor's CSRF token, so everyone
+    else served that page was refused with a 400 when choosing a language."""
+    app.config["WTF_CSRF_ENABLED"] = True
+    make_edition(title="Rapid Innovation Lab")
+    first, second = app.test_client(), app.test_client()
+
+    def token_of(page: str) -> str:
+        return re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+
+    filled, served = first.get("/").text, second.get("/").text
+    answer = second.post(
+        "/language",
+        data={"csrf_token": token_of(served), "language": "sq", "next": "/"},
+        headers={"Referer": "http://localhost/"},
+    )
+
+    assert token_of(served) != token_of(filled)
+    assert served.replace(token_of(served), "") == filled.replace(token_of(filled), "")
+    assert answer.status_code == 303
+    assert "Edicionet" in second.get("/").text  # Albanian from now on
