@@ -11,6 +11,7 @@ from schoolmgr.models import utcnow
 from schoolmgr.pagecache import cached_for_anonymous
 from schoolmgr.public import services
 from schoolmgr.public.series import series_page
+from schoolmgr.readonly import read_only
 from schoolmgr.urls import local_path_or
 
 bp = Blueprint("public", __name__)
@@ -18,6 +19,7 @@ bp = Blueprint("public", __name__)
 
 @bp.route("/")
 @cached_for_anonymous
+@read_only
 def home():
     """Upcoming and open editions first, past editions after."""
     now = utcnow()
@@ -27,6 +29,7 @@ def home():
 
 @bp.route("/editions/<slug>")
 @cached_for_anonymous
+@read_only
 def edition(slug: str):
     """An edition: programme, trainers, schedule by day, seats and the visitor's next step."""
     found = services.edition_page(slug)
@@ -46,6 +49,7 @@ def edition(slug: str):
 
 
 @bp.route("/series/<series>")
+@read_only
 def series(series: str):
     """Every edition of a recurring school, with its year (paginated, newest first)."""
     page = series_page(series, utcnow())
@@ -62,12 +66,14 @@ def series(series: str):
 
 
 @bp.route("/modules")
+@read_only
 def modules():
     """The module catalogue."""
     return render_template("public/modules.html", modules=services.active_modules())
 
 
 @bp.route("/modules/<slug>")
+@read_only
 def module(slug: str):
     """A module and the editions that offered it."""
     found = services.module_with_editions(slug)
