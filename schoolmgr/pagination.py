@@ -177,4 +177,4 @@ class RowsPagination(Pagination):
         if self._counted is not None:
             return self._counted
         # An empty page: count separately (only ever 0 on page 1; other pages are a 404).
-        return db.session.scalar(_total_of(self._query_args["select"]).select())
+        return db.session.scalar(sa.select(_total_of(self._query_args["select"])))
