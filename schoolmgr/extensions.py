@@ -1,5 +1,6 @@
 """Flask extensions, created unbound so that nothing imports the app."""
 
+from flask_babel import Babel
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
@@ -8,8 +9,6 @@ from flask_sqlalchemy import SQLAlchemy
 from flask_wtf import CSRFProtect
 from sqlalchemy import MetaData
 from sqlalchemy.orm import DeclarativeBase
-
-from schoolmgr.i18n import RequestBabel
 
 # Stable constraint names, so that Alembic migrations can refer to them.
 NAMING_CONVENTION = {
@@ -29,7 +28,7 @@ db = SQLAlchemy(model_class=Base)
 migrate = Migrate()
 login_manager = LoginManager()
 csrf = CSRFProtect()
-babel = RequestBabel()  # Flask-Babel, its catalogue found once per request
+babel = Babel()
 limiter = Limiter(key_func=get_remote_address, default_limits=[])
 # Guessing a password: sign-in (per client address) and the pages that check the current
 # password of the signed-in user (per account, whatever address the guesses come from).

@@ -11,12 +11,11 @@ the menu, then the browser's Accept-Language, then English.
 
 import re
 from dataclasses import dataclass
-from functools import cached_property
 
 import flask_babel
 from babel import Locale, lists, numbers
 from flask import current_app, g, has_app_context, has_request_context, request
-from flask_babel import Babel, Domain, force_locale
+from flask_babel import force_locale
 from flask_babel.speaklater import LazyString
 
 LANGUAGE_COOKIE = "lang"
@@ -168,10 +167,10 @@ def fmt_list(items) -> str:
 
 # --- translating: the one place the app's code and templates get gettext from -----------------
 # Flask-Babel's own functions find the domain, the locale and the catalogue through a few
-# context lookups on every call (about 6 µs even with RequestDomain below, and a staff page
-# translates a few hundred strings and lazy labels). These read the locale and catalogue
-# Flask-Babel keeps for the request in one lookup, and fall back to Flask-Babel when it has not
-# chosen them yet, outside a request, or while `force_locale` (`in_language`) has cleared them.
+# context lookups on every call (about 20 µs, and a staff page translates a few hundred strings
+# and lazy labels). These read the locale and catalogue from Flask-Babel's per-request slot in
+# one lookup: Flask-Babel keeps the locale there, and `get_translations` the catalogue it found.
+# `force_locale` (`in_language`) and `refresh()` reset both, and Flask-Babel then chooses again.
 
 
 def _babel_slot(name: str):
@@ -188,9 +187,13 @@ def get_locale() -> Locale | None:
 
 
 def get_translations():
-    """The catalogue being rendered (Flask-Babel's `get_translations`, in one lookup)."""
+    """The catalogue being rendered (Flask-Babel's `get_translations`, kept for the request)."""
     translations = _babel_slot("babel_translations")
-    return translations if translations is not None else flask_babel.get_translations()
+    if translations is None:
+        translations = flask_babel.get_translations()
+        if has_app_context():  # the slot exists now: Flask-Babel made it to find the locale
+            g._flask_babel.babel_translations = translations
+    return translations
 
 
 def gettext(string: str, **variables) -> str:
@@ -220,27 +223,3 @@ def lazy_gettext(string: str, **variables) -> LazyString:
 
 def lazy_pgettext(context: str, string: str, **variables) -> LazyString:
     return LazyString(pgettext, context, string, **variables)
-
-
-class RequestDomain(Domain):
-    """Flask-Babel's message domain, finding the request's catalogue once per request. Flask-Babel
-    finds it anew on every gettext call (the locale, its name, a cache: about 20 µs, and a page
-    translates a hundred strings and lazy labels or more); this keeps it in Flask-Babel's own
-    per-request slot, which `force_locale` (`in_language`) and `refresh()` reset."""
-
-    def get_translations(self):
-        if not has_app_context():
-            return super().get_translations()
-        translations = getattr(g.get("_flask_babel"), "babel_translations", None)
-        if translations is None:
-            translations = super().get_translations()  # creates g._flask_babel
-            g._flask_babel.babel_translations = translations
-        return translations
-
-
-class RequestBabel(Babel):
-    """Flask-Babel with the RequestDomain."""
-
-    @cached_property
-    def domain_instance(self) -> RequestDomain:
-        return RequestDomain(domain=self.domain)

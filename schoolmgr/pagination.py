@@ -122,11 +122,10 @@ class CountedPagination(Pagination):
             "page_limit": self.per_page,
             "page_offset": self._query_offset,
         }
-        rows = db.session.execute(_counted_page(select), params).all()
+        counted, of_columns = _counted_page(select)
+        rows = db.session.execute(counted, params).all()
         self._counted = rows[0][-1] if rows else None
-        if len(select.column_descriptions) > 1:
-            return rows
-        return [row[0] for row in rows]
+        return rows if of_columns else [row[0] for row in rows]
 
     def _query_count(self) -> int:
         if self._counted is not None:
@@ -148,13 +147,15 @@ def _total_of(statement: Select) -> sa.ScalarSelect:
 
 
 @lru_cache(maxsize=32)
-def _counted_page(statement: Select) -> Select:
-    """One page of `statement` with the whole list's count as its last column."""
-    return (
+def _counted_page(statement: Select) -> tuple[Select, bool]:
+    """One page of `statement` with the whole list's count as its last column, and whether
+    `statement` selects columns (its rows are the items) rather than one entity."""
+    counted = (
         statement.add_columns(_total_of(statement).label("total"))
         .limit(sa.bindparam("page_limit", type_=sa.Integer))
         .offset(sa.bindparam("page_offset", type_=sa.Integer))
     )
+    return counted, len(statement.column_descriptions) > 1
 
 
 class RowsPagination(Pagination):

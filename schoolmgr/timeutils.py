@@ -39,8 +39,12 @@ def format_date(value: date, form: str) -> str:
     "skeleton:..." whose order and punctuation the language decides ("13. februar 2027.").
     Pages show the same few dates over and over (cards, schedules, rosters), so each
     (date, form, language) is formatted by Babel only once."""
+    return _babel_date(value, form, _locale_name())
+
+
+def _locale_name() -> str | None:
     locale = get_locale()  # None outside an app context: Babel's default, as flask_babel does
-    return _babel_date(value, form, str(locale) if locale is not None else None)
+    return str(locale) if locale is not None else None
 
 
 # Times: "HH:mm" has no language-dependent part (Babel writes Latin digits in every locale),
@@ -73,8 +77,7 @@ def fmt_date(value: date | datetime | str | None, tz: str | ZoneInfo | None = No
 def fmt_date_range(start: date, end: date) -> str:
     """ "14–18 September 2019", "28 September – 2 October 2020", one day when equal; each
     language orders and punctuates its own ("14–18. septembar 2019.")."""
-    locale = get_locale()
-    return _date_range(start, end, str(locale) if locale is not None else None)
+    return _date_range(start, end, _locale_name())
 
 
 @lru_cache(maxsize=4096)

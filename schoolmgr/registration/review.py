@@ -56,8 +56,9 @@ def registrations_query(edition: Edition, filters: RegistrationFilters) -> sa.Se
         statement = statement.options(
             selectinload(Registration.modules).selectinload(EditionModule.module)
         )
-    if filters.status in {s.value for s in RegistrationStatus}:
-        statement = statement.where(Registration.status == RegistrationStatus(filters.status))
+    status = _status_filter(filters)
+    if status is not None:
+        statement = statement.where(Registration.status == status)
     if filters.module_id:
         statement = statement.where(
             Registration.id.in_(
@@ -100,9 +101,15 @@ def known_total(counts: dict[RegistrationStatus, int], filters: RegistrationFilt
     when nothing but the status is filtered; else None (the list counts them itself)."""
     if filters.country or filters.module_id or search_terms(filters.q):
         return None
+    status = _status_filter(filters)
+    return sum(counts.values()) if status is None else counts[status]
+
+
+def _status_filter(filters: RegistrationFilters) -> RegistrationStatus | None:
+    """The status the list is filtered on; None for none or an unknown one (filters nothing)."""
     if filters.status in {s.value for s in RegistrationStatus}:
-        return counts[RegistrationStatus(filters.status)]
-    return sum(counts.values())  # an unknown status filters nothing, as in the query
+        return RegistrationStatus(filters.status)
+    return None
 
 
 def status_counts(edition: Edition) -> dict[RegistrationStatus, int]:
