@@ -151,7 +151,11 @@ def ConfirmPasswordField(label=None, fieldname: str = "password") -> PasswordFie
 
 
 class LanguageForm(FlaskForm):
-    """The language menu in the header of every page."""
+    """The language menu in the header of every page.
+
+    Its `next`, like every field no one sees the label of, has an empty label all the same:
+    without one WTForms would make one from the name, and translate it by reading its own
+    catalogue from disk, on every request that builds the form."""
 
     language = SelectField(_l("Language"), choices=language_choices)
-    next = HiddenField(validators=[Optional(), Length(max=2000)])
+    next = HiddenField(label="", validators=[Optional(), Length(max=2000)])

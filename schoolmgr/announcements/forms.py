@@ -50,10 +50,10 @@ class AnnouncementForm(FlaskForm):
     materials = MultiCheckboxField(_l("Attach materials"), choices=[], coerce=str)
     preview_for = SelectField(_l("Preview for"), choices=[], validate_choice=False)
     # The count the preview showed: if the audience changed since, staff preview again.
-    expected_count = HiddenField(validators=[Optional(), Regexp(r"^[0-9]{1,7}$")])
+    expected_count = HiddenField(label="", validators=[Optional(), Regexp(r"^[0-9]{1,7}$")])
     # A new key per compose page: a second submission of the same page sends nothing again.
     idempotency_key = HiddenField(
-        validators=[DataRequired(), Regexp(r"^[0-9a-f]{32}$")], default=new_key
+        label="", validators=[DataRequired(), Regexp(r"^[0-9a-f]{32}$")], default=new_key
     )
 
     def set_choices(self, edition, materials) -> None:

@@ -45,7 +45,7 @@ class RosterForm(FlaskForm):
     )
     # When the page was shown (UTC, ISO 8601): "Save marks" counts the marks this visit changed,
     # including those already saved one by one as they were clicked.
-    visit_started = HiddenField()
+    visit_started = HiddenField(label="")
 
     @property
     def visit_started_at(self) -> datetime | None:

@@ -10,7 +10,7 @@ from schoolmgr.i18n import lazy_gettext as _l
 
 
 class OverrideForm(FlaskForm):
-    decision = HiddenField(validators=[AnyOf(["granted", "excluded", "clear"])])
+    decision = HiddenField(label="", validators=[AnyOf(["granted", "excluded", "clear"])])
     reason = TextAreaField(
         _l("Reason"),
         validators=[Length(max=2000), NoControlCharacters()],
@@ -21,9 +21,9 @@ class OverrideForm(FlaskForm):
 class IssueForm(FlaskForm):
     """Issue all missing certificates, or one (registration_id set)."""
 
-    registration_id = HiddenField()
+    registration_id = HiddenField(label="")
     # Sent by the confirmation page: issue although sessions of the edition are still to come.
-    before_the_end = HiddenField(validators=[Optional(), AnyOf(["yes"])])
+    before_the_end = HiddenField(label="", validators=[Optional(), AnyOf(["yes"])])
 
 
 class RevokeForm(FlaskForm):

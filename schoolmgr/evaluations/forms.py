@@ -98,4 +98,4 @@ class EditQuestionForm(QuestionFields, FlaskForm):
 
 
 class MoveForm(FlaskForm):
-    direction = SelectField(choices=[("up", _l("Up")), ("down", _l("Down"))])
+    direction = SelectField(label="", choices=[("up", _l("Up")), ("down", _l("Down"))])

@@ -302,7 +302,7 @@ class TrainersForm(FlaskForm):
 class InviteTrainerForm(FlaskForm):
     full_name = OneLineField(_l("Full name"))
     email = EmailField(_l("Email"), validators=[DataRequired(), Email(), Length(max=254)])
-    edition_module_id = HiddenField()
+    edition_module_id = HiddenField(label="")
 
 
 class AcceptInvitationForm(FlaskForm):

@@ -122,8 +122,8 @@ class BulkActionForm(FlaskForm):
         _l("Reason (optional, kept in the audit log)"),
         validators=[Optional(), Length(max=500), NoControlCharacters()],
     )
-    ids = SelectMultipleField(coerce=int, choices=[], validate_choice=False)
-    next = HiddenField()
+    ids = SelectMultipleField(_l("Registrations"), coerce=int, choices=[], validate_choice=False)
+    next = HiddenField(label="")
 
 
 class CapacityForm(FlaskForm):
