@@ -6,7 +6,7 @@ current slug, with a permanent redirect that keeps the method and the query (308
 
 import sqlalchemy as sa
 from flask import abort, request, url_for
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload
 from werkzeug.routing import RequestRedirect
 
 from schoolmgr.extensions import db
@@ -19,14 +19,19 @@ MAX_ID_DIGITS = 9
 def staff_edition_or_404(slug: str, *, with_programme: bool = False) -> Edition:
     """The edition named by `slug`, its modules loaded (and their trainers and sessions with
     `with_programme`); a 308 to the current address for an old one; else a 404."""
-    modules = selectinload(Edition.edition_modules)
-    options = [modules.selectinload(EditionModule.module)]
+    # One statement for the edition and its modules (every staff page of an edition shows them).
+    modules = joinedload(Edition.edition_modules)
+    options = [modules.joinedload(EditionModule.module)]
     if with_programme:
         options += [
             modules.selectinload(EditionModule.trainers),
             modules.selectinload(EditionModule.sessions),
         ]
-    edition = db.session.scalar(sa.select(Edition).where(Edition.slug == slug).options(*options))
+    edition = (
+        db.session.execute(sa.select(Edition).where(Edition.slug == slug).options(*options))
+        .unique()
+        .scalar_one_or_none()
+    )
     if edition is None:
         _redirect_to_current_slug(slug)
         abort(404)

@@ -85,17 +85,28 @@ class EditionTab:
     count: Callable[[Edition], TabCount | None] | None = None
 
 
-def _session_counts(edition: Edition) -> tuple[int, int, int]:
-    """Modules, sessions and sessions already started of `edition`: one query for both tabs
-    that show them, kept for the rest of the request."""
-    counted = request_memo("edition_session_counts")
+def _edition_counts(edition: Edition) -> tuple[int, int, int, int]:
+    """Modules, sessions, sessions already started and certificates in force of `edition`:
+    one query for the tabs that show them, kept for the rest of the request."""
+    counted = request_memo("edition_tab_counts")
     if edition.id not in counted:
+        certificates = (
+            sa.select(sa.func.count())
+            .select_from(Certificate)
+            .where(
+                Certificate.edition_id == edition.id,
+                Certificate.superseded_at.is_(None),
+                Certificate.revoked_at.is_(None),
+            )
+            .scalar_subquery()
+        )
         counted[edition.id] = tuple(
             db.session.execute(
                 sa.select(
                     sa.func.count(sa.distinct(EditionModule.id)),
                     sa.func.count(Session.id),
                     sa.func.count(Session.id).filter(Session.starts_at <= utcnow()),
+                    certificates,
                 )
                 .select_from(EditionModule)
                 .outerjoin(Session, Session.edition_module_id == EditionModule.id)
@@ -106,7 +117,7 @@ def _session_counts(edition: Edition) -> tuple[int, int, int]:
 
 
 def _count_sessions(edition: Edition) -> TabCount:
-    modules, sessions, _held = _session_counts(edition)
+    modules, sessions, _held, _certificates = _edition_counts(edition)
     spoken = ngettext("%(num)d module", "%(num)d modules", modules) + ", "
     spoken += ngettext("%(num)d session", "%(num)d sessions", sessions)
     return TabCount(str(sessions), spoken)
@@ -123,7 +134,7 @@ def _count_registrations(edition: Edition) -> TabCount:
 
 
 def _count_sessions_held(edition: Edition) -> TabCount:
-    _modules, total, held = _session_counts(edition)
+    _modules, total, held, _certificates = _edition_counts(edition)
     return TabCount(
         f"{held}/{total}",
         ngettext("%(h)d of %(num)d session held", "%(h)d of %(num)d sessions held", total, h=held),
@@ -131,15 +142,7 @@ def _count_sessions_held(edition: Edition) -> TabCount:
 
 
 def _count_certificates(edition: Edition) -> TabCount:
-    issued = db.session.scalar(
-        sa.select(sa.func.count())
-        .select_from(Certificate)
-        .where(
-            Certificate.edition_id == edition.id,
-            Certificate.superseded_at.is_(None),
-            Certificate.revoked_at.is_(None),
-        )
-    )
+    issued = _edition_counts(edition)[3]
     return TabCount(
         str(issued), ngettext("%(num)d certificate issued", "%(num)d certificates issued", issued)
     )
