@@ -55,20 +55,26 @@ def paginate(
     shows. With `params` (its bind parameters, maybe none), a select built once per process whose
     page and total come in one query: for the busiest public lists.
 
-    For a select of one entity: with `key` (its primary key), the page's keys are found first,
-    then its rows by key, so that sorting a long list on a joined table carries narrow rows, not
-    every column of every row up to the page; with `total` (known already, e.g. from counts the
-    page shows anyway), nothing is counted."""
+    With `key` (the primary key of its rows), the page's keys are found first, then its rows
+    by key, so that sorting a long list on a joined table carries narrow rows, not every column
+    of every row up to the page; with `total` (known already, e.g. from counts the page shows
+    anyway), nothing is counted. Either works for a select of one entity, or of columns with
+    `build`."""
     if not isinstance(source, Select):
         return ListPagination(**_page_args(per_page), items=source)
+    if key is not None or total is not None:
+        return KeysFirstPagination(
+            **_page_args(per_page),
+            select=source,
+            session=db.session,
+            key=key,
+            total=total,
+            build=build,
+        )
     if build is not None:
         return RowsPagination(**_page_args(per_page), select=source, build=build)
     if params is not None:
         return CountedPagination(**_page_args(per_page), select=source, params=params)
-    if key is not None or total is not None:
-        return KeysFirstPagination(
-            **_page_args(per_page), select=source, session=db.session, key=key, total=total
-        )
     return db.paginate(source, **_page_args(per_page))
 
 
@@ -85,21 +91,26 @@ class ListPagination(Pagination):
 
 class KeysFirstPagination(SelectPagination):
     """Flask-SQLAlchemy's pagination of a select, finding the page's keys first when given a
-    `key`, and taking a `total` known already instead of counting."""
+    `key`, and taking a `total` known already instead of counting. With `build`, the select is
+    of columns, and `build` turns the page's rows into what the template shows."""
 
     def _query_items(self) -> list:
-        key = self._query_args["key"]
-        if key is None:
-            return super()._query_items()
+        key, build = self._query_args["key"], self._query_args["build"]
         select = self._query_args["select"]
+        if key is None:
+            if build is None:
+                return super()._query_items()
+            page = select.limit(self.per_page).offset(self._query_offset)
+            return build(db.session.execute(page).all())
         keys = list(
             db.session.scalars(
                 select.with_only_columns(key).limit(self.per_page).offset(self._query_offset)
             )
         )
         if not keys:
-            return []
-        return list(db.session.execute(select.where(key.in_(keys))).unique().scalars())
+            return [] if build is None else build([])
+        rows = db.session.execute(select.where(key.in_(keys)))
+        return list(rows.unique().scalars()) if build is None else build(rows.all())
 
     def _query_count(self) -> int:
         if self._query_args["total"] is not None:

@@ -2,6 +2,7 @@
 
 from collections import Counter
 from dataclasses import dataclass
+from datetime import datetime
 
 import sqlalchemy as sa
 from flask_sqlalchemy.pagination import Pagination
@@ -17,6 +18,7 @@ from schoolmgr.models import (
     Country,
     Edition,
     EditionModule,
+    Module,
     Nomination,
     Registration,
     RegistrationStatus,
@@ -51,11 +53,19 @@ class RegistrationFilters:
 def registrations_query(edition: Edition, filters: RegistrationFilters) -> sa.Select:
     """Registrations of an edition matching the staff filters, with user and modules loaded,
     in review order (pending, accepted, waiting list, the rest; oldest first within each)."""
-    statement = sa.select(Registration).where(Registration.edition_id == edition.id)
+    statement = sa.select(Registration)
     if edition.module_choice:  # the list shows each registration's modules only then
         statement = statement.options(
             selectinload(Registration.modules).selectinload(EditionModule.module)
         )
+    # Each row's user comes from the join the filters and the order use.
+    return _filtered(statement, edition, filters).options(contains_eager(Registration.user))
+
+
+def _filtered(statement: sa.Select, edition: Edition, filters: RegistrationFilters) -> sa.Select:
+    """`statement` narrowed to the edition and the staff filters, joined to each registration's
+    user, in review order."""
+    statement = statement.where(Registration.edition_id == edition.id)
     status = _status_filter(filters)
     if status is not None:
         statement = statement.where(Registration.status == status)
@@ -67,14 +77,12 @@ def registrations_query(edition: Edition, filters: RegistrationFilters) -> sa.Se
                 )
             )
         )
-    terms = search_terms(filters.q)
-    # People are listed by name, and each row's user comes from the same join. An outer join
-    # (every registration has its user) lets PostgreSQL drop it from the page's count when no
-    # user column is filtered.
-    statement = statement.outerjoin(Registration.user).options(contains_eager(Registration.user))
+    # People are listed by name. An outer join (every registration has its user) lets
+    # PostgreSQL drop it from the page's count when no user column is filtered.
+    statement = statement.outerjoin(User, User.id == Registration.user_id)
     if filters.country in {c.value for c in Country}:
         statement = statement.where(User.country == Country(filters.country))
-    for term in terms:
+    for term in search_terms(filters.q):
         statement = statement.where(User.search_key.contains(term, autoescape=True))
     # By status (to decide first), the waiting list in its order, everyone else by name.
     return statement.order_by(
@@ -85,15 +93,76 @@ def registrations_query(edition: Edition, filters: RegistrationFilters) -> sa.Se
     )
 
 
+@dataclass(frozen=True, slots=True)
+class ListedRegistration:
+    """One row of the staff list, read-only: what the row shows, not the ORM objects (50
+    registrations and their users cost more to build and track than the rest of the page)."""
+
+    id: int
+    full_name: str
+    email: str
+    country: Country | None
+    institution: str
+    position: str
+    status: RegistrationStatus
+    waitlist_position: int | None
+    needs: str
+    motivation: str
+    nomination: Nomination | None
+    nomination_rank: int | None
+    nomination_note: str
+    created_at: datetime
+    modules: tuple[str, ...] = ()  # names, shown for an edition with module choice
+
+
+_LISTED_COLUMNS = (
+    Registration.id,
+    User.full_name,
+    User.email,
+    User.country,
+    User.institution,
+    User.position,
+    Registration.status,
+    Registration.waitlist_position,
+    Registration.needs,
+    Registration.motivation,
+    Registration.nomination,
+    Registration.nomination_rank,
+    Registration.nomination_note,
+    Registration.created_at,
+)
+
+
 def registrations_page(edition: Edition, filters: RegistrationFilters) -> Pagination:
-    """The ?page=N of the staff list: its keys found first (the sort by name joins every
-    registration's user; the rows of one page are then loaded whole), its total from the
-    status counts the page shows anyway when it can be."""
+    """The ?page=N of the staff list, as `ListedRegistration`s: its keys found first (the sort
+    by name joins every registration's user; the rows of one page are then read whole), its
+    total from the status counts the page shows anyway when it can be."""
+
+    def listed(rows: list[sa.Row]) -> list[ListedRegistration]:
+        names = _module_names([row.id for row in rows]) if edition.module_choice else {}
+        return [ListedRegistration(*row, modules=names.get(row.id, ())) for row in rows]
+
     return paginate(
-        registrations_query(edition, filters),
+        _filtered(sa.select(*_LISTED_COLUMNS), edition, filters),
         key=Registration.id,
         total=known_total(status_counts(edition), filters),
+        build=listed,
     )
+
+
+def _module_names(registration_ids: list[int]) -> dict[int, tuple[str, ...]]:
+    """The names of the modules each registration chose, in the programme's order."""
+    rows = db.session.execute(
+        sa.select(registration_modules.c.registration_id, Module.name)
+        .join(EditionModule, EditionModule.id == registration_modules.c.edition_module_id)
+        .join(Module, Module.id == EditionModule.module_id)
+        .where(registration_modules.c.registration_id.in_(registration_ids))
+        .order_by(EditionModule.position, EditionModule.id)
+    )
+    names: dict[int, tuple[str, ...]] = {}
+    for registration_id, name in rows:
+        names[registration_id] = (*names.get(registration_id, ()), name)
+    return names
 
 
 def known_total(counts: dict[RegistrationStatus, int], filters: RegistrationFilters) -> int | None:

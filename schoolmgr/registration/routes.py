@@ -20,7 +20,7 @@ from schoolmgr.editions import staff_edition_or_404
 from schoolmgr.errors import back_on_refusal, show_on_form
 from schoolmgr.i18n import gettext as _
 from schoolmgr.i18n import ngettext
-from schoolmgr.models import Role, utcnow
+from schoolmgr.models import Country, Role, utcnow
 from schoolmgr.public import services as public_services
 from schoolmgr.registration import calendars, country_seats, exports, registering, review
 from schoolmgr.registration.errors import RegistrationError
@@ -287,7 +287,7 @@ def staff_list(slug: str):
         filters_form=filters_form,
         bulk_form=bulk_form,
         filter_args=args,
-        show_kosovo_note=any(r.user.country and r.user.country.value == "XK" for r in pager.items),
+        show_kosovo_note=any(r.country == Country.KOSOVO for r in pager.items),
     )
 
 
