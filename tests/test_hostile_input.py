@@ -218,8 +218,9 @@ def show_hidden_forms(app, world) -> list[tuple[str, str]]:
 # endpoint -> (visitor kind, URL arguments from the world, {field: options}, request headers).
 JS_REQUESTS = {
     # The roster's in-place marking: on a status radio's change the script posts FormData with
-    # "status" (the radio's value) and "csrf_token" to the row's data-mark-url, with the header
-    # "X-Requested-With: fetch" (and gets the updated row back).
+    # "status" (the radio's value) and "csrf_token" to the form's data-mark-url, its final 0
+    # made the radio's registration, with the header "X-Requested-With: fetch" (and gets the
+    # updated row back).
     "attendance.mark_one": (
         "trainer",
         {"session_id": "session1.id", "registration_id": "registration.id"},

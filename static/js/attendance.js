@@ -24,13 +24,15 @@
     roster.addEventListener("change", function (event) {
       var input = event.target;
       if (!input.matches("input[type='radio'][name^='status-']")) return;
-      var row = input.closest("tr[data-mark-url]");
+      var row = input.closest("tr");
+      // The form's data-mark-url ends in /0: in its place, the registration the radio marks.
+      var markUrl = msg.markUrl.replace(/\/0$/, "/" + input.name.slice("status-".length));
       var label = input.nextElementSibling ? input.nextElementSibling.textContent.trim() : input.value;
       var body = new FormData();
       body.append("status", input.value);
       if (tokenInput) body.append("csrf_token", tokenInput.value);
       showState(row, msg.msgSaving, "saving");
-      fetch(row.dataset.markUrl, {
+      fetch(markUrl, {
         method: "POST",
         body: body,
         headers: { "X-Requested-With": "fetch" },
