@@ -17,6 +17,9 @@ from babel import Locale, lists, numbers
 from flask import current_app, g, has_app_context, has_request_context, request
 from flask_babel import force_locale
 from flask_babel.speaklater import LazyString
+from jinja2 import pass_eval_context
+from jinja2.nodes import EvalContext
+from markupsafe import Markup
 
 LANGUAGE_COOKIE = "lang"
 DEFAULT_LANGUAGE = "en"
@@ -214,6 +217,48 @@ def pgettext(context: str, string: str, **variables) -> str:
 def npgettext(context: str, singular: str, plural: str, num: int, **variables) -> str:
     variables.setdefault("num", num)
     return get_translations().unpgettext(context, singular, plural, num) % variables
+
+
+# Templates translate through the same catalogue. Jinja's i18n extension reaches it through
+# three context calls a string (`_` finds `gettext`, which calls the function it was given),
+# each inspecting its callee: about 7 µs a string, 90 strings on a staff page. These are the
+# extension's newstyle functions in one call: the translation is marked safe where the
+# template escapes, and always formatted, so that `%` in a translation reads the same with
+# or without variables (whose values `%` on the safe string escapes).
+
+
+def _shown(eval_ctx: EvalContext, translated: str, variables: dict) -> str:
+    if eval_ctx.autoescape:
+        translated = Markup(translated)
+    # Without variables or a %, formatting would give the same string.
+    return translated % variables if variables or "%" in translated else translated
+
+
+@pass_eval_context
+def template_gettext(eval_ctx: EvalContext, string: str, **variables) -> str:
+    return _shown(eval_ctx, get_translations().ugettext(string), variables)
+
+
+@pass_eval_context
+def template_ngettext(eval_ctx: EvalContext, singular: str, plural: str, num: int, **variables):
+    variables.setdefault("num", num)
+    return _shown(eval_ctx, get_translations().ungettext(singular, plural, num), variables)
+
+
+@pass_eval_context
+def template_pgettext(eval_ctx: EvalContext, context: str, string: str, **variables) -> str:
+    variables.setdefault("context", context)
+    return _shown(eval_ctx, get_translations().upgettext(context, string), variables)
+
+
+@pass_eval_context
+def template_npgettext(
+    eval_ctx: EvalContext, context: str, singular: str, plural: str, num: int, **variables
+) -> str:
+    variables.setdefault("context", context)
+    variables.setdefault("num", num)
+    translated = get_translations().unpgettext(context, singular, plural, num)
+    return _shown(eval_ctx, translated, variables)
 
 
 def lazy_gettext(string: str, **variables) -> LazyString:

@@ -11,7 +11,10 @@ from schoolmgr.i18n import (
     fmt_list,
     fmt_number,
     fmt_percent,
-    get_translations,
+    template_gettext,
+    template_ngettext,
+    template_npgettext,
+    template_pgettext,
 )
 from schoolmgr.models import KOSOVO_FOOTNOTE, Country, utcnow
 from schoolmgr.navigation import edition_tabs, nav_items
@@ -42,12 +45,15 @@ def init_app(app: Flask) -> None:
         kosovo_footnote=KOSOVO_FOOTNOTE,
         Country=Country,
     )
-    app.jinja_env.install_gettext_callables(  # the catalogue i18n.get_translations finds
-        gettext=lambda s: get_translations().ugettext(s),
-        ngettext=lambda s, p, n: get_translations().ungettext(s, p, n),
-        pgettext=lambda c, s: get_translations().upgettext(c, s),
-        npgettext=lambda c, s, p, n: get_translations().unpgettext(c, s, p, n),
-        newstyle=True,
+    # `_()` and the other gettext functions: the catalogue i18n.get_translations finds, in
+    # the newstyle of Jinja's i18n extension (a `{% trans %}` block passes its variables).
+    app.jinja_env.newstyle_gettext = True
+    app.jinja_env.globals.update(
+        _=template_gettext,
+        gettext=template_gettext,
+        ngettext=template_ngettext,
+        pgettext=template_pgettext,
+        npgettext=template_npgettext,
     )
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True
