@@ -55,6 +55,7 @@ def create_app(test_config: dict | None = None) -> Flask:
 def register_extensions(app: Flask) -> None:
     from schoolmgr import auth  # noqa: F401  (registers the user loader)
     from schoolmgr.extensions import babel, csrf, db, limiter, login_manager, migrate
+    from schoolmgr.forms import use_quick_html_params
     from schoolmgr.i18n import select_locale
 
     db.init_app(app)
@@ -64,6 +65,7 @@ def register_extensions(app: Flask) -> None:
     babel.init_app(app, locale_selector=select_locale)
     app.config.setdefault("RATELIMIT_STORAGE_URI", app.config["REDIS_URL"] or "memory://")
     limiter.init_app(app)
+    use_quick_html_params()
 
 
 def register_blueprints(app: Flask) -> None:

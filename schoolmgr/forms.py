@@ -1,8 +1,11 @@
 """Form pieces shared by every area: choice lists, common validators and fields, GET forms."""
 
 from flask_wtf import FlaskForm
+from markupsafe import Markup, escape
 from wtforms import HiddenField, PasswordField, SearchField, SelectField, StringField
+from wtforms import widgets as wtforms_widgets
 from wtforms.validators import DataRequired, EqualTo, Length, Optional, ValidationError
+from wtforms.widgets import core as widgets_core
 
 from schoolmgr.i18n import lazy_gettext as _l
 from schoolmgr.models import COUNTRY_LABELS, GENDER_LABELS, INSTITUTION_TYPE_LABELS, LANGUAGES
@@ -159,3 +162,35 @@ class LanguageForm(FlaskForm):
 
     language = SelectField(_l("Language"), choices=language_choices)
     next = HiddenField(label="", validators=[Optional(), Length(max=2000)])
+
+
+# --- drawing fields ----------------------------------------------------------------------------
+# WTForms' `html_params` writes each attribute through a markupsafe string formatter: about 8 µs
+# an attribute, most of the time WTForms takes to draw a field (40–120 µs; a staff list draws
+# a dozen fields and labels). This one gives the same attributes in the same order, escaped the
+# same way, with an f-string; `use_quick_html_params` has WTForms' widgets and labels use it.
+
+WTFORMS_HTML_PARAMS = widgets_core.html_params  # the original, which tests compare it with
+
+
+def html_params(**kwargs) -> Markup:
+    """HTML attributes from keyword arguments, as WTForms' `html_params` writes them: sorted
+    by name, `class_` and `for_` without their underscore, `data_` and `aria_` names with
+    hyphens, True as a bare name, False left out, every value escaped (quotes too)."""
+    attributes = []
+    for key, value in sorted(kwargs.items()):
+        if value is True:
+            attributes.append(widgets_core.clean_key(key))
+        elif value is not False:
+            name = escape(widgets_core.clean_key(key))
+            quoted = str(escape(value)).replace('"', "&quot;")  # a Markup value may hold quotes
+            attributes.append(f'{name}="{quoted}"')
+    return Markup(" ".join(attributes))
+
+
+def use_quick_html_params() -> None:
+    """Have WTForms draw attributes with `html_params` above (its widgets and labels look the
+    function up in these places)."""
+    widgets_core.html_params = wtforms_widgets.html_params = html_params
+    for widget in (widgets_core.Input, widgets_core.Button):
+        widget.html_params = staticmethod(html_params)
