@@ -8,13 +8,23 @@ a loaded machine still gives comparable figures (CPU time, not wall clock).
 DATABASE_URL holds the large school of `bench/pages.py` (run it once). ROOT=/other/tree runs
 another checkout's code against the same data: run two trees in turn for an interleaved A/B.
 Prints `page=NAME cpu_median_ms=C wall_median_ms=W n=N`; anonymous pages with the page cache off.
+
+    .venv/bin/python bench/page_cpu.py DATABASE_URL --instructions [--n 20]
+
+counts the instructions the app runs per request instead (valgrind's callgrind, switched on
+for the measured requests only): the same figure on an idle or a loaded machine, to a few
+tenths of a percent, so that two trees compare without interleaving. Prints
+`page=NAME minstructions_per_request=M n=N` (millions; the database's own work not included).
 """
 
 import argparse
+import gc
 import os
 import re
 import statistics
+import subprocess
 import sys
+import tempfile
 import time
 from urllib.parse import urlencode
 
@@ -27,7 +37,23 @@ parser.add_argument("--n", type=int, default=60)
 parser.add_argument("--profile")
 parser.add_argument("--profile-out", help="also save the profile there, for pstats")
 parser.add_argument("--pages", default="home,edition,registrations,roster")
+parser.add_argument("--instructions", action="store_true", help="count instructions (callgrind)")
 args = parser.parse_args()
+UNDER_CALLGRIND = "PAGE_CPU_UNDER_CALLGRIND"
+if args.instructions and not os.environ.get(UNDER_CALLGRIND):
+    # Each page in a process of its own under callgrind, collecting only its measured requests.
+    n = args.n if "--n" in sys.argv else 20
+    for name in args.pages.split(","):
+        with tempfile.TemporaryDirectory() as tmp:
+            out = os.path.join(tmp, "callgrind.out")
+            command = ["valgrind", "-q", "--tool=callgrind", "--instr-atstart=no"]
+            command += [f"--callgrind-out-file={out}", sys.executable, os.path.abspath(__file__)]
+            command += [args.db, "--pages", name, "--n", str(n), "--instructions"]
+            subprocess.run(command, env={**os.environ, UNDER_CALLGRIND: "1"}, check=True)
+            with open(out) as counts:
+                total = next(int(line.split()[1]) for line in counts if line.startswith("totals:"))
+        print(f"page={name} minstructions_per_request={total / n / 1e6:.2f} n={n}", flush=True)
+    sys.exit()
 os.environ.update(
     FLASK_CONFIG="production",
     SECRET_KEY="bench-" + "0" * 58,
@@ -83,6 +109,19 @@ for name in wanted:  # warm up
     for _ in range(3):
         resp = (client if signed else anon).get(url)
         assert resp.status_code == 200, (name, resp.status_code)
+
+gc.collect()  # start-up objects out of the collector's full passes, as wsgi.py does
+gc.freeze()
+
+if args.instructions:  # under callgrind (above): collect these requests only
+    url, signed = pages[wanted[0]]
+    c = client if signed else anon
+    callgrind_switch = ["callgrind_control", "--instr"]
+    subprocess.run([*callgrind_switch, "on", str(os.getpid())], check=True, capture_output=True)
+    for _ in range(args.n):
+        c.get(url)
+    subprocess.run([*callgrind_switch, "off", str(os.getpid())], check=True, capture_output=True)
+    sys.exit()
 
 if args.profile:
     import cProfile
