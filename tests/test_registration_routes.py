@@ -323,6 +323,29 @@ def test_staff_list_counts_filters_and_searches(client, login, crowd):
     assert "Ilir Berisha" in by_country and "Čolić" not in by_country
 
 
+def test_staff_list_shows_each_registrations_modules_in_programme_order_and_names_its_checkbox(
+    client, login, make_edition, make_edition_module, make_registration, make_user
+):
+    edition = make_edition(module_choice=True, capacity=10)
+    agile = make_edition_module(edition=edition, module__name="Agile", position=2)
+    human_ware = make_edition_module(edition=edition, module__name="Human Ware", position=1)
+    crisis = make_edition_module(edition=edition, module__name="Crisis <Communication>", position=3)
+    ana = make_registration(
+        edition=edition,
+        user=make_user(full_name="Ana Petrović"),
+        modules=[crisis, agile, human_ware],
+    )
+    make_registration(edition=edition, user=make_user(full_name="Ilir Berisha"), modules=[agile])
+    login(role="staff")
+    page = client.get(f"/staff/editions/{edition.slug}/registrations")
+    assert page.status_code == 200
+    cells = re.findall(r'<td class="small">([^<]*(?:&lt;[^<]*)?)</td>', page.text)
+    assert "Human Ware, Agile, Crisis &lt;Communication&gt;" in cells
+    assert "Agile" in cells
+    # The checkbox's accessible name is its label: the person's name.
+    assert f'<label for="select-{ana.id}" class="fw-semibold">Ana Petrović</label>' in page.text
+
+
 def _listed(page) -> list[str]:
     return re.findall(r'<label for="select-\d+" class="fw-semibold">([^<]+)</label>', page.text)
 
