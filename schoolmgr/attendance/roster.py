@@ -62,36 +62,19 @@ def marks_of(session: Session) -> dict[int, Attendance]:
     return {a.registration_id: a for a in rows}
 
 
-# The roster page shows a few columns of hundreds of rows: plain read-only records, not ORM
-# objects (building and tracking three mapped objects per participant cost more than the page).
-@dataclass(frozen=True, slots=True)
-class RosterPerson:
-    full_name: str
-    institution: str
-
-
-@dataclass(frozen=True, slots=True)
-class RosterRegistration:
-    id: int
-    user: RosterPerson
-
-
-@dataclass(frozen=True, slots=True)
-class RosterMark:
-    status: AttendanceStatus
-    method: AttendanceMethod
-    recorded_at: datetime
-    comment: str
-
-
+# The roster page shows a few columns of hundreds of rows: one plain read-only record per
+# participant, not ORM objects (building and tracking three mapped objects per participant cost
+# more than the page), with its fields at hand for the template.
 @dataclass(frozen=True, slots=True)
 class RosterRow:
-    registration: RosterRegistration
-    attendance: RosterMark | None
-
-    @property
-    def status(self) -> AttendanceStatus | None:
-        return self.attendance.status if self.attendance else None
+    registration_id: int
+    full_name: str
+    institution: str
+    # The current mark, if any (all four None without one).
+    status: AttendanceStatus | None
+    method: AttendanceMethod | None
+    recorded_at: datetime | None
+    comment: str | None
 
 
 def roster_query(session: Session, q: str = "", registration_id: int | None = None) -> sa.Select:
@@ -127,13 +110,7 @@ def roster_query(session: Session, q: str = "", registration_id: int | None = No
 
 def roster_rows(rows: list[sa.Row]) -> list[RosterRow]:
     """`roster_query` rows as read-only roster records."""
-    return [
-        RosterRow(
-            RosterRegistration(rid, RosterPerson(name, institution)),
-            RosterMark(status, method, recorded_at, comment or "") if status else None,
-        )
-        for rid, name, institution, status, method, recorded_at, comment in rows
-    ]
+    return [RosterRow(*row) for row in rows]
 
 
 def roster_row(session: Session, registration_id: int) -> RosterRow | None:
