@@ -58,11 +58,11 @@ def paginate(
     With `key` (the primary key of its rows), the page's keys are found first, then its rows
     by key, so that sorting a long list on a joined table carries narrow rows, not every column
     of every row up to the page; with `total` (known already, e.g. from counts the page shows
-    anyway), nothing is counted. Either works for a select of one entity, or of columns with
+    anyway), nothing is counted. `key` works for a select of one entity, or of columns with
     `build`."""
     if not isinstance(source, Select):
         return ListPagination(**_page_args(per_page), items=source)
-    if key is not None or total is not None:
+    if key is not None or (total is not None and build is None):
         return KeysFirstPagination(
             **_page_args(per_page),
             select=source,
@@ -71,7 +71,7 @@ def paginate(
             total=total,
             build=build,
         )
-    if build is not None:
+    if build is not None:  # counted in the page's own query: a known total is not needed
         return RowsPagination(**_page_args(per_page), select=source, build=build)
     if params is not None:
         return CountedPagination(**_page_args(per_page), select=source, params=params)
@@ -91,17 +91,14 @@ class ListPagination(Pagination):
 
 class KeysFirstPagination(SelectPagination):
     """Flask-SQLAlchemy's pagination of a select, finding the page's keys first when given a
-    `key`, and taking a `total` known already instead of counting. With `build`, the select is
-    of columns, and `build` turns the page's rows into what the template shows."""
+    `key`, and taking a `total` known already instead of counting. With a `key` and `build`,
+    the select is of columns, and `build` turns the page's rows into what the template shows."""
 
     def _query_items(self) -> list:
         key, build = self._query_args["key"], self._query_args["build"]
-        select = self._query_args["select"]
         if key is None:
-            if build is None:
-                return super()._query_items()
-            page = select.limit(self.per_page).offset(self._query_offset)
-            return build(db.session.execute(page).all())
+            return super()._query_items()
+        select = self._query_args["select"]
         keys = list(
             db.session.scalars(
                 select.with_only_columns(key).limit(self.per_page).offset(self._query_offset)

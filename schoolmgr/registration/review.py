@@ -1,6 +1,6 @@
 """Staff review of registrations: the list, bulk decisions, capacity and the overview."""
 
-from collections import Counter
+from collections import Counter, defaultdict
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -115,7 +115,7 @@ class ListedRegistration:
     modules: tuple[str, ...] = ()  # names, shown for an edition with module choice
 
 
-_LISTED_COLUMNS = (
+_LISTED_COLUMNS = (  # in ListedRegistration's order
     Registration.id,
     User.full_name,
     User.email,
@@ -159,10 +159,10 @@ def _module_names(registration_ids: list[int]) -> dict[int, tuple[str, ...]]:
         .where(registration_modules.c.registration_id.in_(registration_ids))
         .order_by(EditionModule.position, EditionModule.id)
     )
-    names: dict[int, tuple[str, ...]] = {}
+    names: dict[int, list[str]] = defaultdict(list)
     for registration_id, name in rows:
-        names[registration_id] = (*names.get(registration_id, ()), name)
-    return names
+        names[registration_id].append(name)
+    return {registration_id: tuple(chosen) for registration_id, chosen in names.items()}
 
 
 def known_total(counts: dict[RegistrationStatus, int], filters: RegistrationFilters) -> int | None:
