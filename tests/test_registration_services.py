@@ -359,17 +359,22 @@ def test_staff_search_folds_accents_and_cyrillic(db, make_edition, make_registra
 
 
 def test_staff_list_is_in_review_order_and_follows_status_changes(
-    db, make_edition, make_registration
+    db, make_edition, make_registration, make_user
 ):
     edition = make_edition()
     statuses = ["cancelled", "accepted", "pending", "rejected", "accepted", "pending"]
-    made = [make_registration(edition=edition, status=RegistrationStatus(s)) for s in statuses]
+    made = [
+        make_registration(
+            edition=edition, status=RegistrationStatus(s), user=make_user(full_name=f"Ana {n}")
+        )
+        for n, s in enumerate(statuses)
+    ]
 
     def listed():
         query = review.registrations_query(edition, review.RegistrationFilters())
         return [(r.status.value, r.id) for r in db.session.scalars(query)]
 
-    # Pending first, then accepted, then the rest; oldest first within each.
+    # Pending first, then accepted, then the rest; by name within each.
     assert [s for s, _ in listed()] == [
         "pending", "pending", "accepted", "accepted", "cancelled", "rejected"
     ]  # fmt: skip
