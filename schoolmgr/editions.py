@@ -16,9 +16,7 @@ from schoolmgr.models import Edition, EditionFormerSlug, EditionModule
 MAX_ID_DIGITS = 9
 
 
-def staff_edition_or_404(slug: str, *, with_programme: bool = False) -> Edition:
-    """The edition named by `slug`, its modules loaded (and their trainers and sessions with
-    `with_programme`); a 308 to the current address for an old one; else a 404."""
+def _edition_by_slug(with_programme: bool) -> sa.Select:
     # One statement for the edition and its modules (every staff page of an edition shows them).
     modules = joinedload(Edition.edition_modules)
     options = [modules.joinedload(EditionModule.module)]
@@ -27,8 +25,18 @@ def staff_edition_or_404(slug: str, *, with_programme: bool = False) -> Edition:
             modules.selectinload(EditionModule.trainers),
             modules.selectinload(EditionModule.sessions),
         ]
+    return sa.select(Edition).where(Edition.slug == sa.bindparam("slug")).options(*options)
+
+
+# Built once per process: every staff page of an edition runs one of them.
+_EDITION_BY_SLUG = {programme: _edition_by_slug(programme) for programme in (False, True)}
+
+
+def staff_edition_or_404(slug: str, *, with_programme: bool = False) -> Edition:
+    """The edition named by `slug`, its modules loaded (and their trainers and sessions with
+    `with_programme`); a 308 to the current address for an old one; else a 404."""
     edition = (
-        db.session.execute(sa.select(Edition).where(Edition.slug == slug).options(*options))
+        db.session.execute(_EDITION_BY_SLUG[with_programme], {"slug": slug})
         .unique()
         .scalar_one_or_none()
     )

@@ -85,34 +85,36 @@ class EditionTab:
     count: Callable[[Edition], TabCount | None] | None = None
 
 
+_CERTIFICATES_IN_FORCE = (
+    sa.select(sa.func.count())
+    .select_from(Certificate)
+    .where(
+        Certificate.edition_id == sa.bindparam("edition_id"),
+        Certificate.superseded_at.is_(None),
+        Certificate.revoked_at.is_(None),
+    )
+    .scalar_subquery()
+)
+_EDITION_COUNTS = (  # built once per process: every staff page of an edition runs it
+    sa.select(
+        sa.func.count(sa.distinct(EditionModule.id)),
+        sa.func.count(Session.id),
+        sa.func.count(Session.id).filter(Session.starts_at <= sa.bindparam("now")),
+        _CERTIFICATES_IN_FORCE,
+    )
+    .select_from(EditionModule)
+    .outerjoin(Session, Session.edition_module_id == EditionModule.id)
+    .where(EditionModule.edition_id == sa.bindparam("edition_id"))
+)
+
+
 def _edition_counts(edition: Edition) -> tuple[int, int, int, int]:
     """Modules, sessions, sessions already started and certificates in force of `edition`:
     one query for the tabs that show them, kept for the rest of the request."""
     counted = request_memo("edition_tab_counts")
     if edition.id not in counted:
-        certificates = (
-            sa.select(sa.func.count())
-            .select_from(Certificate)
-            .where(
-                Certificate.edition_id == edition.id,
-                Certificate.superseded_at.is_(None),
-                Certificate.revoked_at.is_(None),
-            )
-            .scalar_subquery()
-        )
-        counted[edition.id] = tuple(
-            db.session.execute(
-                sa.select(
-                    sa.func.count(sa.distinct(EditionModule.id)),
-                    sa.func.count(Session.id),
-                    sa.func.count(Session.id).filter(Session.starts_at <= utcnow()),
-                    certificates,
-                )
-                .select_from(EditionModule)
-                .outerjoin(Session, Session.edition_module_id == EditionModule.id)
-                .where(EditionModule.edition_id == edition.id)
-            ).one()
-        )
+        params = {"edition_id": edition.id, "now": utcnow()}
+        counted[edition.id] = tuple(db.session.execute(_EDITION_COUNTS, params).one())
     return counted[edition.id]
 
 

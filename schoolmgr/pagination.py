@@ -9,7 +9,7 @@ from functools import lru_cache
 
 import sqlalchemy as sa
 from flask import abort, current_app, request
-from flask_sqlalchemy.pagination import Pagination, SelectPagination
+from flask_sqlalchemy.pagination import Pagination
 from sqlalchemy import Select
 from sqlalchemy.orm import InstrumentedAttribute
 
@@ -52,8 +52,9 @@ def paginate(
 
     `source` is a select of one entity (two queries a page), or a list already in memory. With
     `build`, a select of several columns whose page of rows `build` turns into what the template
-    shows. With `params` (its bind parameters, maybe none), a select built once per process whose
-    page and total come in one query: for the busiest public lists.
+    shows; its page and total come in one query. With `params` (its bind parameters, maybe none),
+    a select built once per process, whose page and total come in one query too: the statements
+    paging derives from it are then built once as well.
 
     With `key` (the primary key of its rows), the page's keys are found first, then its rows
     by key, so that sorting a long list on a joined table carries narrow rows, not every column
@@ -66,15 +67,15 @@ def paginate(
         return KeysFirstPagination(
             **_page_args(per_page),
             select=source,
-            session=db.session,
+            params=params or {},
             key=key,
             total=total,
             build=build,
         )
-    if build is not None:  # counted in the page's own query: a known total is not needed
-        return RowsPagination(**_page_args(per_page), select=source, build=build)
-    if params is not None:
-        return CountedPagination(**_page_args(per_page), select=source, params=params)
+    if build is not None or params is not None:
+        return CountedPagination(
+            **_page_args(per_page), select=source, params=params or {}, build=build
+        )
     return db.paginate(source, **_page_args(per_page))
 
 
@@ -89,42 +90,42 @@ class ListPagination(Pagination):
         return len(self._query_args["items"])
 
 
-class KeysFirstPagination(SelectPagination):
-    """Flask-SQLAlchemy's pagination of a select, finding the page's keys first when given a
-    `key`, and taking a `total` known already instead of counting. With a `key` and `build`,
-    the select is of columns, and `build` turns the page's rows into what the template shows."""
+class KeysFirstPagination(Pagination):
+    """A pagination of a select that finds the page's keys first when given a `key`, and takes
+    a `total` known already instead of counting. With a `key` and `build`, the select is of
+    columns, and `build` turns the page's rows into what the template shows."""
 
     def _query_items(self) -> list:
-        key, build = self._query_args["key"], self._query_args["build"]
+        select, key, build = (self._query_args[k] for k in ("select", "key", "build"))
+        params = {
+            **self._query_args["params"],
+            "page_limit": self.per_page,
+            "page_offset": self._query_offset,
+        }
         if key is None:
-            return super()._query_items()
-        select = self._query_args["select"]
-        keys = list(
-            db.session.scalars(
-                select.with_only_columns(key).limit(self.per_page).offset(self._query_offset)
-            )
-        )
+            return list(db.session.execute(_page_of(select), params).unique().scalars())
+        keys_select, rows_select = _keys_first(select, key)
+        keys = list(db.session.scalars(keys_select, params))
         if not keys:
             return [] if build is None else build([])
-        rows = db.session.execute(select.where(key.in_(keys)))
+        rows = db.session.execute(rows_select, {**params, "page_keys": keys})
         return list(rows.unique().scalars()) if build is None else build(rows.all())
 
     def _query_count(self) -> int:
         if self._query_args["total"] is not None:
             return self._query_args["total"]
-        return super()._query_count()
+        return _count(self._query_args["select"], self._query_args["params"])
 
 
 class CountedPagination(Pagination):
     """A Pagination whose page query also counts the whole list: one round trip instead of two.
     The count is an uncorrelated scalar subquery, which the database runs once (an index or a
     narrow scan), not count(*) OVER (), which would carry every matching row through the window.
-    The select is built once per process (`params` fills its bind parameters), so its counted
-    form is built and cache-keyed once too. A select of one entity gives its objects; a select of
-    columns gives its rows, which also carry the list's count as their last column, `total`."""
+    A select of one entity gives its objects; a select of columns gives its rows (which carry the
+    list's count as their last column, `total`), or what `build` makes of them."""
 
     def _query_items(self) -> list:
-        select = self._query_args["select"]
+        select, build = self._query_args["select"], self._query_args["build"]
         params = {
             **self._query_args["params"],
             "page_limit": self.per_page,
@@ -133,16 +134,19 @@ class CountedPagination(Pagination):
         counted, of_columns = _counted_page(select)
         rows = db.session.execute(counted, params).all()
         self._counted = rows[0][-1] if rows else None
+        if build is not None:
+            return build([row[:-1] for row in rows])
         return rows if of_columns else [row[0] for row in rows]
 
     def _query_count(self) -> int:
         if self._counted is not None:
             return self._counted
         # An empty page: count separately (only ever 0 on page 1; other pages are a 404).
-        sub = self._query_args["select"].order_by(None).subquery()
-        return db.session.scalar(
-            sa.select(sa.func.count()).select_from(sub), self._query_args["params"]
-        )
+        return _count(self._query_args["select"], self._query_args["params"])
+
+
+def _count(statement: Select, params: dict) -> int:
+    return db.session.scalar(sa.select(_total_of(statement)), params)
 
 
 def _total_of(statement: Select) -> sa.ScalarSelect:
@@ -154,36 +158,32 @@ def _total_of(statement: Select) -> sa.ScalarSelect:
     )
 
 
-@lru_cache(maxsize=32)
+# The statements paging derives from a select are kept for the select: for one built once per
+# process, they are built (and their cache keys made) once too. The page's bounds (and keys) are
+# bind parameters.
+_PAGE_LIMIT = sa.bindparam("page_limit", type_=sa.Integer)
+_PAGE_OFFSET = sa.bindparam("page_offset", type_=sa.Integer)
+
+
+@lru_cache(maxsize=64)
 def _counted_page(statement: Select) -> tuple[Select, bool]:
     """One page of `statement` with the whole list's count as its last column, and whether
     `statement` selects columns (its rows are the items) rather than one entity."""
     counted = (
         statement.add_columns(_total_of(statement).label("total"))
-        .limit(sa.bindparam("page_limit", type_=sa.Integer))
-        .offset(sa.bindparam("page_offset", type_=sa.Integer))
+        .limit(_PAGE_LIMIT)
+        .offset(_PAGE_OFFSET)
     )
     return counted, len(statement.column_descriptions) > 1
 
 
-class RowsPagination(Pagination):
-    """A Pagination over a select of plain rows (several columns, not one entity); `build` turns
-    the page's rows into what the template shows. The page's query counts the whole list too,
-    as CountedPagination's does: one round trip."""
+@lru_cache(maxsize=64)
+def _page_of(statement: Select) -> Select:
+    return statement.limit(_PAGE_LIMIT).offset(_PAGE_OFFSET)
 
-    def _query_items(self) -> list:
-        statement = self._query_args["select"]
-        counted = (
-            statement.add_columns(_total_of(statement))
-            .limit(self.per_page)
-            .offset(self._query_offset)
-        )
-        rows = db.session.execute(counted).all()
-        self._counted = rows[0][-1] if rows else None
-        return self._query_args["build"]([row[:-1] for row in rows])
 
-    def _query_count(self) -> int:
-        if self._counted is not None:
-            return self._counted
-        # An empty page: count separately (only ever 0 on page 1; other pages are a 404).
-        return db.session.scalar(sa.select(_total_of(self._query_args["select"])))
+@lru_cache(maxsize=64)
+def _keys_first(statement: Select, key: InstrumentedAttribute) -> tuple[Select, Select]:
+    """The page's keys of `statement`, and its rows of those keys (`page_keys`), in its order."""
+    keys = _page_of(statement.with_only_columns(key))
+    return keys, statement.where(key.in_(sa.bindparam("page_keys", expanding=True)))

@@ -58,7 +58,7 @@ def mark(session, registration):
 
 
 def roster(session, q=""):
-    return rosters.roster_rows(db.session.execute(rosters.roster_query(session, q)).all())
+    return rosters.roster_rows(db.session.execute(*rosters.roster_query(session, q)).all())
 
 
 def test_roster_lists_accepted_participants_of_the_module(setup):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
 
 import sqlalchemy as sa
 from sqlalchemy.orm import contains_eager
@@ -27,8 +28,12 @@ from schoolmgr.models import (
     utcnow,
 )
 from schoolmgr.pdf import render_pdf
-from schoolmgr.registration.registering import accepted_for_module, accepted_registration_for
-from schoolmgr.text import search_terms
+from schoolmgr.registration.registering import (
+    accepted_for_module,
+    accepted_in,
+    accepted_registration_for,
+)
+from schoolmgr.text import name_collation, search_terms
 from schoolmgr.timeutils import fmt_date, fmt_time
 
 # --------------------------------------------------------------------------------------------
@@ -77,10 +82,31 @@ class RosterRow:
     comment: str | None
 
 
-def roster_query(session: Session, q: str = "", registration_id: int | None = None) -> sa.Select:
+def roster_query(
+    session: Session, q: str = "", registration_id: int | None = None
+) -> tuple[sa.Select, dict]:
     """Each expected participant (by name) with their current mark, as plain rows for
-    `roster_rows`; `q` narrows it to names, e-mails or institutions holding every word."""
-    query = accepted_for_module(
+    `roster_rows`, and the select's bind parameters; `q` narrows it to names, e-mails or
+    institutions holding every word."""
+    module_choice = session.edition_module.edition.module_choice
+    query = _roster_select(module_choice, name_collation())
+    for term in search_terms(q):
+        query = query.where(User.search_key.contains(term, autoescape=True))
+    if registration_id is not None:
+        query = query.where(Registration.id == registration_id)
+    params = {"session_id": session.id, "edition_id": session.edition_module.edition_id}
+    if module_choice:
+        params["edition_module_id"] = session.edition_module_id
+    return query, params
+
+
+@cache
+def _roster_select(module_choice: bool, collation: str) -> sa.Select:
+    """The roster of any session (bind parameters `session_id`, `edition_id` and, with a
+    choice of modules, `edition_module_id`), in `collation`'s order of names: built once per
+    process for each, as every roster page runs it."""
+    chosen = sa.bindparam("edition_module_id") if module_choice else None
+    return accepted_in(
         sa.select(
             Registration.id,
             User.full_name,
@@ -95,17 +121,13 @@ def roster_query(session: Session, q: str = "", registration_id: int | None = No
             Attendance,
             sa.and_(
                 Attendance.registration_id == Registration.id,
-                Attendance.session_id == session.id,
+                Attendance.session_id == sa.bindparam("session_id"),
             ),
         )
-        .order_by(User.name_order(), User.id),
-        session.edition_module,
+        .order_by(User.sort_key_column(collation), User.id),
+        sa.bindparam("edition_id"),
+        chosen,
     )
-    for term in search_terms(q):
-        query = query.where(User.search_key.contains(term, autoescape=True))
-    if registration_id is not None:
-        query = query.where(Registration.id == registration_id)
-    return query
 
 
 def roster_rows(rows: list[sa.Row]) -> list[RosterRow]:
@@ -115,8 +137,8 @@ def roster_rows(rows: list[sa.Row]) -> list[RosterRow]:
 
 def roster_row(session: Session, registration_id: int) -> RosterRow | None:
     """One participant's roster row (after marking them in place)."""
-    rows = db.session.execute(roster_query(session, registration_id=registration_id)).all()
-    return next(iter(roster_rows(rows)), None)
+    query, params = roster_query(session, registration_id=registration_id)
+    return next(iter(roster_rows(db.session.execute(query, params).all())), None)
 
 
 def registration_for_session(user: User, session: Session) -> Registration | None:

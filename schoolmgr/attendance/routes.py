@@ -67,13 +67,12 @@ def _roster_context(session: Session, form: RosterForm | None = None) -> dict:
     edition_module = session.edition_module
     search = RosterSearchForm(request.args)
     q = (search.q.data or "")[:200]
+    rows, params = rosters.roster_query(session, q)
     return {
         "session": session,
         "em": edition_module,
         "edition": edition_module.edition,
-        "pager": paginate(
-            rosters.roster_query(session, q), ROSTER_PER_PAGE, build=rosters.roster_rows
-        ),
+        "pager": paginate(rows, ROSTER_PER_PAGE, build=rosters.roster_rows, params=params),
         "search": search,
         "q": q,
         "statuses": STATUS_CHOICES,

@@ -47,19 +47,26 @@ def sign_in(user: User, remember: bool = False) -> None:
     login_user(user, remember=remember)
 
 
+# Built once per process: every signed-in request runs it.
+_USER_OF_OPEN_SESSION = (
+    sa.select(User)
+    .join(UserSession, UserSession.user_id == User.id)
+    .where(
+        User.id == sa.bindparam("user_id"),
+        UserSession.key_hash == sa.bindparam("key_hash"),
+        UserSession.created_at >= sa.bindparam("opened_since"),
+    )
+)
+
+
 def load_user(user_id: str) -> User | None:
     """The user of a cookie's "id:version:key", if that sign-in is still open; one query."""
     ident, version, key = (user_id.split(":", 2) + ["", ""])[:3]
     if not ident.isdigit() or not key or int(ident) > 2**31 - 1:
         return None
     user = db.session.scalar(
-        sa.select(User)
-        .join(UserSession, UserSession.user_id == User.id)
-        .where(
-            User.id == int(ident),
-            UserSession.key_hash == _hash(key),
-            UserSession.created_at >= utcnow() - _max_age(),
-        )
+        _USER_OF_OPEN_SESSION,
+        {"user_id": int(ident), "key_hash": _hash(key), "opened_since": utcnow() - _max_age()},
     )
     if user is None or not user.active or str(user.session_version) != version:
         return None

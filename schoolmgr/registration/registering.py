@@ -267,12 +267,20 @@ def accepted_registration_for(user: User, edition_module: EditionModule) -> Regi
 def accepted_for_module(query: sa.Select, edition_module: EditionModule) -> sa.Select:
     """Restrict a query over registrations to the module's accepted participants: accepted in
     the edition and, when the edition offers a choice of modules, having chosen this one."""
+    chosen = edition_module.id if edition_module.edition.module_choice else None
+    return accepted_in(query, edition_module.edition_id, chosen)
+
+
+def accepted_in(query: sa.Select, edition_id, chosen_module_id=None) -> sa.Select:
+    """Restrict a query over registrations to those accepted in the edition and, given
+    `chosen_module_id` (an edition offering a choice of modules), having chosen that module.
+    The ids are values or bind parameters (for a select built once per process)."""
     query = query.where(
-        Registration.edition_id == edition_module.edition_id,
+        Registration.edition_id == edition_id,
         Registration.status == RegistrationStatus.ACCEPTED,
     )
-    if edition_module.edition.module_choice:
+    if chosen_module_id is not None:
         query = query.join(
             registration_modules, registration_modules.c.registration_id == Registration.id
-        ).where(registration_modules.c.edition_module_id == edition_module.id)
+        ).where(registration_modules.c.edition_module_id == chosen_module_id)
     return query

@@ -3,6 +3,7 @@
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 
 import sqlalchemy as sa
 from flask_sqlalchemy.pagination import Pagination
@@ -37,7 +38,7 @@ from schoolmgr.registration.seats import (
     renumber_waitlist,
     snapshot,
 )
-from schoolmgr.text import search_terms
+from schoolmgr.text import name_collation, search_terms
 
 BULK_ACTIONS = ("accept", "reject", "waitlist", "cancel")
 
@@ -52,45 +53,68 @@ class RegistrationFilters:
 
 def registrations_query(edition: Edition, filters: RegistrationFilters) -> sa.Select:
     """Registrations of an edition matching the staff filters, with user and modules loaded,
-    in review order (pending, accepted, waiting list, the rest; oldest first within each)."""
+    in review order (pending, accepted, waiting list, the rest; by name within each)."""
     statement = sa.select(Registration)
     if edition.module_choice:  # the list shows each registration's modules only then
         statement = statement.options(
             selectinload(Registration.modules).selectinload(EditionModule.module)
         )
+    shape, params = _filter_shape(edition, filters)
     # Each row's user comes from the join the filters and the order use.
-    return _filtered(statement, edition, filters).options(contains_eager(Registration.user))
+    statement = _filtered(statement, *shape).options(contains_eager(Registration.user))
+    return _searched(statement, filters).params(params)
 
 
-def _filtered(statement: sa.Select, edition: Edition, filters: RegistrationFilters) -> sa.Select:
-    """`statement` narrowed to the edition and the staff filters, joined to each registration's
-    user, in review order."""
-    statement = statement.where(Registration.edition_id == edition.id)
+def _filter_shape(
+    edition: Edition, filters: RegistrationFilters
+) -> tuple[tuple[bool, bool, bool, str], dict]:
+    """Which of the status, module and country filters are set, and the order of names (what
+    `_filtered` takes), with the bind parameters of the select it builds."""
     status = _status_filter(filters)
-    if status is not None:
-        statement = statement.where(Registration.status == status)
-    if filters.module_id:
+    country = filters.country if filters.country in {c.value for c in Country} else None
+    params = {"edition_id": edition.id, "status": status, "module_id": filters.module_id}
+    params["country"] = Country(country) if country else None
+    shape = (status is not None, bool(filters.module_id), country is not None, name_collation())
+    return shape, {name: value for name, value in params.items() if value is not None}
+
+
+def _filtered(
+    statement: sa.Select, by_status: bool, by_module: bool, by_country: bool, collation: str
+) -> sa.Select:
+    """`statement` narrowed to the edition and the staff filters set, joined to each
+    registration's user, in review order with names in `collation`'s; the values are bind
+    parameters (`edition_id`, `status`, `module_id`, `country`)."""
+    statement = statement.where(Registration.edition_id == sa.bindparam("edition_id"))
+    if by_status:
+        statement = statement.where(Registration.status == sa.bindparam("status"))
+    if by_module:
         statement = statement.where(
             Registration.id.in_(
                 sa.select(registration_modules.c.registration_id).where(
-                    registration_modules.c.edition_module_id == filters.module_id
+                    registration_modules.c.edition_module_id == sa.bindparam("module_id")
                 )
             )
         )
     # People are listed by name. An outer join (every registration has its user) lets
     # PostgreSQL drop it from the page's count when no user column is filtered.
     statement = statement.outerjoin(User, User.id == Registration.user_id)
-    if filters.country in {c.value for c in Country}:
-        statement = statement.where(User.country == Country(filters.country))
-    for term in search_terms(filters.q):
-        statement = statement.where(User.search_key.contains(term, autoescape=True))
+    if by_country:
+        statement = statement.where(User.country == sa.bindparam("country"))
     # By status (to decide first), the waiting list in its order, everyone else by name.
     return statement.order_by(
         Registration.review_rank,
         Registration.waitlist_position,
-        User.name_order(),
+        User.sort_key_column(collation),
         Registration.id,
     )
+
+
+def _searched(statement: sa.Select, filters: RegistrationFilters) -> sa.Select:
+    """`statement` narrowed to users whose name, e-mail or institution hold every word of the
+    search (a select of its own for each search: not built once)."""
+    for term in search_terms(filters.q):
+        statement = statement.where(User.search_key.contains(term, autoescape=True))
+    return statement
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,23 +166,37 @@ def registrations_page(edition: Edition, filters: RegistrationFilters) -> Pagina
         names = _module_names([row.id for row in rows]) if edition.module_choice else {}
         return [ListedRegistration(*row, modules=names.get(row.id, ())) for row in rows]
 
+    shape, params = _filter_shape(edition, filters)
     return paginate(
-        _filtered(sa.select(*_LISTED_COLUMNS), edition, filters),
+        _searched(_listed_select(*shape), filters),
+        params=params,
         key=Registration.id,
         total=known_total(status_counts(edition), filters),
         build=listed,
     )
 
 
+@lru_cache(maxsize=32)
+def _listed_select(*shape) -> sa.Select:
+    """The staff list's rows for a shape of filters (see `_filter_shape`): built once per
+    process for each, as every page of the list runs it."""
+    return _filtered(sa.select(*_LISTED_COLUMNS), *shape)
+
+
+_MODULE_NAMES = (  # built once per process: every page of a module-choice edition's list
+    sa.select(registration_modules.c.registration_id, Module.name)
+    .join(EditionModule, EditionModule.id == registration_modules.c.edition_module_id)
+    .join(Module, Module.id == EditionModule.module_id)
+    .where(
+        registration_modules.c.registration_id.in_(sa.bindparam("registration_ids", expanding=True))
+    )
+    .order_by(EditionModule.position, EditionModule.id)
+)
+
+
 def _module_names(registration_ids: list[int]) -> dict[int, tuple[str, ...]]:
     """The names of the modules each registration chose, in the programme's order."""
-    rows = db.session.execute(
-        sa.select(registration_modules.c.registration_id, Module.name)
-        .join(EditionModule, EditionModule.id == registration_modules.c.edition_module_id)
-        .join(Module, Module.id == EditionModule.module_id)
-        .where(registration_modules.c.registration_id.in_(registration_ids))
-        .order_by(EditionModule.position, EditionModule.id)
-    )
+    rows = db.session.execute(_MODULE_NAMES, {"registration_ids": registration_ids})
     names: dict[int, list[str]] = defaultdict(list)
     for registration_id, name in rows:
         names[registration_id].append(name)
@@ -190,12 +228,15 @@ def status_counts(edition: Edition) -> dict[RegistrationStatus, int]:
     return dict(counted[edition.id])
 
 
+_STATUS_COUNTS = (  # built once per process: every staff page of an edition counts them
+    sa.select(Registration.status, sa.func.count())
+    .where(Registration.edition_id == sa.bindparam("edition_id"))
+    .group_by(Registration.status)
+)
+
+
 def _count_statuses(edition: Edition) -> dict[RegistrationStatus, int]:
-    rows = db.session.execute(
-        sa.select(Registration.status, sa.func.count())
-        .where(Registration.edition_id == edition.id)
-        .group_by(Registration.status)
-    ).all()
+    rows = db.session.execute(_STATUS_COUNTS, {"edition_id": edition.id}).all()
     counts = dict.fromkeys(RegistrationStatus, 0)
     counts.update({RegistrationStatus(status): n for status, n in rows})
     return counts

@@ -41,18 +41,22 @@ def managed_edition_module(edition_module_id: int) -> EditionModule:
     return edition_module
 
 
-def managed_session(session_id: int) -> Session:
-    """A session of a module the current user may manage: 404 when missing, 403 otherwise."""
-    # One query for the session, its module and edition (the pages show all three).
-    session = db.session.scalar(
-        sa.select(Session)
-        .where(Session.id == session_id)
-        .options(
-            joinedload(Session.edition_module).options(
-                joinedload(EditionModule.edition), joinedload(EditionModule.module)
-            )
+# Built once per process: every roster and check-in page runs it. One query for the session,
+# its module and edition (the pages show all three).
+_SESSION_WITH_MODULE = (
+    sa.select(Session)
+    .where(Session.id == sa.bindparam("session_id"))
+    .options(
+        joinedload(Session.edition_module).options(
+            joinedload(EditionModule.edition), joinedload(EditionModule.module)
         )
     )
+)
+
+
+def managed_session(session_id: int) -> Session:
+    """A session of a module the current user may manage: 404 when missing, 403 otherwise."""
+    session = db.session.scalar(_SESSION_WITH_MODULE, {"session_id": session_id})
     if session is None:
         abort(404)
     if not may_manage(current_user, session.edition_module):
