@@ -11,7 +11,6 @@ import sqlalchemy as sa
 from flask import abort, current_app, request
 from flask_sqlalchemy.pagination import Pagination
 from sqlalchemy import Select
-from sqlalchemy.orm import InstrumentedAttribute
 
 from schoolmgr.extensions import db
 
@@ -45,7 +44,7 @@ def paginate(
     *,
     build: Callable[[list], list] | None = None,
     params: dict | None = None,
-    key: InstrumentedAttribute | None = None,
+    rows: Select | None = None,
     total: int | None = None,
 ) -> Pagination:
     """Page through `source` using ?page=N; out-of-range pages give 404.
@@ -56,19 +55,20 @@ def paginate(
     a select built once per process, whose page and total come in one query too: the statements
     paging derives from it are then built once as well.
 
-    With `key` (the primary key of its rows), the page's keys are found first, then its rows
-    by key, so that sorting a long list on a joined table carries narrow rows, not every column
-    of every row up to the page; with `total` (known already, e.g. from counts the page shows
-    anyway), nothing is counted. `key` works for a select of one entity, or of columns with
-    `build`."""
+    With `rows` (a select of the rows whose keys are in the bind parameter `page_keys`, key
+    first), `source` selects the list's keys in order: the page's keys are found first, then
+    their rows, which `build` turns into what the template shows. Sorting a long list on a
+    joined table then carries narrow rows, not every column of every row up to the page, and
+    reading the rows by key alone takes the primary key's index, whatever the list's filters.
+    With `total` (known already, e.g. from counts the page shows anyway), nothing is counted."""
     if not isinstance(source, Select):
         return ListPagination(**_page_args(per_page), items=source)
-    if key is not None or (total is not None and build is None):
+    if rows is not None:
         return KeysFirstPagination(
             **_page_args(per_page),
             select=source,
             params=params or {},
-            key=key,
+            rows=rows,
             total=total,
             build=build,
         )
@@ -91,25 +91,25 @@ class ListPagination(Pagination):
 
 
 class KeysFirstPagination(Pagination):
-    """A pagination of a select that finds the page's keys first when given a `key`, and takes
-    a `total` known already instead of counting. With a `key` and `build`, the select is of
-    columns, and `build` turns the page's rows into what the template shows."""
+    """A pagination that finds the page's keys first (`select`, of the list's keys in order),
+    then their rows (`rows`), which `build` turns into what the template shows; it takes a
+    `total` known already instead of counting."""
 
     def _query_items(self) -> list:
-        select, key, build = (self._query_args[k] for k in ("select", "key", "build"))
         params = {
             **self._query_args["params"],
             "page_limit": self.per_page,
             "page_offset": self._query_offset,
         }
-        if key is None:
-            return list(db.session.execute(_page_of(select), params).unique().scalars())
-        keys_select, rows_select = _keys_first(select, key)
-        keys = list(db.session.scalars(keys_select, params))
-        if not keys:
-            return [] if build is None else build([])
-        rows = db.session.execute(rows_select, {**params, "page_keys": keys})
-        return list(rows.unique().scalars()) if build is None else build(rows.all())
+        keys = list(db.session.scalars(_page_of(self._query_args["select"]), params))
+        found = {}
+        if keys:
+            found = {
+                row[0]: row
+                for row in db.session.execute(self._query_args["rows"], {"page_keys": keys})
+            }
+        # In the list's order; a row deleted between the two statements is left out.
+        return self._query_args["build"]([found[key] for key in keys if key in found])
 
     def _query_count(self) -> int:
         if self._query_args["total"] is not None:
@@ -180,10 +180,3 @@ def _counted_page(statement: Select) -> tuple[Select, bool]:
 @lru_cache(maxsize=64)
 def _page_of(statement: Select) -> Select:
     return statement.limit(_PAGE_LIMIT).offset(_PAGE_OFFSET)
-
-
-@lru_cache(maxsize=64)
-def _keys_first(statement: Select, key: InstrumentedAttribute) -> tuple[Select, Select]:
-    """The page's keys of `statement`, and its rows of those keys (`page_keys`), in its order."""
-    keys = _page_of(statement.with_only_columns(key))
-    return keys, statement.where(key.in_(sa.bindparam("page_keys", expanding=True)))

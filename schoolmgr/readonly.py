@@ -4,16 +4,20 @@ A request's session begins a transaction on its first query and rolls it back at
 round trips to the database (BEGIN, ROLLBACK) besides the queries. A page that only reads does not
 need them: under PostgreSQL's READ COMMITTED each statement sees its own snapshot either way. The
 public pages that crowds load (home, edition) spend about a tenth of their work on those round
-trips, in the app and in PostgreSQL.
+trips, in the app and in PostgreSQL. Without the rollback, the connection also keeps the
+statements the driver has prepared (psycopg prepares a statement run five times, and forgets them
+all on a rollback): PostgreSQL then no longer plans them anew on each visit.
 
 A view marked `read_only` that tries to write is refused (RuntimeError, a 500): its statements
-would each commit on their own, so a failure half-way would leave half the change.
+would each commit on their own, so a failure half-way would leave half the change. Only GET (and
+HEAD) requests are read-only: a form posted to the same view runs in a transaction as usual.
 """
 
 from collections.abc import Callable
 from functools import wraps
 
 import sqlalchemy as sa
+from flask import request
 from sqlalchemy.orm import Session
 
 from schoolmgr.extensions import db
@@ -22,15 +26,16 @@ _READ_ONLY = "schoolmgr_read_only"
 
 
 def read_only(view: Callable) -> Callable:
-    """Run `view`'s queries in autocommit mode when they are the request's first use of the
-    database (for a signed-in visitor, loading the user has begun a transaction already: the
-    view then runs in it, as any other). The session keeps the connection until the request
-    ends, and the pool gives it back its usual transactions then."""
+    """Run `view`'s queries of a GET request in autocommit mode when they are the request's
+    first use of the database. Placed above a role check, that includes loading the signed-in
+    user; below one, the user's loading has begun a transaction already, and the view runs in
+    it, as any other. The session keeps the connection until the request ends, and the pool
+    gives it back its usual transactions then."""
 
     @wraps(view)
     def wrapped(*args, **kwargs):
         session = db.session()
-        if session.in_transaction():
+        if request.method not in ("GET", "HEAD") or session.in_transaction():
             return view(*args, **kwargs)
         session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
         session.info[_READ_ONLY] = True

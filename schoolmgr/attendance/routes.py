@@ -40,6 +40,7 @@ from schoolmgr.models import (
     utcnow,
 )
 from schoolmgr.pagination import paginate
+from schoolmgr.readonly import read_only
 from schoolmgr.trainer.access import managed_edition_module, managed_session
 from schoolmgr.urls import site_url
 
@@ -94,6 +95,7 @@ def _back_to_roster(session: Session):
 
 
 @bp.route("/trainer/sessions/<int:session_id>", methods=["GET", "POST"])
+@read_only
 @role_required(Role.TRAINER, Role.STAFF)
 def roster(session_id: int):
     """The session's roster, 50 participants a page (a search narrows it): mark each

@@ -168,19 +168,26 @@ def registrations_page(edition: Edition, filters: RegistrationFilters) -> Pagina
 
     shape, params = _filter_shape(edition, filters)
     return paginate(
-        _searched(_listed_select(*shape), filters),
+        _searched(_listed_keys(*shape), filters),
         params=params,
-        key=Registration.id,
+        rows=_LISTED_BY_KEYS,
         total=known_total(status_counts(edition), filters),
         build=listed,
     )
 
 
 @lru_cache(maxsize=32)
-def _listed_select(*shape) -> sa.Select:
-    """The staff list's rows for a shape of filters (see `_filter_shape`): built once per
-    process for each, as every page of the list runs it."""
-    return _filtered(sa.select(*_LISTED_COLUMNS), *shape)
+def _listed_keys(*shape) -> sa.Select:
+    """The staff list's registration ids in order, for a shape of filters (see
+    `_filter_shape`): built once per process for each, as every page of the list runs it."""
+    return _filtered(sa.select(Registration.id), *shape)
+
+
+_LISTED_BY_KEYS = (  # the page's rows, by their registration ids
+    sa.select(*_LISTED_COLUMNS)
+    .outerjoin(User, User.id == Registration.user_id)
+    .where(Registration.id.in_(sa.bindparam("page_keys", expanding=True)))
+)
 
 
 _MODULE_NAMES = (  # built once per process: every page of a module-choice edition's list
@@ -188,7 +195,9 @@ _MODULE_NAMES = (  # built once per process: every page of a module-choice editi
     .join(EditionModule, EditionModule.id == registration_modules.c.edition_module_id)
     .join(Module, Module.id == EditionModule.module_id)
     .where(
-        registration_modules.c.registration_id.in_(sa.bindparam("registration_ids", expanding=True))
+        registration_modules.c.registration_id.in_(
+            sa.bindparam("registration_ids", expanding=True)
+        )
     )
     .order_by(EditionModule.position, EditionModule.id)
 )

@@ -22,6 +22,7 @@ from schoolmgr.i18n import gettext as _
 from schoolmgr.i18n import ngettext
 from schoolmgr.models import Country, Role, utcnow
 from schoolmgr.public import services as public_services
+from schoolmgr.readonly import read_only
 from schoolmgr.registration import calendars, country_seats, exports, registering, review
 from schoolmgr.registration.errors import RegistrationError
 from schoolmgr.registration.forms import (
@@ -267,6 +268,7 @@ def _filters_from(form: FilterForm) -> review.RegistrationFilters:
 
 
 @bp.route(STAFF_PREFIX)
+@read_only
 @role_required(Role.STAFF)
 def staff_list(slug: str):
     """Registrations of an edition: counts per status, filters, search, bulk actions."""
