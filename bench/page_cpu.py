@@ -7,7 +7,10 @@ a loaded machine still gives comparable figures (CPU time, not wall clock).
 
 DATABASE_URL holds the large school of `bench/pages.py` (run it once). ROOT=/other/tree runs
 another checkout's code against the same data: run two trees in turn for an interleaved A/B.
-Prints `page=NAME cpu_median_ms=C wall_median_ms=W n=N`; anonymous pages with the page cache off.
+Prints `page=NAME cpu_median_ms=C wall_median_ms=W database_cpu_mean_ms=D n=N`; anonymous pages
+with the page cache off. D is the CPU PostgreSQL's processes for the database spent per request
+(read from /proc: PostgreSQL on this machine; the kernel counts in ticks of 10 ms, so take
+n >= 100).
 
     .venv/bin/python bench/page_cpu.py DATABASE_URL --instructions [--n 20]
 
@@ -141,20 +144,49 @@ if args.profile:
     st.sort_stats("tottime").print_stats(30)
     sys.exit()
 
+
+def database_pids() -> list[int]:
+    """PostgreSQL's processes serving this database, among them the app's pooled connection
+    that the measured requests reuse (asked in autocommit mode: a rollback would make psycopg
+    forget the statements it has prepared on that connection)."""
+    with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        query = "select pid from pg_stat_activity where datname = current_database()"
+        return conn.scalars(sa.text(query)).all()
+
+
+def database_cpu_seconds(pids: list[int]) -> float:
+    """CPU time so far of the processes `pids` (PostgreSQL on this machine)."""
+    ticks = 0
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/stat") as stat:
+                fields = stat.read().rsplit(")", 1)[1].split()
+        except OSError:  # not on this machine, or gone
+            continue
+        ticks += int(fields[11]) + int(fields[12])  # utime, stime
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+with app.app_context():
+    pids = database_pids()
 cpu = {n: [] for n in wanted}
 wall = {n: [] for n in wanted}
+database = dict.fromkeys(wanted, 0.0)
 for _ in range(args.n):
     for name in wanted:
         url, signed = pages[name]
         c = client if signed else anon
+        d0 = database_cpu_seconds(pids)
         t0, c0 = time.perf_counter(), time.process_time()
         resp = c.get(url)
         c1, t1 = time.process_time(), time.perf_counter()
+        database[name] += database_cpu_seconds(pids) - d0
         assert resp.status_code == 200
         cpu[name].append((c1 - c0) * 1000)
         wall[name].append((t1 - t0) * 1000)
 for name in wanted:
     print(
         f"page={name} cpu_median_ms={statistics.median(cpu[name]):.1f} "
-        f"wall_median_ms={statistics.median(wall[name]):.1f} n={args.n}"
+        f"wall_median_ms={statistics.median(wall[name]):.1f} "
+        f"database_cpu_mean_ms={database[name] / args.n * 1000:.2f} n={args.n}"
     )
