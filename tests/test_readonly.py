@@ -1,10 +1,14 @@
-"""Public pages that only read run their queries without a transaction; such a page cannot write."""
+"""Pages that only read run their queries without a transaction; such a page cannot write."""
+
+import re
 
 import pytest
 import sqlalchemy as sa
+from flask import request
 
+from schoolmgr.auth.access import role_required
 from schoolmgr.extensions import db
-from schoolmgr.models import Module
+from schoolmgr.models import Module, Role
 from schoolmgr.readonly import read_only
 
 
@@ -49,3 +53,79 @@ def test_a_read_only_page_runs_each_query_outside_a_transaction(app, client, mak
     db.session.commit()
     assert "Rapid Innovation Lab" in client.get(f"/editions/{slug}").text
     assert "Rapid Innovation Lab" in client.get("/").text
+
+
+def test_a_signed_in_read_only_page_loads_its_user_outside_a_transaction_and_a_post_writes(
+    app, client, login
+):
+    """Above the role check, `read_only` covers loading the signed-in user too: on GET the
+    whole request reads without a transaction (and cannot write); a form posted to the same
+    view runs in a transaction as usual, and its write is stored."""
+
+    def notes():
+        if request.method == "POST":
+            db.session.add(Module(name="Written on POST", slug="posted"))
+            db.session.commit()
+            return "stored"
+        written = Module(name="Written on GET", slug="got")
+        db.session.add(written)
+        db.session.commit()
+        return "stored"
+
+    view = read_only(role_required(Role.STAFF)(notes))
+    app.add_url_rule("/_staff_notes", "staff_notes", view, methods=["GET", "POST"])
+    login(role=Role.STAFF)
+    db.session.commit()
+
+    with pytest.raises(RuntimeError, match="read_only view tried to write"):
+        client.get("/_staff_notes")
+    db.session.rollback()
+    assert client.post("/_staff_notes").text == "stored"
+    names = db.session.scalars(sa.select(Module.name)).all()
+    assert names == ["Written on POST"]
+    # Not signed in: sent to sign in, nothing read or written.
+    client.post("/logout")
+    with client.session_transaction() as session:
+        session.clear()
+    assert client.get("/_staff_notes").status_code == 302
+
+
+def test_the_staff_list_and_the_roster_read_everything_outside_a_transaction_on_get(
+    client, login, make_edition, make_edition_module, make_session, make_user
+):
+    """The two busiest staff pages: every statement of a GET, the user's loading included,
+    runs in autocommit mode; posting marks to the roster runs in a transaction."""
+    trainer = make_user(role=Role.TRAINER)
+    edition = make_edition()
+    session = make_session(edition_module=make_edition_module(edition=edition, trainers=[trainer]))
+    staff_list = f"/staff/editions/{edition.slug}/registrations"
+    roster = f"/trainer/sessions/{session.id}"
+    modes = []
+
+    def record(conn, _cursor, _statement, _params, _context, _executemany):
+        modes.append(conn.get_execution_options().get("isolation_level"))
+
+    def get(url):
+        db.session.commit()  # a request begins with no transaction (the test shares its session)
+        modes.clear()
+        return client.get(url)
+
+    sa.event.listen(db.engine, "before_cursor_execute", record)
+    try:
+        login(role=Role.STAFF)
+        for url in (staff_list, roster):
+            assert get(url).status_code == 200
+            assert modes and set(modes) == {"AUTOCOMMIT"}, url
+        login(trainer)
+        page = get(roster)
+        assert page.status_code == 200 and set(modes) == {"AUTOCOMMIT"}
+        token = re.search(r'name="csrf_token" (?:type="hidden" )?value="([^"]+)"', page.text)
+        db.session.commit()
+        modes.clear()
+        client.post(
+            roster,
+            data={"csrf_token": token.group(1) if token else "", "method": "trainer"},
+        )
+        assert modes and "AUTOCOMMIT" not in modes
+    finally:
+        sa.event.remove(db.engine, "before_cursor_execute", record)
