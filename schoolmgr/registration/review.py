@@ -3,7 +3,7 @@
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 from datetime import datetime
-from functools import lru_cache
+from functools import cache
 
 import sqlalchemy as sa
 from flask_sqlalchemy.pagination import Pagination
@@ -68,14 +68,18 @@ def registrations_query(edition: Edition, filters: RegistrationFilters) -> sa.Se
 def _filter_shape(
     edition: Edition, filters: RegistrationFilters
 ) -> tuple[tuple[bool, bool, bool, str], dict]:
-    """Which of the status, module and country filters are set, and the order of names (what
-    `_filtered` takes), with the bind parameters of the select it builds."""
+    """Which of the status, module and country filters are set and the order of names (what
+    `_filtered` takes), and the bind parameters of the select it builds."""
+    params = {"edition_id": edition.id}
     status = _status_filter(filters)
-    country = filters.country if filters.country in {c.value for c in Country} else None
-    params = {"edition_id": edition.id, "status": status, "module_id": filters.module_id}
-    params["country"] = Country(country) if country else None
-    shape = (status is not None, bool(filters.module_id), country is not None, name_collation())
-    return shape, {name: value for name, value in params.items() if value is not None}
+    if status is not None:
+        params["status"] = status
+    if filters.module_id:
+        params["module_id"] = filters.module_id
+    if filters.country in {c.value for c in Country}:
+        params["country"] = Country(filters.country)
+    shape = tuple(name in params for name in ("status", "module_id", "country"))
+    return (*shape, name_collation()), params
 
 
 def _filtered(
@@ -176,7 +180,7 @@ def registrations_page(edition: Edition, filters: RegistrationFilters) -> Pagina
     )
 
 
-@lru_cache(maxsize=32)
+@cache  # a few shapes: the filters set, times the languages' orders of names
 def _listed_keys(*shape) -> sa.Select:
     """The staff list's registration ids in order, for a shape of filters (see
     `_filter_shape`): built once per process for each, as every page of the list runs it."""
@@ -195,9 +199,7 @@ _MODULE_NAMES = (  # built once per process: every page of a module-choice editi
     .join(EditionModule, EditionModule.id == registration_modules.c.edition_module_id)
     .join(Module, Module.id == EditionModule.module_id)
     .where(
-        registration_modules.c.registration_id.in_(
-            sa.bindparam("registration_ids", expanding=True)
-        )
+        registration_modules.c.registration_id.in_(sa.bindparam("registration_ids", expanding=True))
     )
     .order_by(EditionModule.position, EditionModule.id)
 )
