@@ -3,10 +3,11 @@
 import io
 import re
 import zipfile
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
+from freezegun import freeze_time
 
 from schoolmgr import create_app
 from schoolmgr.certificates import batches, eligibility, files, issuing, lookup
@@ -162,7 +163,7 @@ def test_participant_downloads_own_certificate_only(client, login, edition_with_
 
 
 def test_verify_pages(client, edition_with_people):
-    _edition, (a, _b, _poor) = edition_with_people
+    edition, (a, _b, _poor) = edition_with_people
     certificate = issuing.issue_for_registration(a, None)[0]
     code = certificate.verification_code
 
@@ -170,7 +171,7 @@ def test_verify_pages(client, edition_with_people):
     html = response.get_data(as_text=True)
     assert response.status_code == 200
     assert "Valid" in html and "Ëndrit Hoxha" in html
-    assert fmt_date(certificate.issued_at) in html  # a date in words, not ISO
+    assert fmt_date(certificate.issued_at, edition.tz) in html  # a date in words, not ISO
     assert a.user.email not in html
 
     response = client.get(f"/verify?code={code.lower().replace('-', ' ')}")
@@ -243,7 +244,7 @@ def test_upload_detects_edited_pdf(app, client, edition_with_people):
 
 
 def test_revoke_and_reissue_through_pages(client, login, edition_with_people):
-    _edition, (a, _b, _poor) = edition_with_people
+    edition, (a, _b, _poor) = edition_with_people
     certificate = issuing.issue_for_registration(a, None)[0]
     login(role=Role.STAFF)
     client.post(f"/staff/certificates/{certificate.id}/reissue", data={"reason": "Venue corrected"})
@@ -258,7 +259,7 @@ def test_revoke_and_reissue_through_pages(client, login, edition_with_people):
     )
     page = client.get(f"/verify/{new.verification_code}").get_data(as_text=True)
     assert "Revoked" in page
-    assert f"on {fmt_date(new.revoked_at)}" in page
+    assert f"on {fmt_date(new.revoked_at, edition.tz)}" in page
     assert "Breach of the code of conduct" in page
     assert "Plagiarised" not in page
 
@@ -425,3 +426,26 @@ def test_issuing_while_sessions_remain_warns_and_asks_for_confirmation(
     )
     assert response.status_code == 302
     assert len(_certificates(edition)) == 1
+
+
+def test_a_certificate_is_dated_by_the_day_where_its_edition_is_held(
+    client, login, edition_with_people
+):
+    """Issued and revoked at 23:30 UTC in winter, it is already the next day in Belgrade: the
+    certificate and its verify page say so (they said the day before, in UTC's calendar)."""
+    edition, (a, _b, _poor) = edition_with_people
+    edition.timezone = "Europe/Belgrade"
+    db.session.commit()
+    late = datetime(2026, 11, 30, 23, 30, tzinfo=UTC)
+    with freeze_time(late):
+        certificate = issuing.issue_for_registration(a, None)[0]
+        assert certificate.snapshot["issued_on"] == "2026-12-01"
+        login(role=Role.STAFF)
+        client.post(
+            f"/staff/certificates/{certificate.id}/revoke",
+            data={"category": "misconduct", "reason": "Plagiarised final project"},
+        )
+    page = client.get(f"/verify/{certificate.verification_code}").get_data(as_text=True)
+    assert "Revoked" in page
+    assert page.count("1 December 2026") == 2, "issued on and revoked on"
+    assert "30 November 2026" not in page

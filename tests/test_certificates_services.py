@@ -29,6 +29,7 @@ from schoolmgr.models import (
     Role,
     utcnow,
 )
+from schoolmgr.timeutils import local
 from tests import factories
 
 
@@ -272,7 +273,10 @@ def test_reissue_supersedes_and_revoke_records_reason(past_edition):
     issuing.revoke(new, staff, "issued_in_error", "Attendance sheet was wrong")
     facts = verification.public_facts(new)
     assert facts["status"] == "revoked"
-    assert facts["revoked_on"] == utcnow().date().isoformat()
+    # The day in the edition's time zone (the next one late in a UTC evening).
+    assert (
+        facts["revoked_on"] == local(new.revoked_at, new.registration.edition.tz).date().isoformat()
+    )
     assert facts["revoked_reason"] == "Issued in error"
     actions = set(factories.db.session.scalars(sa.select(AuditEvent.action)))
     assert {"certificate.issued", "certificate.reissued", "certificate.revoked"} <= actions

@@ -9,7 +9,7 @@ import gzip
 import hashlib
 import io
 import json
-from datetime import timedelta
+from datetime import UTC, timedelta
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
@@ -30,6 +30,7 @@ from schoolmgr.models import (
     CertificateOverride,
     Role,
 )
+from schoolmgr.timeutils import local
 from tests import factories
 
 SCHEMA = json.loads(
@@ -117,16 +118,18 @@ def test_issued_credential_verifies_with_pyjwt_and_follows_ob3(client, issued):
     assert claims["iss"] == claims["issuer"]["id"] == f"{BASE}/credentials/issuer"
     assert claims["jti"] == claims["id"] == row.credential_uri
     assert claims["sub"] == claims["credentialSubject"]["id"]
-    assert claims["nbf"] == int(
-        certificate.issued_at.replace(hour=0, minute=0, second=0, microsecond=0).timestamp()
-    )
+    # Valid from the start of the day the certificate states, where its edition is held.
+    issued_locally = local(certificate.issued_at, certificate.registration.edition.tz)
+    day_start = issued_locally.replace(hour=0, minute=0, second=0, microsecond=0)
+    assert claims["nbf"] == int(day_start.timestamp()) <= certificate.issued_at.timestamp()
     # Required fields and types
     assert claims["@context"] == [
         "https://www.w3.org/ns/credentials/v2",
         "https://purl.imsglobal.org/spec/ob/v3p0/context-3.0.3.json",
     ]
     assert {"VerifiableCredential", "OpenBadgeCredential"} <= set(claims["type"])
-    assert claims["validFrom"] == f"{certificate.snapshot['issued_on']}T00:00:00Z"
+    assert issued_locally.date().isoformat() == certificate.snapshot["issued_on"]
+    assert claims["validFrom"] == day_start.astimezone(UTC).isoformat().replace("+00:00", "Z")
     achievement = claims["credentialSubject"]["achievement"]
     for name in ("id", "type", "name", "description", "criteria"):
         assert achievement[name], name

@@ -41,6 +41,7 @@ from schoolmgr.models import (
     User,
     utcnow,
 )
+from schoolmgr.timeutils import local
 from schoolmgr.urls import base_url as site_base_url
 
 # Public reason categories (the verify page shows these; the written reason stays internal).
@@ -68,7 +69,9 @@ def _create_certificate(
     edition = registration.edition
     serial = make_serial(edition, registration, version)
     code = codes.new_code()
-    snapshot = build_snapshot(registration, eligibility, serial, code, now.date())
+    # The day it is where the edition is held: issued at 00:30 in Belgrade is the next day.
+    issued_on = local(now, edition.tz).date()
+    snapshot = build_snapshot(registration, eligibility, serial, code, issued_on)
     content = rendering.render_certificate(snapshot)
     certificate = Certificate(
         registration_id=registration.id,

@@ -13,7 +13,8 @@ from schoolmgr.certificates import codes
 from schoolmgr.certificates.issuing import REVOKE_CATEGORIES
 from schoolmgr.extensions import db
 from schoolmgr.i18n import DEFAULT_LANGUAGE
-from schoolmgr.models import Certificate
+from schoolmgr.models import Certificate, Edition
+from schoolmgr.timeutils import local
 
 
 def find_by_code(text: str) -> Certificate | None:
@@ -68,11 +69,19 @@ def public_facts(certificate: Certificate) -> dict:
         "superseded_by": None,
     }
     if certificate.revoked_at:
-        facts["revoked_on"] = certificate.revoked_at.date().isoformat()
+        revoked = local(certificate.revoked_at, _edition_zone(certificate))
+        facts["revoked_on"] = revoked.date().isoformat()
         facts["revoked_reason"] = str(REVOKE_CATEGORIES.get(certificate.revoke_category, ""))
     if certificate.superseded_by is not None:
         facts["superseded_by"] = certificate.superseded_by.serial
     return facts
+
+
+def _edition_zone(certificate: Certificate) -> str:
+    """The time zone of the certificate's edition, whose days its dates are."""
+    return db.session.scalar(
+        sa.select(Edition.timezone).where(Edition.id == certificate.edition_id)
+    )
 
 
 def match_upload(certificate: Certificate | None, content: bytes) -> Certificate | None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import base64
 import gzip
 import hashlib
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, tzinfo
 
 from flask import current_app
 
@@ -74,8 +74,9 @@ def isoformat(moment: datetime) -> str:
     return moment.astimezone(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
 
 
-def day_start(day: date) -> str:
-    return isoformat(datetime.combine(day, time(0, 0), tzinfo=UTC))
+def day_start(day: date, tz: tzinfo = UTC) -> str:
+    """The first moment of `day` where `tz` is (by default UTC's day), in UTC."""
+    return isoformat(datetime.combine(day, time(0, 0), tzinfo=tz))
 
 
 def identity_hash(email: str, salt: str) -> str:
@@ -198,7 +199,9 @@ def open_badge_credential(
     if modules:
         narrative += f"\n\nTotal: {_hours(snapshot['total_hours'])} hours"
     list_url = status_list_url(list_number)
-    valid_from = day_start(date.fromisoformat(snapshot["issued_on"]))
+    # Valid from the start of the day the certificate states, where the edition is held (so
+    # never after the moment it was issued).
+    valid_from = day_start(date.fromisoformat(snapshot["issued_on"]), edition.tz)
     return {
         "@context": CONTEXTS,
         "id": credential_uri,
