@@ -68,12 +68,12 @@ def _roster_context(session: Session, form: RosterForm | None = None) -> dict:
     edition_module = session.edition_module
     search = RosterSearchForm(request.args)
     q = (search.q.data or "")[:200]
-    rows, params = rosters.roster_query(session, q)
+    roster, params = rosters.roster_query(session, q)
     return {
         "session": session,
         "em": edition_module,
         "edition": edition_module.edition,
-        "pager": paginate(rows, ROSTER_PER_PAGE, build=rosters.roster_rows, params=params),
+        "pager": paginate(roster, ROSTER_PER_PAGE, build=rosters.roster_rows, params=params),
         "search": search,
         "q": q,
         "statuses": STATUS_CHOICES,

@@ -10,11 +10,13 @@ from __future__ import annotations
 import base64
 import gzip
 import hashlib
-from datetime import UTC, date, datetime, time, tzinfo
+from datetime import UTC, date, datetime, time
+from zoneinfo import ZoneInfo
 
 from flask import current_app
 
 from schoolmgr.models import Edition, EditionFormat, EditionKind
+from schoolmgr.timeutils import to_utc
 from schoolmgr.urls import base_url
 
 VC_CONTEXT = "https://www.w3.org/ns/credentials/v2"
@@ -74,9 +76,9 @@ def isoformat(moment: datetime) -> str:
     return moment.astimezone(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
 
 
-def day_start(day: date, tz: tzinfo = UTC) -> str:
+def day_start(day: date, tz: str | ZoneInfo = "UTC") -> str:
     """The first moment of `day` where `tz` is (by default UTC's day), in UTC."""
-    return isoformat(datetime.combine(day, time(0, 0), tzinfo=tz))
+    return isoformat(to_utc(day, time(0, 0), tz))
 
 
 def identity_hash(email: str, salt: str) -> str:

@@ -271,7 +271,11 @@ def accepted_for_module(query: sa.Select, edition_module: EditionModule) -> sa.S
     return accepted_in(query, edition_module.edition_id, chosen)
 
 
-def accepted_in(query: sa.Select, edition_id, chosen_module_id=None) -> sa.Select:
+def accepted_in(
+    query: sa.Select,
+    edition_id: int | sa.BindParameter,
+    chosen_module_id: int | sa.BindParameter | None = None,
+) -> sa.Select:
     """Restrict a query over registrations to those accepted in the edition and, given
     `chosen_module_id` (an edition offering a choice of modules), having chosen that module.
     The ids are values or bind parameters (for a select built once per process)."""
