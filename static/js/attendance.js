@@ -21,9 +21,10 @@
       var name = row.querySelector(".roster-name");
       return name ? name.textContent.trim() : "";
     };
-    roster.addEventListener("change", function (event) {
-      var input = event.target;
-      if (!input.matches("input[type='radio'][name^='status-']")) return;
+    var isMark = function (input) {
+      return input.matches("input[type='radio'][name^='status-']");
+    };
+    var saveMark = function (input) {
       var row = input.closest("tr");
       // The form's data-mark-url ends in /0: in its place, the registration the radio marks.
       var markUrl = msg.markUrl.replace(/\/0$/, "/" + input.name.slice("status-".length));
@@ -71,6 +72,13 @@
             live.textContent = nameOf(row) + ": " + error.message;
           }
         });
+    };
+    roster.addEventListener("change", function (event) {
+      if (isMark(event.target)) saveMark(event.target);
+    });
+    // A mark chosen while this script was still loading (a slow line) is saved now, not lost.
+    Array.prototype.forEach.call(roster.querySelectorAll("input[type='radio']:checked"), function (input) {
+      if (isMark(input) && !input.defaultChecked) saveMark(input);
     });
   }
 

@@ -119,6 +119,34 @@ def test_trainer_materials_roster_and_participant_checkin(page, sign_in, tmp_pat
     page.get_by_text("You are not registered for this module").wait_for()
 
 
+def test_a_mark_chosen_while_the_roster_script_loads_is_saved(page, sign_in):
+    """On a slow line the roster is on screen before its script runs: a mark chosen then was
+    only selected, and lost unless the trainer also pressed "Save marks"."""
+    trainer = UserFactory(trainer=True, email="maja@example.org")
+    em = EditionModuleFactory(trainers=[trainer])
+    session = SessionFactory(edition_module=em)
+    bojan = RegistrationFactory(
+        edition=em.edition, user__full_name="Bojan Đurić", user__email="bojan@example.org"
+    )
+    sign_in(trainer.email)
+    held = []
+    page.route("**/static/js/attendance.js", lambda route: held.append(route))
+
+    page.goto(f"/trainer/sessions/{session.id}", wait_until="commit")
+    page.locator(f"label[for='s{bojan.id}-late']").click()
+    expect(page.locator(f"#s{bojan.id}-late")).to_be_checked()
+    while not held:  # the script's request is on hold until the mark is chosen
+        page.wait_for_timeout(100)
+    held[0].continue_()
+    page.unroute("**/static/js/attendance.js")
+
+    expect(page.locator(f"#current-{bojan.id}")).to_contain_text("Late")
+    mark = db.session.scalar(db.select(Attendance).filter_by(registration_id=bojan.id))
+    assert mark.status == AttendanceStatus.LATE
+    page.reload()
+    expect(page.locator(f"#s{bojan.id}-late")).to_be_checked()
+
+
 def test_trainer_and_participant_pages_have_no_serious_accessibility_violations(
     browser, live_server
 ):
