@@ -60,6 +60,27 @@ def test_the_pages_show_the_certificates_really_issued_and_offer_the_take_over(
     assert "Take over and resume issuing" in page.text
     assert progress.json["done"] == 3 and progress.json["worker_gone"] is True
     assert progress.json["running"] is False
+    assert progress.json["label"] == "Stopped: the process running it is gone"
+
+
+def test_the_progress_polled_by_the_page_is_worded_in_the_readers_language(
+    client, login, db, killed_run
+):
+    """The page's script wrote "Finished" in English over an Albanian page."""
+    edition, batch, staff = killed_run
+    staff.preferred_language = "sq"
+    db.session.commit()
+    login(staff)
+    url = f"/staff/editions/{edition.slug}/certificates/runs/{batch.id}"
+
+    gone = client.get(f"{url}.json").json
+    batch.status, batch.finished_at = CertificateBatchStatus.FINISHED, utcnow()
+    db.session.commit()
+    finished = client.get(f"{url}.json").json
+
+    assert gone["label"] == "Ndalur: procesi që e ekzekutonte nuk ekziston më"
+    assert finished["label"] == "Përfunduar" and finished["running"] is False
+    assert '<span data-field="label">Përfunduar</span>' in client.get(url).text
 
 
 def test_staff_take_the_run_over_from_the_page_and_it_resumes(client, login, db, killed_run):

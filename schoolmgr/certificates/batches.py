@@ -121,6 +121,21 @@ class BatchProgress:
             100 if not total else min(100, round(100 * (self.issued + self.batch.failed) / total))
         )
 
+    @property
+    def running(self) -> bool:
+        return self.batch.is_running and not self.worker_gone
+
+    @property
+    def label(self) -> str:
+        """Where the run stands, in the reader's language (the page and its polling script)."""
+        if self.running:
+            return _("Issuing…")
+        if self.worker_gone:
+            return _("Stopped: the process running it is gone")
+        if self.batch.status == CertificateBatchStatus.FAILED:
+            return _("Stopped with an error")
+        return _("Finished")
+
 
 def batch_progress(batch: CertificateBatch) -> BatchProgress:
     """The run's certificates: those of its edition issued while it was (or is) the last run."""

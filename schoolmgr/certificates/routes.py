@@ -170,12 +170,13 @@ def batch_json(slug: str, batch_id: int):
     progress = batches.batch_progress(batch)
     return jsonify(
         status=batch.status.value,
+        label=progress.label,
         total=batch.total,
         done=progress.issued,
         failed=batch.failed,
         percent=progress.percent,
         failures=batch.failures,
-        running=batch.is_running and not progress.worker_gone,
+        running=progress.running,
         worker_gone=progress.worker_gone,
     )
 

@@ -26,10 +26,8 @@
       window.location.reload();  // the server shows how to take the run over
       return;
     }
-    if (!data.running) {
-      field("status-text").textContent = data.status === "failed" ? "Stopped with an error" : "Finished";
-      field("finished-links").hidden = false;
-    }
+    field("label").textContent = data.label;
+    if (!data.running) field("finished-links").hidden = false;
   }
 
   function poll() {
