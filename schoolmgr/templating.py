@@ -64,7 +64,7 @@ def init_app(app: Flask) -> None:
         return {
             "nav": nav_items(current_user),
             "now": now,
-            "today": timeutils.local(now).date(),
+            "today": timeutils.today(now=now),
             "school_name": current_app.config["SCHOOL_NAME"],
             "school_short_name": current_app.config["SCHOOL_SHORT_NAME"],
             "languages": LANGUAGES,

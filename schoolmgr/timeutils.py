@@ -21,6 +21,12 @@ def local(dt: datetime | None, tz: str | ZoneInfo | None = None) -> datetime | N
     return dt.astimezone(tzinfo)
 
 
+def today(tz: str | ZoneInfo | None = None, now: datetime | None = None) -> date:
+    """The calendar day where the school is (or an edition, given its zone): from 23:00 UTC in
+    winter, Belgrade is already on the next day."""
+    return local(now or datetime.now(UTC), tz).date()
+
+
 def to_utc(day: date, at: time, tz: str | ZoneInfo) -> datetime:
     """A wall-clock time on a day in a zone, as an aware UTC datetime."""
     tzinfo = tz if isinstance(tz, ZoneInfo) else ZoneInfo(tz)

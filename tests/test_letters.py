@@ -3,8 +3,10 @@
 import io
 import subprocess
 import zipfile
+from datetime import UTC, datetime
 
 import pytest
+from freezegun import freeze_time
 
 from schoolmgr.extensions import db
 from schoolmgr.models import EditionFormat, InvitationLetter, RegistrationStatus, Role
@@ -55,6 +57,23 @@ def test_participant_downloads_their_letter_addressed_to_their_institution(
         assert expected in text, expected
     letter = db.session.query(InvitationLetter).one()
     assert letter.verification_code in text
+
+
+def test_a_letter_is_dated_by_the_day_where_its_edition_is_held(letter_world, client, login):
+    """Asked for at 23:30 UTC in winter, it is already the next day in Belgrade: the letter
+    said the day before, from UTC's calendar."""
+    registration = letter_world["registration"]
+    registration.edition.timezone = "Europe/Belgrade"
+    db.session.commit()
+
+    with freeze_time(datetime(2026, 11, 30, 23, 30, tzinfo=UTC)):
+        login(registration.user)
+        response = client.get(f"/me/letters/{registration.id}.pdf")
+    assert response.status_code == 200, response.text[:300]
+    text = pdftotext(response.data)
+
+    assert "1 December 2026" in text and "30 November 2026" not in text
+    assert db.session.query(InvitationLetter).one().snapshot["issued_on"] == "2026-12-01"
 
 
 def test_a_letter_is_checked_by_its_code(letter_world, client, login):

@@ -1,8 +1,9 @@
 """The public pages: what a visitor sees of the school's editions and modules."""
 
-from datetime import timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
+from freezegun import freeze_time
 
 from schoolmgr.models import EditionFormat, EditionStatus, RegistrationStatus, Role, utcnow
 
@@ -31,6 +32,25 @@ def test_home_lists_open_editions_before_past_ones_with_seats_left(
     assert "Online" in upcoming
     assert past.title in past_section
     assert "16–20 September 2019" in past_section
+
+
+def test_an_edition_ends_at_midnight_where_the_school_is(client, make_edition):
+    """At 23:30 UTC on its last day, Belgrade is on the next one: the edition is past."""
+    make_edition(
+        title="Crisis Communication Webinar",
+        start_date=date(2026, 11, 30),
+        end_date=date(2026, 11, 30),
+        registration_opens_at=datetime(2026, 11, 1, tzinfo=UTC),
+        registration_closes_at=datetime(2026, 11, 29, tzinfo=UTC),
+    )
+
+    with freeze_time(datetime(2026, 11, 30, 22, 30, tzinfo=UTC)):
+        evening = client.get("/").text
+    with freeze_time(datetime(2026, 11, 30, 23, 30, tzinfo=UTC)):
+        after_midnight = client.get("/").text
+
+    assert "Crisis Communication Webinar" in evening.split("Past editions")[0]
+    assert "Crisis Communication Webinar" in after_midnight.split("Past editions")[1]
 
 
 def test_home_pages_through_past_editions_newest_first_with_an_archived_ones_seats(

@@ -8,7 +8,7 @@ never counts. One person came to both past editions.
 import io
 import re
 import subprocess
-from datetime import date
+from datetime import UTC, date, datetime
 
 import pytest
 from openpyxl import load_workbook
@@ -139,6 +139,25 @@ def test_the_whole_programme(world):
     ]
     assert report.returning == [("1", 4), ("2", 1), ("3", 0), ("4+", 0)]
     assert report.evaluation_trends == []  # no evaluation answered yet
+
+
+def test_an_edition_counts_as_finished_from_midnight_where_the_school_is(app):
+    """Its certificate rate is shown once it has ended; at 23:30 UTC on its last day Belgrade
+    is already on the next one."""
+    F.EditionFactory(
+        title="Crisis Communication Webinar",
+        start_date=date(2026, 11, 30),
+        end_date=date(2026, 11, 30),
+        registration_opens_at=datetime(2026, 11, 1, tzinfo=UTC),
+        registration_closes_at=datetime(2026, 11, 29, tzinfo=UTC),
+    )
+    filters = ReportFilters()
+
+    evening = services.build_report(filters, now=datetime(2026, 11, 30, 22, 30, tzinfo=UTC))
+    after_midnight = services.build_report(filters, now=datetime(2026, 11, 30, 23, 30, tzinfo=UTC))
+
+    assert [e.finished for e in evening.editions] == [False]
+    assert [e.finished for e in after_midnight.editions] == [True]
 
 
 def test_attendance_and_certificate_rates_per_edition_and_module(world):

@@ -31,7 +31,7 @@ from schoolmgr.models import (
     utcnow,
 )
 from schoolmgr.text import fold
-from schoolmgr.timeutils import fmt_date, fmt_date_range
+from schoolmgr.timeutils import fmt_date, fmt_date_range, today
 from schoolmgr.urls import site_url
 
 TEMPLATE = "announcements/letter_pdf.html"
@@ -97,6 +97,7 @@ def _check(registration: Registration) -> None:
 
 def _snapshot(registration: Registration, code: str) -> dict:
     edition, user = registration.edition, registration.user
+    issued_on = today(edition.tz)
     return {
         "school_name": current_app.config["SCHOOL_NAME"],
         "name": user.full_name,
@@ -107,8 +108,8 @@ def _snapshot(registration: Registration, code: str) -> dict:
         "dates": fmt_date_range(edition.start_date, edition.end_date),
         "place": edition.venue,
         "covers": edition.letter_covers,
-        "issued_on": utcnow().date().isoformat(),
-        "issued_on_text": fmt_date(utcnow().date()),
+        "issued_on": issued_on.isoformat(),
+        "issued_on_text": fmt_date(issued_on),
         "verification_code": code,
         "verify_url": site_url("announcements.verify_letter", code=code),
     }

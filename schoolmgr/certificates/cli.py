@@ -11,6 +11,7 @@ from schoolmgr.certificates.lookup import edition_by_slug, edition_certificates
 from schoolmgr.extensions import db
 from schoolmgr.mail import deliver_pending
 from schoolmgr.models import CertificateBatchStatus, Edition, utcnow
+from schoolmgr.timeutils import today
 
 certificates_cli = AppGroup("certificates", help="Certificates of attendance.")
 
@@ -82,7 +83,7 @@ def list_command(slug: str) -> None:
 def issue_past_editions() -> int:
     """Issue the missing certificates of every edition that has ended (used by seed-demo)."""
     editions = db.session.scalars(
-        sa.select(Edition).where(Edition.end_date < utcnow().date()).order_by(Edition.start_date)
+        sa.select(Edition).where(Edition.end_date < today()).order_by(Edition.start_date)
     ).all()
     issued = 0
     for edition in editions:

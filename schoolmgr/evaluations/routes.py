@@ -38,7 +38,7 @@ from schoolmgr.models import (
     Role,
     utcnow,
 )
-from schoolmgr.timeutils import local
+from schoolmgr.timeutils import today
 
 bp = Blueprint("evaluations", __name__)
 
@@ -392,7 +392,7 @@ def answer(part_id: int):
         given = {q.id: request.form.getlist(f"q{q.id}")[:50] for q in questions}
         values, errors = answering.clean_answers(questions, given)
         if not errors:
-            answering.submit(part, registration, values, local(utcnow()).date())
+            answering.submit(part, registration, values, today())
             flash(_("Thank you: your answers are saved."), "success")
             return redirect(url_for("registration.dashboard"), 303)
         status = 400

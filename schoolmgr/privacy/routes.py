@@ -9,10 +9,10 @@ from flask_login import current_user, login_required, logout_user
 from schoolmgr.errors import show_on_form
 from schoolmgr.extensions import PASSWORD_GUESS_LIMIT, limiter, signed_in_user_key
 from schoolmgr.i18n import gettext as _
-from schoolmgr.models import Role, utcnow
+from schoolmgr.models import Role
 from schoolmgr.privacy import services
 from schoolmgr.privacy.forms import DeleteAccountForm
-from schoolmgr.timeutils import local
+from schoolmgr.timeutils import today
 
 bp = Blueprint("privacy", __name__, url_prefix="/privacy")
 
@@ -20,9 +20,7 @@ bp = Blueprint("privacy", __name__, url_prefix="/privacy")
 def _page(form: DeleteAccountForm, status: int = 200):
     user = current_user._get_current_object()
     blocking = (
-        services.blocking_registrations(user, local(utcnow()).date())
-        if user.role == Role.PARTICIPANT
-        else []
+        services.blocking_registrations(user, today()) if user.role == Role.PARTICIPANT else []
     )
     return render_template(
         "privacy/overview.html",
@@ -45,7 +43,7 @@ def export():
     """Download all your personal data as JSON."""
     data = services.export_personal_data(current_user._get_current_object())
     body = json.dumps(data, ensure_ascii=False, indent=2, sort_keys=False)
-    filename = f"my-data-{utcnow():%Y-%m-%d}.json"
+    filename = f"my-data-{today():%Y-%m-%d}.json"
     return Response(
         body,
         mimetype="application/json",
@@ -65,9 +63,7 @@ def delete():
     if not form.validate_on_submit():
         return _page(form, 400)
     try:
-        services.delete_own_account(
-            current_user._get_current_object(), form.password.data, local(utcnow()).date()
-        )
+        services.delete_own_account(current_user._get_current_object(), form.password.data, today())
     except services.PrivacyError as err:
         show_on_form(form, err, {"wrong_password": "password"})
         return _page(form, err.status_code)
@@ -84,6 +80,6 @@ def anonymise_expired_command(years: int | None, dry_run: bool) -> None:
     years = years if years is not None else current_app.config["RETENTION_YEARS"]
     if years < 1:
         raise click.BadParameter("the retention period is at least 1 year", param_hint="--years")
-    ids = services.anonymise_expired(local(utcnow()).date(), years, dry_run=dry_run)
+    ids = services.anonymise_expired(today(), years, dry_run=dry_run)
     verb = "Would anonymise" if dry_run else "Anonymised"
     click.echo(f"{verb} {len(ids)} participants (retention {years} years).")

@@ -12,6 +12,7 @@ from schoolmgr.pagecache import cached_for_anonymous
 from schoolmgr.public import services
 from schoolmgr.public.series import series_page
 from schoolmgr.readonly import read_only
+from schoolmgr.timeutils import today
 from schoolmgr.urls import local_path_or
 
 bp = Blueprint("public", __name__)
@@ -23,7 +24,7 @@ bp = Blueprint("public", __name__)
 def home():
     """Upcoming and open editions first, past editions after."""
     now = utcnow()
-    upcoming, past, past_pager = services.catalogue(now, now.date())
+    upcoming, past, past_pager = services.catalogue(now, today(now=now))
     return render_template("public/home.html", upcoming=upcoming, past=past, past_pager=past_pager)
 
 

@@ -24,6 +24,7 @@ from datetime import date, datetime
 
 import sqlalchemy as sa
 
+from schoolmgr import timeutils
 from schoolmgr.charts import percent
 from schoolmgr.errors import DomainError
 from schoolmgr.evaluations.reporting import module_score_trends
@@ -517,7 +518,7 @@ def _rates(
         .join(stats, stats.c.module_id == Module.id)
         .group_by(Module.id, Module.name)
     )
-    today = now.date()
+    today = timeutils.today(now=now)
     found: dict[str, list[RateRow]] = {"edition": [], "module": []}
     for row in db.session.execute(sa.union_all(editions, modules)):
         found[row.section].append(
