@@ -51,6 +51,7 @@ RUNS = [
         r"^recipients=20 preview_ms=\d+ .*per_recipient_ms=[\d.]+\nletters=1 zip_s=[\d.]+",
     ),
     (["bench/qr.py", "--n", "1", "--rounds", "1"], r"^qr=png_pixelated cpu_ms_per_certificate="),
+    (["bench/certificate_render.py", "--n", "1"], r"^cpu_ms_per_render=[\d.]+ n=1$"),
     (
         ["bench/certificates.py", "--n", "6", "--naive-n", "2"],
         r"^app: 6 issued, 0 failed(?s:.*)^n=6 naive_cps=[\d.]+ app_cps=[\d.]+ ratio=[\d.]+ "
