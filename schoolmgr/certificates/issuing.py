@@ -41,7 +41,7 @@ from schoolmgr.models import (
     User,
     utcnow,
 )
-from schoolmgr.timeutils import local
+from schoolmgr.timeutils import today
 from schoolmgr.urls import base_url as site_base_url
 
 # Public reason categories (the verify page shows these; the written reason stays internal).
@@ -70,7 +70,7 @@ def _create_certificate(
     serial = make_serial(edition, registration, version)
     code = codes.new_code()
     # The day it is where the edition is held: issued at 00:30 in Belgrade is the next day.
-    issued_on = local(now, edition.tz).date()
+    issued_on = today(edition.tz, now=now)
     snapshot = build_snapshot(registration, eligibility, serial, code, issued_on)
     content = rendering.render_certificate(snapshot)
     certificate = Certificate(
