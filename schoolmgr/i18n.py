@@ -204,9 +204,21 @@ def gettext(string: str, **variables) -> str:
     return s % variables if variables else s
 
 
+def _counted(translated: str, num: int, variables: dict) -> str:
+    """A plural phrase's count written as the reader's language groups digits ("1,234 seats",
+    "1.234 mjesta", "1 234 vende"): the catalogues keep `%(num)d`, shown as fmt_number(num).
+    Below a thousand every language of the app writes the plain digits, without asking Babel
+    (a dozen counts on the home page)."""
+    if "num" in variables or -1000 < num < 1000:
+        variables.setdefault("num", num)
+    else:
+        variables["num"] = fmt_number(num)
+        translated = translated.replace("%(num)d", "%(num)s")
+    return translated
+
+
 def ngettext(singular: str, plural: str, num: int, **variables) -> str:
-    variables.setdefault("num", num)
-    return get_translations().ungettext(singular, plural, num) % variables
+    return _counted(get_translations().ungettext(singular, plural, num), num, variables) % variables
 
 
 def pgettext(context: str, string: str, **variables) -> str:
@@ -215,8 +227,8 @@ def pgettext(context: str, string: str, **variables) -> str:
 
 
 def npgettext(context: str, singular: str, plural: str, num: int, **variables) -> str:
-    variables.setdefault("num", num)
-    return get_translations().unpgettext(context, singular, plural, num) % variables
+    translated = get_translations().unpgettext(context, singular, plural, num)
+    return _counted(translated, num, variables) % variables
 
 
 # Templates translate through the same catalogue. Jinja's i18n extension reaches it through
@@ -241,8 +253,8 @@ def template_gettext(eval_ctx: EvalContext, string: str, **variables) -> str:
 
 @pass_eval_context
 def template_ngettext(eval_ctx: EvalContext, singular: str, plural: str, num: int, **variables):
-    variables.setdefault("num", num)
-    return _shown(eval_ctx, get_translations().ungettext(singular, plural, num), variables)
+    translated = get_translations().ungettext(singular, plural, num)
+    return _shown(eval_ctx, _counted(translated, num, variables), variables)
 
 
 @pass_eval_context
@@ -256,9 +268,8 @@ def template_npgettext(
     eval_ctx: EvalContext, context: str, singular: str, plural: str, num: int, **variables
 ) -> str:
     variables.setdefault("context", context)
-    variables.setdefault("num", num)
     translated = get_translations().unpgettext(context, singular, plural, num)
-    return _shown(eval_ctx, translated, variables)
+    return _shown(eval_ctx, _counted(translated, num, variables), variables)
 
 
 def lazy_gettext(string: str, **variables) -> LazyString:

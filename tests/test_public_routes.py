@@ -34,6 +34,25 @@ def test_home_lists_open_editions_before_past_ones_with_seats_left(
     assert "16–20 September 2019" in past_section
 
 
+@pytest.mark.parametrize(
+    "language, seats_left",
+    [
+        ("en", "2,500 seats left"),
+        ("bs", "2.500 slobodnih mjesta"),
+        ("sq", "Kanë mbetur 2\xa0500 vende"),
+    ],
+)
+def test_a_large_count_is_grouped_as_the_language_writes_it(
+    client, make_edition, language, seats_left
+):
+    """An open webinar for the whole region: its seats are counted as the reader writes numbers."""
+    make_edition(title="Crisis Communication Webinar", capacity=2500, format=EditionFormat.ONLINE)
+
+    page = client.get("/", headers={"Accept-Language": language}).text
+
+    assert seats_left in page
+
+
 def test_an_edition_ends_at_midnight_where_the_school_is(client, make_edition):
     """At 23:30 UTC on its last day, Belgrade is on the next one: the edition is past."""
     make_edition(
