@@ -11,8 +11,9 @@
    app (gunicorn, 2 workers): the framework's ceiling.
 4. Prints `page=NAME rps=R p50_ms=X p95_ms=Y ratio_to_ceiling=Q` per page (production
    configuration, so anonymous home and edition pages come from the few-second page cache),
-   then home_nocache and edition_nocache with that cache off, then the same on the demo data,
-   then compares the two.
+   then home_nocache and edition_nocache with that cache off, in rounds (--nocache-rounds), each
+   page against the ceiling measured again just before it: medians of the rounds, and each
+   round's rps. Then the same on the demo data, then compares the two.
 
 Pages whose routes do not exist yet are reported as skipped. The database is dropped and
 rebuilt on every run; never point this at data you care about.
@@ -642,14 +643,7 @@ def home_cards_as_plain_data(app) -> dict:
 
 def _measurer(port: int, base: dict, label: str, args, results: dict):
     def measure(name: str, url: str, cookie: str | None) -> None:
-        result = drive(
-            port,
-            url,
-            requests=args.requests,
-            concurrency=args.concurrency,
-            time_limit=args.time_limit,
-            cookie=cookie,
-        )
+        result = drive_page(port, url, args, cookie)
         ratio = result["rps"] / base["rps"] if base["rps"] else 0.0
         results[name] = result
         line = (
@@ -661,6 +655,44 @@ def _measurer(port: int, base: dict, label: str, args, results: dict):
         print(line + f"  # {label} {url} n={result['n']}", flush=True)
 
     return measure
+
+
+def drive_page(port: int, url: str, args, cookie: str | None = None) -> dict:
+    return drive(
+        port,
+        url,
+        requests=args.requests,
+        concurrency=args.concurrency,
+        time_limit=args.time_limit,
+        cookie=cookie,
+    )
+
+
+def drive_ceiling(ceiling_port: int, args) -> dict:
+    return drive_page(ceiling_port, "/", args)
+
+
+def report_rounds(name: str, url: str, rounds: list[tuple[dict, dict]], label: str) -> dict:
+    """One line for a page measured in rounds, each against its own ceiling: the medians of the
+    rounds' figures and of their ratios, then each round's ratio."""
+    ratios = [page["rps"] / ceiling["rps"] for page, ceiling in rounds if ceiling["rps"]]
+    result = {
+        key: statistics.median(page[key] for page, _ceiling in rounds)
+        for key in ("rps", "p50_ms", "p95_ms")
+    }
+    result["errors"] = [e for page, _ceiling in rounds for e in page["errors"]]
+    result["n"] = sum(page["n"] for page, _ceiling in rounds)
+    line = (
+        f"page={name} rps={result['rps']:.1f} p50_ms={result['p50_ms']:.1f} "
+        f"p95_ms={result['p95_ms']:.1f} ratio_to_ceiling={statistics.median(ratios):.2f}"
+    )
+    if result["errors"]:
+        line += f" errors={len(result['errors'])} (first status {result['errors'][0]})"
+    rounds_text = " / ".join(
+        f"{page['rps']:.0f} of {ceiling['rps']:.0f} rps" for page, ceiling in rounds
+    )
+    print(line + f"  # {label} {url} n={result['n']}, medians of {rounds_text}", flush=True)
+    return result
 
 
 def run_pages(
@@ -682,15 +714,7 @@ def run_pages(
         ceiling = start_gunicorn(
             "bench.ceiling:app", ceiling_port, {"BENCH_HOME_DATA": str(data_file)}
         )
-        base = drive(
-            ceiling_port,
-            "/",
-            requests=args.requests,
-            concurrency=args.concurrency,
-            time_limit=args.time_limit,
-        )
-        stop(ceiling)
-        ceiling = None
+        base = drive_ceiling(ceiling_port, args)
         server = start_gunicorn("wsgi:app", port, env)
         cookies = {"staff": sign_in(port, credentials["staff_email"], credentials["password"])}
         print(
@@ -704,12 +728,18 @@ def run_pages(
                 print(f"page={name} skipped: {why}", flush=True)
                 continue
             measure(name, url, cookies.get(who))
-        # The same public pages with the anonymous page cache off: the app's own work per view.
+        # The same public pages with the anonymous page cache off: the app's own work per view,
+        # each round against the ceiling measured just before it (the machine's speed drifts).
         stop(server)
         server = start_gunicorn("wsgi:app", port, {**env, "PUBLIC_PAGE_CACHE_SECONDS": "0"})
-        for name, url, _who, _why in targets:
-            if name in ("home", "edition") and url is not None:
-                measure(f"{name}_nocache", url, None)
+        public = [(n, u) for n, u, _who, _why in targets if n in ("home", "edition") and u]
+        rounds: dict[str, list[tuple[dict, dict]]] = {name: [] for name, _url in public}
+        for _ in range(args.nocache_rounds):
+            ceiling_now = drive_ceiling(ceiling_port, args)
+            for name, url in public:
+                rounds[name].append((drive_page(port, url, args), ceiling_now))
+        for name, url in public:
+            results[f"{name}_nocache"] = report_rounds(f"{name}_nocache", url, rounds[name], label)
     finally:
         stop(server)
         stop(ceiling)
@@ -727,6 +757,12 @@ def main() -> int:
     parser.add_argument("--editions", type=int, default=1_000)
     parser.add_argument("--skip-fill", action="store_true", help="reuse the large school")
     parser.add_argument("--skip-demo", action="store_true")
+    parser.add_argument(
+        "--nocache-rounds",
+        type=int,
+        default=3,
+        help="rounds of the ceiling then each uncached public page",
+    )
     args = parser.parse_args()
 
     # A timeout's SIGTERM unwinds like Ctrl-C, so the gunicorn servers are always stopped.
