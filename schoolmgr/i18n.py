@@ -209,7 +209,7 @@ def _counted(translated: str, num: int, variables: dict) -> str:
     "1.234 mjesta", "1 234 vende"): the catalogues keep `%(num)d`, shown as fmt_number(num).
     Below a thousand every language of the app writes the plain digits, without asking Babel
     (a dozen counts on the home page)."""
-    if "num" in variables or -1000 < num < 1000:
+    if "num" in variables or -1000 < num < 1000 or "%(num)d" not in translated:
         variables.setdefault("num", num)
     else:
         variables["num"] = fmt_number(num)
