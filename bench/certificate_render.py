@@ -13,14 +13,16 @@ checkouts (ROOT=, e.g. the code of issue 19's time) compare without interleaving
 """
 
 import argparse
+import contextlib
 import os
-import subprocess
 import sys
-import tempfile
 import time
 
-ROOT = os.environ.get("ROOT", os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-UNDER_CALLGRIND = "CERTIFICATE_RENDER_UNDER_CALLGRIND"
+HERE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, HERE)
+from bench import callgrind  # noqa: E402  (this tree's, before ROOT's code is imported)
+
+ROOT = os.environ.get("ROOT", HERE)
 
 
 def main() -> None:
@@ -29,27 +31,16 @@ def main() -> None:
     parser.add_argument("--instructions", action="store_true", help="count instructions")
     args = parser.parse_args()
     n = args.n or (3 if args.instructions else 30)
-    if args.instructions and not os.environ.get(UNDER_CALLGRIND):
-        print(f"minstructions_per_render={count_instructions(n) / n / 1e6:.1f} n={n}")
+    if args.instructions and not callgrind.under_callgrind():
+        total = callgrind.instructions_of(__file__, ["--instructions", "--n", str(n)])
+        print(f"minstructions_per_render={total / n / 1e6:.1f} n={n}")
         return
-    cpu_ms = render(n, switch_callgrind=bool(args.instructions))
+    cpu_ms = render(n, count_instructions=args.instructions)
     if not args.instructions:
         print(f"cpu_ms_per_render={cpu_ms:.1f} n={n}")
 
 
-def count_instructions(n: int) -> int:
-    """Run this script under callgrind, collecting the measured renders only."""
-    with tempfile.TemporaryDirectory() as tmp:
-        out = os.path.join(tmp, "callgrind.out")
-        command = ["valgrind", "-q", "--tool=callgrind", "--instr-atstart=no"]
-        command += [f"--callgrind-out-file={out}", sys.executable, os.path.abspath(__file__)]
-        command += ["--instructions", "--n", str(n)]
-        subprocess.run(command, env={**os.environ, UNDER_CALLGRIND: "1"}, check=True)
-        with open(out) as counts:
-            return next(int(line.split()[1]) for line in counts if line.startswith("totals:"))
-
-
-def render(n: int, switch_callgrind: bool) -> float:
+def render(n: int, count_instructions: bool) -> float:
     """CPU milliseconds per render of the sample certificate, in the checkout at ROOT."""
     sys.path.insert(0, ROOT)
     os.chdir(ROOT)
@@ -61,15 +52,11 @@ def render(n: int, switch_callgrind: bool) -> float:
         snapshot = dict(rendering.SAMPLE_SNAPSHOT)
         for _ in range(3):
             rendering.render_certificate(snapshot)
-        switch = ["callgrind_control", "--instr"]
-        if switch_callgrind:
-            subprocess.run([*switch, "on", str(os.getpid())], check=True, capture_output=True)
-        started = time.process_time()
-        for _ in range(n):
-            rendering.render_certificate(snapshot)
-        cpu = time.process_time() - started
-        if switch_callgrind:
-            subprocess.run([*switch, "off", str(os.getpid())], check=True, capture_output=True)
+        with callgrind.collecting() if count_instructions else contextlib.nullcontext():
+            started = time.process_time()
+            for _ in range(n):
+                rendering.render_certificate(snapshot)
+            cpu = time.process_time() - started
     return 1000 * cpu / n
 
 

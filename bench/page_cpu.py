@@ -25,13 +25,15 @@ import gc
 import os
 import re
 import statistics
-import subprocess
 import sys
-import tempfile
 import time
 from urllib.parse import urlencode
 
-root = os.environ.get("ROOT", os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+HERE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, HERE)
+from bench import callgrind  # noqa: E402  (this tree's, before ROOT's code is imported)
+
+root = os.environ.get("ROOT", HERE)
 sys.path.insert(0, root)
 os.chdir(root)
 parser = argparse.ArgumentParser()
@@ -42,19 +44,12 @@ parser.add_argument("--profile-out", help="also save the profile there, for psta
 parser.add_argument("--pages", default="home,edition,registrations,roster")
 parser.add_argument("--instructions", action="store_true", help="count instructions (callgrind)")
 args = parser.parse_args()
-UNDER_CALLGRIND = "PAGE_CPU_UNDER_CALLGRIND"
-if args.instructions and not os.environ.get(UNDER_CALLGRIND):
+if args.instructions and not callgrind.under_callgrind():
     # Each page in a process of its own under callgrind, collecting only its measured requests.
     n = args.n if "--n" in sys.argv else 20
     for name in args.pages.split(","):
-        with tempfile.TemporaryDirectory() as tmp:
-            out = os.path.join(tmp, "callgrind.out")
-            command = ["valgrind", "-q", "--tool=callgrind", "--instr-atstart=no"]
-            command += [f"--callgrind-out-file={out}", sys.executable, os.path.abspath(__file__)]
-            command += [args.db, "--pages", name, "--n", str(n), "--instructions"]
-            subprocess.run(command, env={**os.environ, UNDER_CALLGRIND: "1"}, check=True)
-            with open(out) as counts:
-                total = next(int(line.split()[1]) for line in counts if line.startswith("totals:"))
+        arguments = [args.db, "--pages", name, "--n", str(n), "--instructions"]
+        total = callgrind.instructions_of(__file__, arguments)
         print(f"page={name} minstructions_per_request={total / n / 1e6:.2f} n={n}", flush=True)
     sys.exit()
 os.environ.update(
@@ -119,11 +114,9 @@ gc.freeze()
 if args.instructions:  # under callgrind (above): collect these requests only
     url, signed = pages[wanted[0]]
     c = client if signed else anon
-    callgrind_switch = ["callgrind_control", "--instr"]
-    subprocess.run([*callgrind_switch, "on", str(os.getpid())], check=True, capture_output=True)
-    for _ in range(args.n):
-        c.get(url)
-    subprocess.run([*callgrind_switch, "off", str(os.getpid())], check=True, capture_output=True)
+    with callgrind.collecting():
+        for _ in range(args.n):
+            c.get(url)
     sys.exit()
 
 if args.profile:

@@ -646,15 +646,20 @@ def _measurer(port: int, base: dict, label: str, args, results: dict):
         result = drive_page(port, url, args, cookie)
         ratio = result["rps"] / base["rps"] if base["rps"] else 0.0
         results[name] = result
-        line = (
-            f"page={name} rps={result['rps']:.1f} p50_ms={result['p50_ms']:.1f} "
-            f"p95_ms={result['p95_ms']:.1f} ratio_to_ceiling={ratio:.2f}"
-        )
-        if result["errors"]:
-            line += f" errors={len(result['errors'])} (first status {result['errors'][0]})"
-        print(line + f"  # {label} {url} n={result['n']}", flush=True)
+        print(page_line(name, result, ratio) + f"  # {label} {url} n={result['n']}", flush=True)
 
     return measure
+
+
+def page_line(name: str, result: dict, ratio: float) -> str:
+    """`page=NAME rps=R p50_ms=X p95_ms=Y ratio_to_ceiling=Q`, and the errors if any."""
+    line = (
+        f"page={name} rps={result['rps']:.1f} p50_ms={result['p50_ms']:.1f} "
+        f"p95_ms={result['p95_ms']:.1f} ratio_to_ceiling={ratio:.2f}"
+    )
+    if result["errors"]:
+        line += f" errors={len(result['errors'])} (first status {result['errors'][0]})"
+    return line
 
 
 def drive_page(port: int, url: str, args, cookie: str | None = None) -> dict:
@@ -674,7 +679,7 @@ def drive_ceiling(ceiling_port: int, args) -> dict:
 
 def report_rounds(name: str, url: str, rounds: list[tuple[dict, dict]], label: str) -> dict:
     """One line for a page measured in rounds, each against its own ceiling: the medians of the
-    rounds' figures and of their ratios, then each round's ratio."""
+    rounds' figures and of their ratios, then each round's rps and its ceiling's."""
     ratios = [page["rps"] / ceiling["rps"] for page, ceiling in rounds if ceiling["rps"]]
     result = {
         key: statistics.median(page[key] for page, _ceiling in rounds)
@@ -682,12 +687,7 @@ def report_rounds(name: str, url: str, rounds: list[tuple[dict, dict]], label: s
     }
     result["errors"] = [e for page, _ceiling in rounds for e in page["errors"]]
     result["n"] = sum(page["n"] for page, _ceiling in rounds)
-    line = (
-        f"page={name} rps={result['rps']:.1f} p50_ms={result['p50_ms']:.1f} "
-        f"p95_ms={result['p95_ms']:.1f} ratio_to_ceiling={statistics.median(ratios):.2f}"
-    )
-    if result["errors"]:
-        line += f" errors={len(result['errors'])} (first status {result['errors'][0]})"
+    line = page_line(name, result, statistics.median(ratios))
     rounds_text = " / ".join(
         f"{page['rps']:.0f} of {ceiling['rps']:.0f} rps" for page, ceiling in rounds
     )

@@ -1,6 +1,7 @@
 """The fonts shipped for PDFs are trimmed (scripts/subset-fonts.py): whatever the app writes into
 a PDF must still be in every one of them."""
 
+import functools
 import importlib.util
 from pathlib import Path
 
@@ -14,6 +15,7 @@ FONTS_DIR = ROOT / "static" / "fonts"
 REGION_LETTERS = "ĐđČčĆćŠšŽžËëÇçЂЈЉЊЋЏЃЌЅђјљњћџѓќѕŚśŹźÂâ–—‘’“”„«»…·•€№"
 
 
+@functools.cache
 def subset_script():
     spec = importlib.util.spec_from_file_location("subset_fonts", ROOT / "scripts/subset-fonts.py")
     module = importlib.util.module_from_spec(spec)
