@@ -8,9 +8,9 @@ import sqlalchemy as sa
 from flask import current_app, has_request_context, request, url_for
 
 from schoolmgr.extensions import db
+from schoolmgr.i18n import current_language, ngettext
 from schoolmgr.i18n import gettext as _
 from schoolmgr.i18n import lazy_gettext as _l
-from schoolmgr.i18n import ngettext
 from schoolmgr.memo import request_memo
 from schoolmgr.models import (
     Certificate,
@@ -47,10 +47,29 @@ NAV_ITEMS = [
 ]
 
 
-def nav_items(user) -> list[dict]:
+@dataclass(frozen=True)
+class NavLink:
+    url: str
+    label: str
+    active: bool  # the current page's entry
+
+
+def nav_items(user) -> tuple[NavLink, ...]:
+    """The entries `user` sees, the current page's marked active. The same for every visitor
+    with the same role, page and language: each worker builds them once for each."""
     if not has_request_context():  # emails rendered by services, CLI commands and workers
-        return []
-    items = []
+        return ()
+    role = user.role if user.is_authenticated else None
+    key = (role, request.endpoint, request.script_root, current_language())
+    built = current_app.extensions.setdefault("schoolmgr_nav", {})
+    links = built.get(key)
+    if links is None:
+        links = built[key] = tuple(_build_nav(user))
+    return links
+
+
+def _build_nav(user) -> list[NavLink]:
+    links = []
     for item in NAV_ITEMS:
         if item.endpoint not in current_app.view_functions:
             continue
@@ -59,11 +78,9 @@ def nav_items(user) -> list[dict]:
                 continue
             if item.roles and not user.has_role(*item.roles):
                 continue
-        url = url_for(item.endpoint)
-        items.append(
-            {"url": url, "label": str(item.label), "active": request.endpoint == item.endpoint}
-        )
-    return items
+        active = request.endpoint == item.endpoint
+        links.append(NavLink(url_for(item.endpoint), str(item.label), active))
+    return links
 
 
 # --------------------------------------------------------------------------------------------

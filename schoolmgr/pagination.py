@@ -12,6 +12,7 @@ from flask import abort, current_app, request
 from flask_sqlalchemy.pagination import Pagination
 from sqlalchemy import Select
 
+from schoolmgr import readonly
 from schoolmgr.extensions import db
 
 # Beyond this the offset would overflow the database driver's integers (a 500, not a 404).
@@ -101,12 +102,11 @@ class KeysFirstPagination(Pagination):
             "page_limit": self.per_page,
             "page_offset": self._query_offset,
         }
-        keys = list(db.session.scalars(_page_of(self._query_args["select"]), params))
+        keys = list(readonly.rows(_page_of(self._query_args["select"]), params).scalars())
         found = {}
         if keys:
             found = {
-                row[0]: row
-                for row in db.session.execute(self._query_args["rows"], {"page_keys": keys})
+                row[0]: row for row in readonly.rows(self._query_args["rows"], {"page_keys": keys})
             }
         # In the list's order; a row deleted between the two statements is left out.
         return self._query_args["build"]([found[key] for key in keys if key in found])
@@ -132,11 +132,14 @@ class CountedPagination(Pagination):
             "page_offset": self._query_offset,
         }
         counted, of_columns = _counted_page(select)
-        rows = db.session.execute(counted, params).all()
-        self._counted = rows[0][-1] if rows else None
+        if of_columns:
+            page = readonly.rows(counted, params).all()
+        else:
+            page = db.session.execute(counted, params).all()
+        self._counted = page[0][-1] if page else None
         if build is not None:
-            return build([row[:-1] for row in rows])
-        return rows if of_columns else [row[0] for row in rows]
+            return build([row[:-1] for row in page])
+        return page if of_columns else [row[0] for row in page]
 
     def _query_count(self) -> int:
         if self._counted is not None:

@@ -1,5 +1,6 @@
 """The public pages: what a visitor sees of the school's editions and modules."""
 
+import re
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -223,6 +224,36 @@ def test_navigation_depends_on_role(client, login):
     login(role=Role.STAFF)
     staff = client.get("/").text
     assert "Sign out" in staff and "Programme staff" in staff
+
+
+def main_navigation(page: str) -> list[str]:
+    """The main menu's entries as shown, the current page's marked with a star."""
+    menu = re.search(r'<ul class="navbar-nav me-auto">(.*?)</ul>', page, re.S).group(1)
+    links = re.findall(r'<a class="nav-link[^"]*"[^>]*?( aria-current="page")?>([^<]+)</a>', menu)
+    return [label + ("*" if current else "") for current, label in links]
+
+
+def test_the_main_menu_follows_each_visit_role_page_and_language(client, login):
+    """Each worker builds a menu once for a role, page and language: one visitor's menu
+    never shows up on another's visit."""
+    assert main_navigation(client.get("/").text) == ["Editions*", "Modules", "Verify a certificate"]
+    assert main_navigation(client.get("/modules").text) == [
+        "Editions",
+        "Modules*",
+        "Verify a certificate",
+    ]
+    albanian = client.get("/modules", headers={"Accept-Language": "sq"}).text
+    assert main_navigation(albanian)[:2] == ["Edicionet", "Modulet*"]
+
+    login(role=Role.PARTICIPANT)
+    participant = main_navigation(client.get("/").text)
+    assert participant[:3] == ["Editions*", "Modules", "My registrations"]
+    assert "Programme" not in participant
+
+    login(role=Role.STAFF)
+    staff = main_navigation(client.get("/modules").text)
+    assert {"Modules*", "Programme", "People", "Reports"} <= set(staff)
+    assert "My registrations" not in staff
 
 
 def test_series_page_is_paginated_newest_first(client, monkeypatch, make_edition):

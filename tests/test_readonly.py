@@ -9,7 +9,7 @@ from flask import request
 from schoolmgr.auth.access import role_required
 from schoolmgr.extensions import db
 from schoolmgr.models import Module, Role
-from schoolmgr.readonly import read_only
+from schoolmgr.readonly import read_only, rows
 
 
 def test_a_read_only_page_that_tries_to_write_is_refused_and_stores_nothing(app, client):
@@ -123,3 +123,26 @@ def test_the_staff_list_and_the_roster_read_everything_outside_a_transaction_on_
         assert modes and "AUTOCOMMIT" not in modes
     finally:
         sa.event.remove(db.engine, "before_cursor_execute", record)
+
+
+def test_rows_of_a_read_only_page_are_what_the_session_would_give(app, client):
+    """`rows` reads straight from the connection in a read-only view (nothing to flush there)
+    and through the session elsewhere, where a request's own unsaved change is seen."""
+    db.session.add(Module(name="Agile", slug="agile"))
+    db.session.commit()
+
+    def names():
+        if request.method == "POST":
+            db.session.add(Module(name="Remote Teams", slug="remote-teams"))  # not flushed yet
+        found = rows(sa.select(Module.name, Module.slug).order_by(Module.name)).all()
+        return "; ".join(f"{name} ({slug})" for name, slug in found)
+
+    app.add_url_rule("/_names", "names", read_only(names), methods=["GET", "POST"])
+
+    # The tests share one session with the requests: ending its transaction after each request
+    # gives back the connection, as the end of a request does.
+    assert client.get("/_names").text == "Agile (agile)"
+    db.session.rollback()
+    assert client.post("/_names").text == "Agile (agile); Remote Teams (remote-teams)"
+    db.session.rollback()  # the post did not commit
+    assert client.get("/_names").text == "Agile (agile)"

@@ -23,6 +23,7 @@ from schoolmgr.models import (
 )
 from schoolmgr.models.edition import why_registration_is_closed
 from schoolmgr.pagination import paginate
+from schoolmgr.readonly import rows
 from schoolmgr.text import name_collation
 
 
@@ -30,7 +31,7 @@ def accepted_counts(edition_ids: list[int]) -> dict[int, int]:
     """Accepted registrations per edition, in one query."""
     if not edition_ids:
         return {}
-    return dict(db.session.execute(_accepted_counts_query(), {"ids": edition_ids}).all())
+    return dict(rows(_accepted_counts_query(), {"ids": edition_ids}).all())
 
 
 @cache
@@ -123,7 +124,7 @@ def catalogue(
     the page shows an archived edition that has not ended yet, the only past one with seats).
     Each card's edition is a row of `_CARD_COLUMNS`, not an Edition."""
     upcoming_query, past_query = _catalogue_queries()
-    upcoming_rows = db.session.execute(upcoming_query, {"today": today}).all()
+    upcoming_rows = rows(upcoming_query, {"today": today}).all()
     past_pager = paginate(past_query, PAST_PER_PAGE, params={"today": today})
     counts = accepted_counts([e.id for e in past_pager.items if e.end_date >= today])
     counts.update({e.id: e.accepted for e in upcoming_rows})
@@ -193,7 +194,7 @@ def programme_of(edition_id: int) -> Programme:
     modules_query, trainers_query = _programme_queries(name_collation())
     modules: dict[int, ProgrammeModule] = {}
     sessions: list[ProgrammeSession] = []
-    for row in db.session.execute(modules_query, {"edition_id": edition_id}):
+    for row in rows(modules_query, {"edition_id": edition_id}):
         module = modules.get(row.id)
         if module is None:
             module = modules[row.id] = ProgrammeModule(
@@ -205,9 +206,7 @@ def programme_of(edition_id: int) -> Programme:
                     row.starts_at, row.ends_at, row.title, row.room, row.position, row.name
                 )
             )
-    for edition_module_id, full_name in db.session.execute(
-        trainers_query, {"edition_id": edition_id}
-    ):
+    for edition_module_id, full_name in rows(trainers_query, {"edition_id": edition_id}):
         modules[edition_module_id].trainers.append(full_name)
     return Programme(list(modules.values()), sessions)
 
