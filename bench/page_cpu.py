@@ -10,7 +10,8 @@ another checkout's code against the same data: run two trees in turn for an inte
 Prints `page=NAME cpu_median_ms=C wall_median_ms=W database_cpu_mean_ms=D n=N`; anonymous pages
 with the page cache off. D is the CPU PostgreSQL's processes for the database spent per request
 (read from /proc: PostgreSQL on this machine; the kernel counts in ticks of 10 ms, so take
-n >= 100).
+n >= 100). The page `ceiling` is bench/ceiling.py's bare-Flask app rendering the home page's
+template from the home page's data, as bench/pages.py serves it: home's figure against it.
 
     .venv/bin/python bench/page_cpu.py DATABASE_URL --instructions [--n 20]
 
@@ -41,7 +42,7 @@ parser.add_argument("db")
 parser.add_argument("--n", type=int, default=60)
 parser.add_argument("--profile")
 parser.add_argument("--profile-out", help="also save the profile there, for pstats")
-parser.add_argument("--pages", default="home,edition,registrations,roster")
+parser.add_argument("--pages", default="home,edition,registrations,roster,ceiling")
 parser.add_argument("--instructions", action="store_true", help="count instructions (callgrind)")
 args = parser.parse_args()
 if args.instructions and not callgrind.under_callgrind():
@@ -82,6 +83,7 @@ with app.app_context():
     )
     staff = db.session.scalar(sa.text("select email from users where role='staff' order by id"))
 pages = {
+    "ceiling": ("/", False),
     "home": ("/", False),
     "edition": (f"/editions/{slug}", False),
     "registrations": (f"/staff/editions/{slug}/registrations", True),
@@ -101,19 +103,30 @@ r = client.post(
     headers={"Referer": "https://localhost/login"},
 )
 assert r.status_code == 302, r.status_code
+from bench.ceiling import create_ceiling_app  # noqa: E402
+from bench.pages import home_cards_as_plain_data  # noqa: E402
+
+ceiling = create_ceiling_app(home_cards_as_plain_data(app)).test_client()
+
+
+def client_of(name: str):
+    if name == "ceiling":
+        return ceiling
+    return client if pages[name][1] else anon
+
+
 wanted = args.pages.split(",")
 for name in wanted:  # warm up
-    url, signed = pages[name]
+    url = pages[name][0]
     for _ in range(3):
-        resp = (client if signed else anon).get(url)
+        resp = client_of(name).get(url)
         assert resp.status_code == 200, (name, resp.status_code)
 
 gc.collect()  # start-up objects out of the collector's full passes, as wsgi.py does
 gc.freeze()
 
 if args.instructions:  # under callgrind (above): collect these requests only
-    url, signed = pages[wanted[0]]
-    c = client if signed else anon
+    url, c = pages[wanted[0]][0], client_of(wanted[0])
     with callgrind.collecting():
         for _ in range(args.n):
             c.get(url)
@@ -123,8 +136,7 @@ if args.profile:
     import cProfile
     import pstats
 
-    url, signed = pages[args.profile]
-    c = client if signed else anon
+    url, c = pages[args.profile][0], client_of(args.profile)
     prof = cProfile.Profile(time.process_time)  # CPU, not the waits on the database
     prof.enable()
     for _ in range(args.n):
@@ -167,8 +179,7 @@ wall = {n: [] for n in wanted}
 database = dict.fromkeys(wanted, 0.0)
 for _ in range(args.n):
     for name in wanted:
-        url, signed = pages[name]
-        c = client if signed else anon
+        url, c = pages[name][0], client_of(name)
         d0 = database_cpu_seconds(pids)
         t0, c0 = time.perf_counter(), time.process_time()
         resp = c.get(url)
