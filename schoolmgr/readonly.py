@@ -9,8 +9,8 @@ statements the driver has prepared (psycopg prepares a statement run five times,
 all on a rollback): PostgreSQL then no longer plans them anew on each visit.
 
 In such a view, `rows` reads a select of columns straight from the connection: with nothing to
-flush and no ORM objects to build, the session's way to run a statement is only overhead (about a
-quarter of a millisecond a statement, a seventh of the home page's work).
+flush, the session's ORM execution path (its compile state, events and result adapting) is only
+overhead, about half a million instructions a statement (the home page's two: a twentieth of it).
 
 A view marked `read_only` that tries to write is refused (RuntimeError, a 500): its statements
 would each commit on their own, so a failure half-way would leave half the change. Only GET (and
