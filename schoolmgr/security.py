@@ -42,6 +42,15 @@ CONTENT_SECURITY_POLICY = "; ".join(
     ]
 )
 HSTS_VALUE = "max-age=31536000; includeSubDomains"
+# Set on every response unless the view has set its own.
+SECURITY_HEADERS = (
+    ("Content-Security-Policy", CONTENT_SECURITY_POLICY),
+    ("X-Content-Type-Options", "nosniff"),
+    ("X-Frame-Options", "DENY"),
+    ("Referrer-Policy", "same-origin"),
+    ("Cross-Origin-Opener-Policy", "same-origin"),
+    ("Permissions-Policy", "camera=(self), microphone=(), geolocation=(), payment=()"),
+)
 PRIVATE_CACHE_CONTROL = "private, no-store"
 # Personal data served without a signed-in user (the URL's token is the credential).
 PERSONAL_DATA_ENDPOINTS = frozenset({"registration.calendar_feed"})
@@ -178,14 +187,9 @@ def init_app(app: Flask) -> None:
         if not app.config.get("SECURITY_HEADERS", True):
             return response
         headers = response.headers
-        headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
-        headers.setdefault("X-Content-Type-Options", "nosniff")
-        headers.setdefault("X-Frame-Options", "DENY")
-        headers.setdefault("Referrer-Policy", "same-origin")
-        headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
-        headers.setdefault(
-            "Permissions-Policy", "camera=(self), microphone=(), geolocation=(), payment=()"
-        )
+        # One pass over the response's headers (each setdefault would scan them again).
+        present = {key.lower() for key, _value in headers}
+        headers.extend([(k, v) for k, v in SECURITY_HEADERS if k.lower() not in present])
         if app.config.get("SESSION_COOKIE_SECURE") or request.is_secure:
             headers.setdefault("Strict-Transport-Security", HSTS_VALUE)
         return response

@@ -29,6 +29,18 @@ def test_every_response_carries_the_security_headers(client):
         assert "Strict-Transport-Security" not in headers
 
 
+def test_a_header_a_page_sets_itself_is_kept_and_not_doubled(app, client):
+    def embeddable():
+        return "shown in a frame", 200, {"x-frame-options": "SAMEORIGIN"}
+
+    app.add_url_rule("/_embeddable", "embeddable", embeddable)
+    headers = client.get("/_embeddable").headers
+
+    assert headers.getlist("X-Frame-Options") == ["SAMEORIGIN"]
+    assert headers["X-Content-Type-Options"] == "nosniff"
+    assert "frame-ancestors 'none'" in headers["Content-Security-Policy"]
+
+
 def test_templates_have_no_inline_scripts_or_event_handlers():
     """The CSP blocks them, so any that creep in would silently stop working."""
     from pathlib import Path
