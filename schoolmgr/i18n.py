@@ -140,6 +140,12 @@ def fmt_number(value: float | int | str | None) -> str:
     return numbers.format_decimal(value, locale=_locale())
 
 
+def fmt_count(value: int) -> str:
+    """A whole count as fmt_number writes it ("1.234"); below a thousand the plain digits,
+    which every language of the app writes alike, without asking Babel."""
+    return str(value) if -1000 < value < 1000 else fmt_number(value)
+
+
 def fmt_decimal(value: float | None, digits: int = 2, at_least: int | None = None) -> str:
     """A mean or score with `digits` decimals ("4,50" in Croatian), or between `at_least` and
     `digits` of them ("4,0", "4,33" with `at_least=1`)."""
@@ -199,36 +205,40 @@ def get_translations():
     return translations
 
 
-def gettext(string: str, **variables) -> str:
-    s = get_translations().ugettext(string)
-    return s % variables if variables else s
-
-
-def _counted(translated: str, num: int, variables: dict) -> str:
-    """A plural phrase's count written as the reader's language groups digits ("1,234 seats",
-    "1.234 mjesta", "1 234 vende"): the catalogues keep `%(num)d`, shown as fmt_number(num).
-    Below a thousand every language of the app writes the plain digits, without asking Babel
-    (a dozen counts on the home page)."""
-    if "num" in variables or -1000 < num < 1000 or "%(num)d" not in translated:
-        variables.setdefault("num", num)
-    else:
-        variables["num"] = fmt_number(num)
-        translated = translated.replace("%(num)d", "%(num)s")
+def _grouped(translated: str, variables: dict) -> str:
+    """Counts written as the reader's language groups digits ("1,234 seats", "1.234 mjesta",
+    "1 234 vende"): the catalogues keep `%(n)d`, and a count from a thousand on is shown as
+    fmt_number(n). Below, every language of the app writes the plain digits, without asking
+    Babel (a dozen counts on the home page). A year (`year`) is not a count: "since 2019"."""
+    for name, value in variables.items():
+        if type(value) is int and not -1000 < value < 1000 and name != "year":
+            placeholder = f"%({name})d"
+            if placeholder in translated:
+                variables[name] = fmt_number(value)
+                translated = translated.replace(placeholder, f"%({name})s")
     return translated
 
 
+def _formatted(translated: str, variables: dict) -> str:
+    return _grouped(translated, variables) % variables if variables else translated
+
+
+def gettext(string: str, **variables) -> str:
+    return _formatted(get_translations().ugettext(string), variables)
+
+
 def ngettext(singular: str, plural: str, num: int, **variables) -> str:
-    return _counted(get_translations().ungettext(singular, plural, num), num, variables) % variables
+    variables.setdefault("num", num)
+    return _formatted(get_translations().ungettext(singular, plural, num), variables)
 
 
 def pgettext(context: str, string: str, **variables) -> str:
-    s = get_translations().upgettext(context, string)
-    return s % variables if variables else s
+    return _formatted(get_translations().upgettext(context, string), variables)
 
 
 def npgettext(context: str, singular: str, plural: str, num: int, **variables) -> str:
-    translated = get_translations().unpgettext(context, singular, plural, num)
-    return _counted(translated, num, variables) % variables
+    variables.setdefault("num", num)
+    return _formatted(get_translations().unpgettext(context, singular, plural, num), variables)
 
 
 # Templates translate through the same catalogue. Jinja's i18n extension reaches it through
@@ -240,6 +250,7 @@ def npgettext(context: str, singular: str, plural: str, num: int, **variables) -
 
 
 def _shown(eval_ctx: EvalContext, translated: str, variables: dict) -> str:
+    translated = _grouped(translated, variables)
     if eval_ctx.autoescape:
         translated = Markup(translated)
     # Without variables or a %, formatting would give the same string.
@@ -253,8 +264,8 @@ def template_gettext(eval_ctx: EvalContext, string: str, **variables) -> str:
 
 @pass_eval_context
 def template_ngettext(eval_ctx: EvalContext, singular: str, plural: str, num: int, **variables):
-    translated = get_translations().ungettext(singular, plural, num)
-    return _shown(eval_ctx, _counted(translated, num, variables), variables)
+    variables.setdefault("num", num)
+    return _shown(eval_ctx, get_translations().ungettext(singular, plural, num), variables)
 
 
 @pass_eval_context
@@ -268,8 +279,9 @@ def template_npgettext(
     eval_ctx: EvalContext, context: str, singular: str, plural: str, num: int, **variables
 ) -> str:
     variables.setdefault("context", context)
+    variables.setdefault("num", num)
     translated = get_translations().unpgettext(context, singular, plural, num)
-    return _shown(eval_ctx, _counted(translated, num, variables), variables)
+    return _shown(eval_ctx, translated, variables)
 
 
 def lazy_gettext(string: str, **variables) -> LazyString:

@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from flask import current_app, has_request_context, request, url_for
 
 from schoolmgr.extensions import db
-from schoolmgr.i18n import current_language, ngettext
+from schoolmgr.i18n import current_language, fmt_count, ngettext
 from schoolmgr.i18n import gettext as _
 from schoolmgr.i18n import lazy_gettext as _l
 from schoolmgr.memo import request_memo
@@ -139,7 +139,7 @@ def _count_sessions(edition: Edition) -> TabCount:
     modules, sessions, _held, _certificates = _edition_counts(edition)
     spoken = ngettext("%(num)d module", "%(num)d modules", modules) + ", "
     spoken += ngettext("%(num)d session", "%(num)d sessions", sessions)
-    return TabCount(str(sessions), spoken)
+    return TabCount(fmt_count(sessions), spoken)
 
 
 def _count_registrations(edition: Edition) -> TabCount:
@@ -149,22 +149,21 @@ def _count_registrations(edition: Edition) -> TabCount:
     spoken = _("%(a)d accepted of %(c)d seats", a=accepted, c=edition.capacity)
     if pending:
         spoken += ", " + _("%(p)d to decide", p=pending)
-    return TabCount(f"{accepted}/{edition.capacity}", spoken)
+    return TabCount(f"{fmt_count(accepted)}/{fmt_count(edition.capacity)}", spoken)
 
 
 def _count_sessions_held(edition: Edition) -> TabCount:
     _modules, total, held, _certificates = _edition_counts(edition)
     return TabCount(
-        f"{held}/{total}",
+        f"{fmt_count(held)}/{fmt_count(total)}",
         ngettext("%(h)d of %(num)d session held", "%(h)d of %(num)d sessions held", total, h=held),
     )
 
 
 def _count_certificates(edition: Edition) -> TabCount:
     issued = _edition_counts(edition)[3]
-    return TabCount(
-        str(issued), ngettext("%(num)d certificate issued", "%(num)d certificates issued", issued)
-    )
+    spoken = ngettext("%(num)d certificate issued", "%(num)d certificates issued", issued)
+    return TabCount(fmt_count(issued), spoken)
 
 
 EDITION_TABS = [

@@ -101,6 +101,30 @@ def test_every_staff_edition_page_has_the_same_tabs_with_counts(client, login, e
         assert [text.split()[0] for text, _, is_current in tabs if is_current] == [current], url
 
 
+@pytest.mark.parametrize(
+    "language, registrations",
+    [
+        ("en", "Registrations 3/2,500 (3 accepted of 2,500 seats)"),
+        ("bs", "Prijave 3/2.500 (Primljeno: 3, mjesta: 2.500)"),
+        # A no-break space groups the thousands; tabs_of reads it as a space.
+        ("sq", "Regjistrimet 3/2 500 (3 të pranuar nga 2 500 vende)"),
+    ],
+)
+def test_a_tab_writes_large_counts_as_the_language_groups_digits(
+    client, login, edition, language, registrations
+):
+    """A webinar for the whole region: its badge and what a screen reader hears both group."""
+    edition.capacity = 2500
+    db.session.commit()
+    staff = login(role=Role.STAFF)
+    staff.preferred_language = language
+    db.session.commit()
+
+    tabs = tabs_of(client.get(f"/staff/editions/{edition.slug}/registrations").text)
+
+    assert tabs[1][0] == registrations
+
+
 def test_registrations_keep_their_own_sub_tabs_under_the_registrations_tab(client, login, edition):
     login(role=Role.STAFF)
     html = client.get(f"/staff/editions/{edition.slug}/registrations/overview").text
