@@ -141,10 +141,15 @@ def fmt_number(value: float | int | str | None) -> str:
     return numbers.format_decimal(value, locale=_locale())
 
 
+def _grouped_digits(value: int) -> bool:
+    """Whether a count needs Babel: below a thousand every language of the app writes the
+    plain digits (and a page shows dozens of such counts)."""
+    return not -1000 < value < 1000
+
+
 def fmt_count(value: int) -> str:
-    """A whole count as fmt_number writes it ("1.234"); below a thousand the plain digits,
-    which every language of the app writes alike, without asking Babel."""
-    return str(value) if -1000 < value < 1000 else fmt_number(value)
+    """A whole count as fmt_number writes it ("1.234"), without asking Babel below a thousand."""
+    return fmt_number(value) if _grouped_digits(value) else str(value)
 
 
 def fmt_decimal(value: float | None, digits: int = 2, at_least: int | None = None) -> str:
@@ -212,13 +217,12 @@ def get_translations():
 def _grouped(translated: str, variables: dict) -> str:
     """Counts written as the reader's language groups digits ("1,234 seats", "1.234 mjesta",
     "1 234 vende"): the catalogues keep `%(n)d`, and a count from a thousand on is shown as
-    fmt_number(n). Below, every language of the app writes the plain digits, without asking
-    Babel (a dozen counts on the home page). A year (`year`) is not a count: "since 2019"."""
+    fmt_count(n). A year (`year`) is not a count: "since 2019"."""
     for name, value in variables.items():
-        if type(value) is int and not -1000 < value < 1000 and name != "year":
+        if type(value) is int and _grouped_digits(value) and name != "year":
             placeholder = f"%({name})d"
             if placeholder in translated:
-                variables[name] = fmt_number(value)
+                variables[name] = fmt_count(value)
                 translated = translated.replace(placeholder, f"%({name})s")
     return translated
 

@@ -187,9 +187,10 @@ def init_app(app: Flask) -> None:
         if not app.config.get("SECURITY_HEADERS", True):
             return response
         headers = response.headers
+        wanted = SECURITY_HEADERS
+        if app.config.get("SESSION_COOKIE_SECURE") or request.is_secure:
+            wanted += (("Strict-Transport-Security", HSTS_VALUE),)
         # One pass over the response's headers (each setdefault would scan them again).
         present = {key.lower() for key, _value in headers}
-        headers.extend([(k, v) for k, v in SECURITY_HEADERS if k.lower() not in present])
-        if app.config.get("SESSION_COOKIE_SECURE") or request.is_secure:
-            headers.setdefault("Strict-Transport-Security", HSTS_VALUE)
+        headers.extend([(k, v) for k, v in wanted if k.lower() not in present])
         return response
