@@ -20,12 +20,13 @@ from xml.etree import ElementTree
 
 import cssselect2
 import jinja2
-from weasyprint import CSS, HTML
+from weasyprint import CSS, DEFAULT_OPTIONS, HTML
 from weasyprint import html as weasyprint_html
 from weasyprint.text.fonts import FontConfiguration
 from weasyprint.urls import URLFetcher, URLFetcherResponse
 
 from schoolmgr import i18n
+from schoolmgr.pdf_styles import StyleSharingDocument
 
 ROOT_DIR = Path(__file__).resolve().parent.parent
 STATIC_DIR = ROOT_DIR / "static"
@@ -127,6 +128,8 @@ class PrintHTML(HTML):
     `user_agent`, a parsed CSS)."""
 
     user_agent: CSS | None = None
+    # Computed styles shared with the process's other documents (pdf_styles); tests compare.
+    share_styles = True
 
     @classmethod
     def from_xhtml(cls, html: str, base_url: str, url_fetcher: URLFetcher) -> "PrintHTML":
@@ -149,6 +152,15 @@ class PrintHTML(HTML):
         )
         document.etree_element = document.wrapper_element.etree_element
         return document
+
+    def render(self, font_config=None, counter_style=None, color_profiles=None, **options):
+        """Lay out with the process's shared computed styles (pdf_styles)."""
+        if not self.share_styles:
+            return super().render(font_config, counter_style, color_profiles, **options)
+        options = {**DEFAULT_OPTIONS, **options}
+        return StyleSharingDocument._render(
+            self, font_config, counter_style, color_profiles, options
+        )
 
     def _ua_stylesheets(self, forms=False):
         sheets = [self.user_agent or user_agent_stylesheet()]

@@ -515,3 +515,16 @@ def test_no_template_turns_autoescape_off():
         if path.is_file() and re.search(r"autoescape\s+false", path.read_text())
     ]
     assert offenders == []
+
+
+def test_a_sign_in_sheet_is_the_same_pdf_when_its_styles_are_computed_for_it_alone(
+    client, login, world, monkeypatch
+):
+    """PDFs share computed styles across documents (pdf_styles); a sheet does not show it."""
+    from schoolmgr import pdf  # noqa: PLC0415
+
+    login(world["trainer"])
+    url = f"/trainer/sessions/{world['session'].id}/sheet.pdf"
+    shared = [client.get(url).data for _ in range(2)]
+    monkeypatch.setattr(pdf.PrintHTML, "share_styles", False)
+    assert client.get(url).data == shared[0] == shared[1]

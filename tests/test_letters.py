@@ -160,3 +160,17 @@ def test_privacy_export_holds_announcements_and_letters_and_anonymising_removes_
     assert db.session.query(InvitationLetter).count() == 0
     row = db.session.query(AnnouncementRecipient).filter_by(user_id=user.id).one()
     assert "Đorđe" not in row.body_text and "Đorđe" not in row.subject
+
+
+def test_a_letter_is_the_same_pdf_when_its_styles_are_computed_for_it_alone(
+    letter_world, client, login, monkeypatch
+):
+    """PDFs share computed styles across documents (pdf_styles); a letter does not show it."""
+    from schoolmgr import pdf  # noqa: PLC0415
+
+    registration = letter_world["registration"]
+    login(registration.user)
+    url = f"/me/letters/{registration.id}.pdf"
+    shared = [client.get(url).data for _ in range(2)]
+    monkeypatch.setattr(pdf.PrintHTML, "share_styles", False)
+    assert client.get(url).data == shared[0] == shared[1]

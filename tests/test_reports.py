@@ -388,3 +388,15 @@ def test_the_demo_school_gives_real_figures(db):
     types = by_label(report.by_institution_type)
     assert {"Ministry", "Local government", "Agency or other central body"} <= set(types)
     assert any(e.attendance_rate for e in report.editions)
+
+
+def test_the_funder_pdf_is_the_same_when_its_styles_are_computed_for_it_alone(
+    client, login, world, monkeypatch
+):
+    """PDFs share computed styles across documents (pdf_styles); a report does not show it."""
+    from schoolmgr import pdf  # noqa: PLC0415
+
+    login(role="staff")
+    shared = [client.get("/staff/reports/funder-report.pdf").data for _ in range(2)]
+    monkeypatch.setattr(pdf.PrintHTML, "share_styles", False)
+    assert client.get("/staff/reports/funder-report.pdf").data == shared[0] == shared[1]
