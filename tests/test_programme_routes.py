@@ -293,6 +293,25 @@ def test_duplicate_page_creates_next_season(client, login, make_session, db):
     assert len(copy.edition_modules[0].sessions) == 1
 
 
+@pytest.mark.parametrize("start", ["9999-12-31", "0001-01-02"])
+def test_duplicating_to_a_day_whose_sessions_leave_the_calendar_says_so(
+    client, login, make_session, db, start
+):
+    session = make_session()
+    edition = session.edition_module.edition
+    editions_before = db.session.scalar(sa.select(sa.func.count()).select_from(Edition))
+    login(role=Role.STAFF)
+    response = client.post(
+        f"/staff/editions/{edition.slug}/duplicate",
+        data={"title": "Far away", "slug": "far-away", "start_date": start},
+    )
+    assert response.status_code == 400
+    assert "would fall outside the calendar" in response.text
+    assert 'id="start_date"' in response.text and "is-invalid" in response.text
+    db.session.expire_all()
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Edition)) == editions_before
+
+
 def test_schedule_week_and_day_views(client, login, make_session):
     session = make_session(title="Opening plenary")
     edition = session.edition_module.edition

@@ -363,6 +363,25 @@ def _shift(dt: datetime | None, days: timedelta, tz: ZoneInfo) -> datetime | Non
     return to_utc(here.date() + days, here.time().replace(tzinfo=None), tz)
 
 
+def _shifts_within_calendar(edition: Edition, days: timedelta) -> bool:
+    """Whether every date and time of `edition` moved by `days` is still a date (year 1–9999)."""
+    sessions = [s for em in edition.edition_modules for s in em.sessions]
+    moments = [
+        edition.registration_opens_at,
+        edition.registration_closes_at,
+        edition.quota_release_at,
+        *(s.starts_at for s in sessions),
+        *(s.ends_at for s in sessions),
+    ]
+    try:
+        edition.end_date + days
+        for moment in moments:
+            _shift(moment, days, edition.tz)
+    except OverflowError:
+        return False
+    return True
+
+
 @rolls_back
 def duplicate_edition(edition: Edition, *, title: str, slug: str, start_date: date) -> Edition:
     """Start the next season from `edition`: modules, trainers and sessions, shifted in time.
@@ -381,6 +400,15 @@ def duplicate_edition(edition: Edition, *, title: str, slug: str, start_date: da
         )
     days = start_date - edition.start_date
     tz = edition.tz
+    if not _shifts_within_calendar(edition, days):
+        raise ProgrammeError(
+            _(
+                "The new edition’s dates and sessions would fall outside the calendar. "
+                "Choose another first day."
+            ),
+            "dates_out_of_range",
+            field="start_date",
+        )
     copy = Edition(status=EditionStatus.DRAFT)
     for name in EDITION_FIELDS:
         setattr(copy, name, getattr(edition, name))
