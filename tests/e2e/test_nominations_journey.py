@@ -173,3 +173,20 @@ def test_nomination_and_seat_pages_pass_axe_and_fit_a_phone(browser, live_server
         context.close()
     assert {path: v for path, v in violations.items() if v} == {}
     assert sideways == [], "these pages scroll sideways at 390 px"
+
+
+def test_the_seats_per_country_show_every_column_on_a_laptop(browser, live_server, demo):
+    """Six columns in Bosnian, whose headings are the longest: none hides behind a scroll."""
+    context = browser.new_context(
+        base_url=live_server.url, locale="en-GB", viewport={"width": 1280, "height": 800}
+    )
+    page = context.new_page()
+    sign_in_as(page, "staff@example.org")
+    page.locator(".language-bar select").select_option("bs")
+    page.locator(".language-bar button[type=submit]").click()
+    expect(page.locator("html")).to_have_attribute("lang", "bs")
+    page.goto(f"/staff/editions/{LAB}/registrations/overview")
+    table = page.locator("#country-seats")
+    expect(table.locator("thead th").last).to_have_text("Nominovan")
+    assert table.evaluate("t => t.scrollWidth <= t.parentElement.clientWidth")
+    context.close()
