@@ -1,5 +1,7 @@
 """Form pieces shared by every area: choice lists, common validators and fields, GET forms."""
 
+from datetime import date
+
 from flask_wtf import FlaskForm
 from markupsafe import Markup, escape
 from wtforms import HiddenField, PasswordField, SearchField, SelectField, StringField
@@ -48,6 +50,21 @@ class NoControlCharacters:
             ord(c) < 32 and c not in "\n\r\t" or ord(c) == 127 for c in value
         ):
             raise ValidationError(_l("This field contains characters that are not allowed."))
+
+
+# The days the school's calendar is for: an edition, its registration window, a session, a seat
+# release. A day outside them is a typing slip (20255) or a probe, and the calendar has no room
+# around the year 9999 for the week views and time zones such days go through.
+SCHOOL_DAYS = (date(2000, 1, 1), date(2099, 12, 31))
+
+
+class WithinSchoolDays:
+    """A day of SCHOOL_DAYS (an empty optional field passes)."""
+
+    def __call__(self, form, field):
+        first, last = SCHOOL_DAYS
+        if field.data is not None and not first <= field.data <= last:
+            raise ValidationError(_l("Enter a day from the year 2000 to 2099."))
 
 
 class OneLine:

@@ -117,6 +117,13 @@ def test_staff_create_an_edition_and_see_its_programme_page(client, login, db):
         ({"capacity": "0"}, "Number must be"),
         ({"title": ""}, "This field is required"),
         ({"start_date": "31/02/2027"}, "Not a valid date"),
+        # Days past the school's calendar: a slip of the keyboard, or the calendar's end.
+        ({"end_date": "2100-10-22"}, "Enter a day from the year 2000 to 2099."),
+        (
+            {"start_date": "9999-12-30", "end_date": "9999-12-31"},
+            "Enter a day from the year 2000 to 2099.",
+        ),
+        ({"registration_opens_date": "0001-01-01"}, "Enter a day from the year 2000 to 2099."),
     ],
 )
 def test_bad_edition_input_is_shown_next_to_the_field(client, login, db, overrides, message):
@@ -293,8 +300,8 @@ def test_duplicate_page_creates_next_season(client, login, make_session, db):
     assert len(copy.edition_modules[0].sessions) == 1
 
 
-@pytest.mark.parametrize("start", ["9999-12-31", "0001-01-02"])
-def test_duplicating_to_a_day_whose_sessions_leave_the_calendar_says_so(
+@pytest.mark.parametrize("start", ["9999-12-31", "0001-01-02", "2100-01-04"])
+def test_duplicating_to_a_day_past_the_school_calendar_says_so(
     client, login, make_session, db, start
 ):
     session = make_session()
@@ -306,7 +313,7 @@ def test_duplicating_to_a_day_whose_sessions_leave_the_calendar_says_so(
         data={"title": "Far away", "slug": "far-away", "start_date": start},
     )
     assert response.status_code == 400
-    assert "would fall outside the calendar" in response.text
+    assert "Enter a day from the year 2000 to 2099." in response.text
     assert 'id="start_date"' in response.text and "is-invalid" in response.text
     db.session.expire_all()
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Edition)) == editions_before
@@ -328,6 +335,11 @@ def test_schedule_week_and_day_views(client, login, make_session):
     )
     assert "Opening plenary" not in other_day.text
     assert client.get(f"/staff/editions/{edition.slug}/schedule?day=garbage").status_code == 200
+    # A day at either end of the calendar shows the edition's first week, as a garbled one does.
+    for query in ("day=9999-12-31", "view=day&day=9999-12-28", "day=0001-01-01"):
+        page = client.get(f"/staff/editions/{edition.slug}/schedule?{query}")
+        assert page.status_code == 200, query
+    assert "Opening plenary" in page.text
 
 
 def test_module_catalogue_create_retire_and_refuse_delete_in_use(

@@ -255,6 +255,17 @@ def test_duplicate_with_a_taken_slug_suggests_one(db, make_edition):
     assert exc.value.suggestion == "school-2"
 
 
+@pytest.mark.parametrize("start", [date(9999, 12, 31), date(1, 1, 2)])
+def test_duplicate_refuses_dates_whose_sessions_would_leave_the_calendar(db, make_session, start):
+    """The form keeps days within the school's years; the service holds for any edition."""
+    old = make_session().edition_module.edition
+    editions_before = db.session.scalar(sa.select(sa.func.count()).select_from(Edition))
+    with pytest.raises(ProgrammeError) as exc:
+        editions.duplicate_edition(old, title="Far away", slug="far-away", start_date=start)
+    assert exc.value.problems[0][::2] == ("start_date", "dates_out_of_range")
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Edition)) == editions_before
+
+
 # --- module catalogue and programme -------------------------------------------------------
 
 

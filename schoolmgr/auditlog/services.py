@@ -1,7 +1,7 @@
 """Reading the audit trail: filters over action, actor, edition and dates."""
 
 from dataclasses import dataclass
-from datetime import date, time, timedelta
+from datetime import date, datetime, time, timedelta
 
 import sqlalchemy as sa
 from sqlalchemy.orm import selectinload
@@ -37,13 +37,20 @@ def events(f: AuditFilter) -> sa.Select:
         query = query.where(AuditEvent.actor_id == f.actor_id)
     if f.edition_id:
         query = query.where(AuditEvent.edition_id == f.edition_id)
-    if f.date_from:
-        query = query.where(AuditEvent.created_at >= to_utc(f.date_from, time(0), f.tz))
-    if f.date_to:
-        query = query.where(
-            AuditEvent.created_at < to_utc(f.date_to + timedelta(days=1), time(0), f.tz)
-        )
+    if f.date_from and (start := _midnight(f.date_from, f.tz)):
+        query = query.where(AuditEvent.created_at >= start)
+    if f.date_to and (end := _midnight(f.date_to, f.tz, days_after=1)):
+        query = query.where(AuditEvent.created_at < end)
     return query
+
+
+def _midnight(day: date, tz: str, days_after: int = 0) -> datetime | None:
+    """The start of `day` (or of a day after it) where the school is, in UTC; None at either
+    end of the calendar (year 1, year 9999), where the bound leaves nothing out."""
+    try:
+        return to_utc(day + timedelta(days=days_after), time(0), tz)
+    except OverflowError:
+        return None
 
 
 def action_choices() -> list[str]:

@@ -16,7 +16,7 @@ class ProgrammeError(DomainError):
     session_outside_dates, session_ends_before_start, conflicts, session_has_attendance,
     module_has_attendance, module_chosen, module_has_materials, module_in_use, module_retired,
     module_already_added, not_a_trainer, has_registrations, bad_transition, email_taken,
-    invitation_invalid, invitation_expired, weak_password.
+    invitation_invalid, invitation_expired, weak_password, dates_out_of_range.
 
     `problems` lists (field, message) pairs so a form can show each message next to its field.
     """

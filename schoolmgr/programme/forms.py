@@ -32,6 +32,7 @@ from schoolmgr.forms import (
     NoControlCharacters,
     OneLineField,
     SearchBox,
+    WithinSchoolDays,
 )
 from schoolmgr.i18n import DEFAULT_LANGUAGE, LANGUAGES
 from schoolmgr.i18n import lazy_gettext as _l
@@ -119,13 +120,17 @@ class EditionForm(FlaskForm):
             "the same local clock time."
         ),
     )
-    start_date = DateField(_l("First day"), validators=[InputRequired()])
-    end_date = DateField(_l("Last day"), validators=[InputRequired()])
-    registration_opens_date = DateField(_l("Registration opens (day)"), validators=[Optional()])
+    start_date = DateField(_l("First day"), validators=[InputRequired(), WithinSchoolDays()])
+    end_date = DateField(_l("Last day"), validators=[InputRequired(), WithinSchoolDays()])
+    registration_opens_date = DateField(
+        _l("Registration opens (day)"), validators=[Optional(), WithinSchoolDays()]
+    )
     registration_opens_time = TimeField(
         _l("Registration opens (time)"), validators=[Optional()], default=None
     )
-    registration_closes_date = DateField(_l("Registration closes (day)"), validators=[Optional()])
+    registration_closes_date = DateField(
+        _l("Registration closes (day)"), validators=[Optional(), WithinSchoolDays()]
+    )
     registration_closes_time = TimeField(
         _l("Registration closes (time)"), validators=[Optional()], default=None
     )
@@ -266,7 +271,7 @@ class DuplicateForm(FlaskForm):
     slug = SlugField(_l("Web address"))
     start_date = DateField(
         _l("First day of the new edition"),
-        validators=[InputRequired()],
+        validators=[InputRequired(), WithinSchoolDays()],
         description=_l("Sessions and the registration window move by the same number of days."),
     )
 
@@ -311,7 +316,7 @@ class AcceptInvitationForm(FlaskForm):
 
 
 class SessionForm(FlaskForm):
-    day = DateField(_l("Day"), validators=[InputRequired()])
+    day = DateField(_l("Day"), validators=[InputRequired(), WithinSchoolDays()])
     start_time = TimeField(_l("Starts"), validators=[InputRequired()])
     end_time = TimeField(_l("Ends"), validators=[InputRequired()])
     title = StringField(_l("Title"), validators=[Length(max=200), NoControlCharacters()])

@@ -195,10 +195,7 @@ def schedule(slug: str):
     """The edition's sessions by week (default) or by day."""
     edition = _edition_or_404(slug)
     view = "day" if request.args.get("view") == "day" else "week"
-    try:
-        day = date.fromisoformat(request.args.get("day", ""))
-    except ValueError:
-        day = edition.start_date
+    day = sessions.schedule_day(request.args.get("day", ""), edition)
     first = day if view == "day" else sessions.week_start(day)
     length = 1 if view == "day" else 7
     return render_template(

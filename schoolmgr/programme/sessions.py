@@ -242,5 +242,21 @@ def schedule_days(edition: Edition, first: date, days: int) -> list[tuple[date, 
     return sorted(by_day.items())
 
 
+# Days a schedule shows: a week either side of them, in any time zone, is still a date.
+SCHEDULE_DAYS = (date(2, 1, 1), date(9998, 12, 31))
+
+
+def schedule_day(text: str, edition: Edition) -> date:
+    """The day a schedule link asks for (ISO), or the edition's first day when it names none."""
+    first, last = SCHEDULE_DAYS
+    try:
+        day = date.fromisoformat(text)
+    except ValueError:
+        day = edition.start_date
+    if not first <= day <= last:
+        day = edition.start_date
+    return min(max(day, first), last)
+
+
 def week_start(day: date) -> date:
     return day - timedelta(days=day.weekday())

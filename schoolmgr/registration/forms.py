@@ -23,6 +23,7 @@ from schoolmgr.forms import (
     NoControlCharacters,
     OneLineField,
     SearchBox,
+    WithinSchoolDays,
     country_choices,
 )
 from schoolmgr.i18n import lazy_gettext as _l
@@ -154,7 +155,7 @@ class CountrySeatsForm(FlaskForm):
     )
     release_date = DateField(
         _l("Release unused country seats on (day)"),
-        validators=[Optional()],
+        validators=[Optional(), WithinSchoolDays()],
         description=_l("From then on, free seats go to the waiting list in order, any country."),
     )
     release_time = TimeField(_l("at (time, edition's time zone)"), validators=[Optional()])
