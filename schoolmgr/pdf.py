@@ -1,8 +1,9 @@
 """PDF rendering with WeasyPrint: Jinja templates with plain values, only our own static files.
 
-Shared by certificates and sign-in sheets. Expensive objects (the font configuration, parsed
-stylesheets, the Jinja environment) are created once per process and reused: a new
-FontConfiguration per document is slow and leaks about 0.2 MB per document.
+Shared by certificates, invitation letters, sign-in sheets and the funder report. Expensive
+objects (the font configuration, parsed stylesheets, the Jinja environment, the elements'
+computed styles: pdf_styles) are created once per process and reused: a new FontConfiguration
+per document is slow and leaks about 0.2 MB per document.
 
 CSS stays in files under static/ (never inside <style> in a Jinja template: autoescaping mangles
 quoted font names and WeasyPrint then silently falls back to another font).
