@@ -1,7 +1,5 @@
 """Form pieces shared by every area: choice lists, common validators and fields, GET forms."""
 
-from datetime import date
-
 from flask_wtf import FlaskForm
 from markupsafe import Markup, escape
 from wtforms import HiddenField, PasswordField, SearchField, SelectField, StringField
@@ -12,6 +10,7 @@ from wtforms.widgets import core as widgets_core
 from schoolmgr.i18n import lazy_gettext as _l
 from schoolmgr.models import COUNTRY_LABELS, GENDER_LABELS, INSTITUTION_TYPE_LABELS, LANGUAGES
 from schoolmgr.text import line_problem, normalise_line
+from schoolmgr.timeutils import SCHOOL_DAYS
 
 MIN_PASSWORD_LENGTH = 10
 
@@ -52,14 +51,8 @@ class NoControlCharacters:
             raise ValidationError(_l("This field contains characters that are not allowed."))
 
 
-# The days the school's calendar is for: an edition, its registration window, a session, a seat
-# release. A day outside them is a typing slip (20255) or a probe, and the calendar has no room
-# around the year 9999 for the week views and time zones such days go through.
-SCHOOL_DAYS = (date(2000, 1, 1), date(2099, 12, 31))
-
-
 class WithinSchoolDays:
-    """A day of SCHOOL_DAYS (an empty optional field passes)."""
+    """A day of timeutils.SCHOOL_DAYS (an empty optional field passes)."""
 
     def __call__(self, form, field):
         first, last = SCHOOL_DAYS

@@ -9,6 +9,11 @@ from flask import current_app
 
 from schoolmgr.i18n import get_locale
 
+# The days the school's calendar is for: editions, registration windows, sessions, seat
+# releases, schedules. A day outside them is a typing slip (20255) or a probe, and the calendar
+# has no room near the year 9999 for the weeks and time zones such a day goes through.
+SCHOOL_DAYS = (date(2000, 1, 1), date(2099, 12, 31))
+
 
 def zone(name: str | None = None) -> ZoneInfo:
     return ZoneInfo(name or current_app.config["DEFAULT_TIMEZONE"])

@@ -19,7 +19,7 @@ from schoolmgr.models import (
     Session,
 )
 from schoolmgr.programme.errors import ProgrammeError
-from schoolmgr.timeutils import to_utc
+from schoolmgr.timeutils import SCHOOL_DAYS, to_utc
 
 
 @dataclass(frozen=True)
@@ -242,13 +242,10 @@ def schedule_days(edition: Edition, first: date, days: int) -> list[tuple[date, 
     return sorted(by_day.items())
 
 
-# Days a schedule shows: a week either side of them, in any time zone, is still a date.
-SCHEDULE_DAYS = (date(2, 1, 1), date(9998, 12, 31))
-
-
 def schedule_day(text: str, edition: Edition) -> date:
-    """The day a schedule link asks for (ISO), or the edition's first day when it names none."""
-    first, last = SCHEDULE_DAYS
+    """The day a schedule link asks for (ISO), or the edition's first day when it names none or
+    one outside the school's days (SCHOOL_DAYS)."""
+    first, last = SCHOOL_DAYS
     try:
         day = date.fromisoformat(text)
     except ValueError:
