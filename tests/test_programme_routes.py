@@ -1,5 +1,6 @@
 """Programme pages as staff, trainers, participants and visitors use them."""
 
+import re
 from datetime import date, timedelta
 from zoneinfo import ZoneInfo
 
@@ -317,6 +318,32 @@ def test_duplicating_to_a_day_past_the_school_calendar_says_so(
     assert 'id="start_date"' in response.text and "is-invalid" in response.text
     db.session.expire_all()
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Edition)) == editions_before
+
+
+@pytest.mark.parametrize("stored", [date(9999, 6, 1), date(1, 1, 1)])
+def test_duplicating_an_edition_stored_outside_the_calendar_suggests_no_day(
+    client, login, make_edition, db, stored
+):
+    # Editions saved before the forms bounded their days may sit at either end of the calendar.
+    edition = make_edition(title=f"Legacy {stored.year}")
+    edition.start_date = edition.end_date = stored
+    db.session.commit()
+    login(role=Role.STAFF)
+    page = client.get(f"/staff/editions/{edition.slug}/duplicate")
+    assert page.status_code == 200
+    field = re.search(r'<input[^>]*id="start_date"[^>]*>', page.text).group(0)
+    assert 'value=""' in field or "value=" not in field
+    assert f'value="Legacy {stored.year}"' in page.text
+
+
+def test_duplicate_page_suggests_the_same_weekday_next_year(client, login, make_edition, db):
+    edition = make_edition(title="Digital Transformation 2019")
+    edition.start_date, edition.end_date = date(2019, 9, 16), date(2019, 9, 20)
+    db.session.commit()
+    login(role=Role.STAFF)
+    page = client.get(f"/staff/editions/{edition.slug}/duplicate")
+    assert 'value="2020-09-14"' in page.text
+    assert 'value="Digital Transformation 2020"' in page.text
 
 
 def test_schedule_week_and_day_views(client, login, make_session):

@@ -23,7 +23,7 @@ from schoolmgr.models import (
 from schoolmgr.programme.errors import ProgrammeError
 from schoolmgr.registration.seats import accepted_count, fill_free_seats
 from schoolmgr.text import fold
-from schoolmgr.timeutils import to_utc
+from schoolmgr.timeutils import SCHOOL_DAYS, to_utc
 
 EDITION_FIELDS = (
     "title",
@@ -380,6 +380,15 @@ def _shifts_within_calendar(edition: Edition, days: timedelta) -> bool:
     except OverflowError:
         return False
     return True
+
+
+def next_season_start(day: date) -> date | None:
+    """The same weekday a year after `day`, the duplicate form's suggestion; None when that
+    falls outside the school's days (an edition stored before the forms bounded them)."""
+    first, last = SCHOOL_DAYS
+    if not first <= day <= last - timedelta(weeks=52):
+        return None
+    return day + timedelta(weeks=52)
 
 
 @rolls_back

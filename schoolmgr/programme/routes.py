@@ -4,7 +4,7 @@ Above 500 lines because it is one blueprint of about thirty thin pages (each par
 calls one service of editions, catalogue, trainers or sessions); the rules live in those.
 """
 
-from datetime import date, timedelta
+from datetime import timedelta
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 
@@ -159,9 +159,13 @@ def duplicate_edition(slug: str):
     edition = _edition_or_404(slug)
     form = forms.DuplicateForm()
     if request.method == "GET":
-        next_year = _same_weekday_next_year(edition.start_date)
-        form.title.data = edition.title.replace(str(edition.start_date.year), str(next_year.year))
-        form.start_date.data = next_year
+        next_year = edition_services.next_season_start(edition.start_date)
+        form.title.data = edition.title
+        if next_year:
+            form.title.data = edition.title.replace(
+                str(edition.start_date.year), str(next_year.year)
+            )
+            form.start_date.data = next_year
         form.slug.data = edition_services.suggest_slug(edition_services.slugify(form.title.data))
     if form.validate_on_submit():
         try:
@@ -183,10 +187,6 @@ def duplicate_edition(slug: str):
         return _back_to(copy)
     status = 400 if form.is_submitted() else 200
     return render_template("programme/duplicate.html", form=form, edition=edition), status
-
-
-def _same_weekday_next_year(day: date) -> date:
-    return day + timedelta(weeks=52)
 
 
 @bp.route("/editions/<slug>/schedule")
