@@ -141,6 +141,22 @@ def _send(school, key="a" * 32, **kw):
     return services.send(school["edition"], school["staff"], **values)
 
 
+def test_the_progress_of_a_large_send_is_grouped_as_the_reader_writes_counts(school, client, login):
+    """The page's script wrote "1200 of 1500" over an Albanian page."""
+    announcement, _ = _send(school)
+    announcement.recipient_count, announcement.queued_count = 1500, 1200
+    school["staff"].preferred_language = "sq"
+    db.session.commit()
+    login(school["staff"])
+    url = f"/staff/editions/{school['edition'].slug}/announcements/{announcement.id}"
+
+    page = client.get(url).text
+    shown = client.get(url + ".json").get_json()["shown"]
+
+    assert '<span data-field="done">1\xa0200</span>' in page
+    assert shown == {"done": "1\xa0200", "total": "1\xa0500"}
+
+
 def test_send_queues_one_filled_email_per_recipient_and_keeps_the_announcement(school, outbox):
     announcement, created = _send(school)
     db.session.commit()

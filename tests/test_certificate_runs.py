@@ -180,3 +180,22 @@ def test_with_rq_the_job_status_tells_whether_the_worker_is_gone(
     db.session.commit()
 
     assert batches.batch_worker_gone(batch) is gone
+
+
+def test_the_run_and_its_polled_progress_group_large_counts_as_the_reader_writes_them(
+    client, login, db, killed_run
+):
+    """The page's script wrote "2500" over a Bosnian page that said "2.500"."""
+    edition, batch, staff = killed_run
+    batch.total, batch.failed = 2500, 1200
+    staff.preferred_language = "bs"
+    db.session.commit()
+    login(staff)
+    url = f"/staff/editions/{edition.slug}/certificates/runs/{batch.id}"
+
+    page = client.get(url).text
+    shown = client.get(f"{url}.json").json["shown"]
+
+    assert '<span data-field="total">2.500</span>' in page
+    assert '<span data-field="failed">1.200</span>' in page
+    assert shown == {"done": "3", "total": "2.500", "failed": "1.200"}

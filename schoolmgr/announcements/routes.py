@@ -19,6 +19,7 @@ from schoolmgr.auth.access import role_required
 from schoolmgr.editions import staff_edition_or_404
 from schoolmgr.errors import back_on_refusal, show_on_form
 from schoolmgr.extensions import limiter
+from schoolmgr.i18n import fmt_count
 from schoolmgr.i18n import gettext as _
 from schoolmgr.models import AnnouncementStatus, Role
 from schoolmgr.pagination import paginate
@@ -174,6 +175,10 @@ def progress(slug: str, announcement_id: int):
         done=announcement.queued_count,
         percent=announcement.percent,
         running=announcement.is_running,
+        shown={  # the counts as the page writes them, for its script
+            "done": fmt_count(announcement.queued_count),
+            "total": fmt_count(announcement.recipient_count),
+        },
     )
 
 

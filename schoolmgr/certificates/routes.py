@@ -21,6 +21,7 @@ from schoolmgr.credentials import services as credential_services
 from schoolmgr.editions import staff_edition_or_404 as _edition_or_404
 from schoolmgr.errors import back_on_refusal
 from schoolmgr.extensions import limiter
+from schoolmgr.i18n import fmt_count
 from schoolmgr.i18n import gettext as _
 from schoolmgr.models import Role
 from schoolmgr.pagination import page_number, paginate
@@ -178,6 +179,11 @@ def batch_json(slug: str, batch_id: int):
         failures=batch.failures,
         running=progress.running,
         worker_gone=progress.worker_gone,
+        shown={  # the counts as the page writes them, for its script
+            "done": fmt_count(progress.issued),
+            "total": fmt_count(batch.total),
+            "failed": fmt_count(batch.failed),
+        },
     )
 
 

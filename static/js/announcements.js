@@ -11,8 +11,8 @@
       .then(function (r) { return r.json(); })
       .then(function (data) {
         field("label").textContent = data.label;
-        field("done").textContent = data.done;
-        field("total").textContent = data.total;
+        field("done").textContent = data.shown.done;
+        field("total").textContent = data.shown.total;
         var bar = field("bar");
         if (bar) {
           bar.style.width = data.percent + "%";

@@ -6,9 +6,9 @@
   var field = function (name) { return box.querySelector('[data-field="' + name + '"]'); };
 
   function render(data) {
-    field("done").textContent = data.done;
-    field("total").textContent = data.total;
-    field("failed").textContent = data.failed;
+    field("done").textContent = data.shown.done;
+    field("total").textContent = data.shown.total;
+    field("failed").textContent = data.shown.failed;
     var bar = field("bar");
     bar.style.width = data.percent + "%";
     bar.textContent = data.percent + "%";
