@@ -182,3 +182,28 @@ def test_the_certificate_user_agent_sheet_gives_the_same_pdf_as_weasyprints():
             for sheet in (rendering.USER_AGENT_STYLESHEET, None)
         )
         assert ours == weasyprints
+
+
+@pytest.mark.parametrize("modules", [1, 12])
+def test_a_certificate_is_laid_out_in_one_pass(monkeypatch, modules):
+    """Issue 19's profile showed `layout_document` twice per certificate: it is a generator,
+    which the profiler counts once per resumption (the page, then its end). The page itself is
+    made once. Content that asks WeasyPrint to paginate again (`counter(pages)` in the page's
+    content, as a footer "1 of 1" would) makes it twice, and the layout's cost with it."""
+    from weasyprint.layout import page as weasyprint_page
+
+    made = []
+    make_page = weasyprint_page.make_page
+
+    def counting_make_page(*args, **kwargs):
+        made.append(args)
+        return make_page(*args, **kwargs)
+
+    monkeypatch.setattr(weasyprint_page, "make_page", counting_make_page)
+    snapshot = {
+        **rendering.SAMPLE_SNAPSHOT,
+        "modules": [{"name": f"Module {i}", "hours": 3.0} for i in range(modules)],
+    }
+    reader = pypdf.PdfReader(io.BytesIO(rendering.render_certificate(snapshot)))
+    assert len(reader.pages) == 1
+    assert len(made) == 1
