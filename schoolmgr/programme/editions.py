@@ -2,6 +2,7 @@
 
 import re
 from datetime import UTC, date, datetime, time, timedelta
+from typing import NamedTuple
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import sqlalchemy as sa
@@ -382,13 +383,24 @@ def _shifts_within_calendar(edition: Edition, days: timedelta) -> bool:
     return True
 
 
-def next_season_start(day: date) -> date | None:
-    """The same weekday a year after `day`, the duplicate form's suggestion; None when that
-    falls outside the school's days (an edition stored before the forms bounded them)."""
+class NextSeason(NamedTuple):
+    """What the duplicate form suggests for the next season of an edition."""
+
+    title: str
+    slug: str
+    start_date: date | None
+
+
+def next_season(edition: Edition) -> NextSeason:
+    """The same weekday a year after the edition's first day, with the year in its title moved
+    on; no day (and the title as it is) when that falls outside the school's days, for an
+    edition stored before the forms bounded them."""
     first, last = SCHOOL_DAYS
-    if not first <= day <= last - timedelta(weeks=52):
-        return None
-    return day + timedelta(weeks=52)
+    title, start = edition.title, None
+    if first <= edition.start_date <= last - timedelta(weeks=52):
+        start = edition.start_date + timedelta(weeks=52)
+        title = title.replace(str(edition.start_date.year), str(start.year))
+    return NextSeason(title, suggest_slug(slugify(title)), start)
 
 
 @rolls_back

@@ -159,14 +159,9 @@ def duplicate_edition(slug: str):
     edition = _edition_or_404(slug)
     form = forms.DuplicateForm()
     if request.method == "GET":
-        next_year = edition_services.next_season_start(edition.start_date)
-        form.title.data = edition.title
-        if next_year:
-            form.title.data = edition.title.replace(
-                str(edition.start_date.year), str(next_year.year)
-            )
-            form.start_date.data = next_year
-        form.slug.data = edition_services.suggest_slug(edition_services.slugify(form.title.data))
+        suggested = edition_services.next_season(edition)
+        form.title.data, form.slug.data = suggested.title, suggested.slug
+        form.start_date.data = suggested.start_date
     if form.validate_on_submit():
         try:
             copy = edition_services.duplicate_edition(
